@@ -1,0 +1,74 @@
+"""The seam between the coordinator and the agents: what one run of an agent gets and gives.
+
+The coordinator builds an :class:`AgentRun` for each attempt of a task and awaits
+``adapter.run(run)``. The adapter runs its agent inside ``run.workdir`` (the task's sandbox),
+reports what it sees through ``run.emit`` and returns an :class:`AgentOutcome`, or raises
+:class:`~yui_lsp.errors.AgentFailedError` / :class:`~yui_lsp.errors.AgentUnavailableError`.
+Cancellation arrives as anyio cancellation: an adapter must end its process group (SIGTERM,
+then SIGKILL) before the cancellation propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from yui_lsp.config import AgentProfile
+from yui_lsp.protocol import Message, Task
+
+#: Where adapters send protocol messages (progress, output lines). Never blocks.
+Emit = Callable[[Message], None]
+
+#: Asked by adapters that see writes as they happen (ACP ``fs/write_text_file``) before a
+#: write to a workspace-relative path lands in the sandbox. It returns when the write may go
+#: ahead (taking or waiting for a lease when the path is outside the task's claims) and raises
+#: ``PathOutsideWorkspaceError`` or ``LeaseError`` when it may not.
+WriteGuard = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class AgentRun:
+    """Everything an adapter needs for one attempt of one task."""
+
+    task: Task
+    #: The sandbox root: the agent's cwd and the only tree it may change.
+    workdir: Path
+    profile: AgentProfile
+    #: Worker name in messages, e.g. ``kiro_worker_1``.
+    agent_id: str
+    emit: Emit
+    #: Raw output log for ``yui logs TASK`` (appended; None = don't keep one).
+    log_path: Path | None = None
+    write_guard: WriteGuard | None = None
+    #: The user's workspace root (for messages only; agents never write there).
+    workspace_root: Path | None = None
+    idle_timeout_s: float = 300.0
+    output_line_max: int = 4000
+    attempt: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AgentOutcome:
+    """What a successful run reports. Files actually changed come from the change set."""
+
+    #: Workspace-relative paths the agent says it touched (from its own events).
+    files_reported: list[str] = field(default_factory=list)
+    summary: str = ""
+    #: Figures for metrics: credits, cost_usd, turns, duration_s ...
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class AgentAdapter(Protocol):
+    """One kind of agent (kiro, claude, shell ...)."""
+
+    kind: str
+
+    def check_available(self, profile: AgentProfile) -> None:
+        """Raise AgentUnavailableError (naming the env var and install hint) if it can't run."""
+
+    async def run(self, run: AgentRun) -> AgentOutcome:
+        """Run the agent to completion in ``run.workdir``."""
+        ...

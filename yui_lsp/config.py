@@ -1,0 +1,140 @@
+"""Settings: ``[tool.yui]`` in ``pyproject.toml`` or ``.yui/config.toml`` (the latter wins).
+
+Front ends may overlay more settings on top (LSP ``initializationOptions``, CLI flags) with
+:meth:`Settings.merged`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from yui_lsp.errors import ConfigError
+
+AgentKind = Literal[
+    "kiro", "kiro-acp", "acp", "claude", "codex", "gemini", "aider", "command", "shell",
+    "refactor", "yui",
+]
+
+
+class _Conf(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid"
+    )
+
+
+class AgentProfile(_Conf):
+    """How to run one named agent. Every built-in name can be redefined by the user."""
+
+    kind: AgentKind = Field(description="Which adapter runs it.")
+    command: list[str] | None = Field(
+        default=None, description="Executable and fixed leading args; default per kind."
+    )
+    args: list[str] = Field(default_factory=list, description="Extra args after the defaults.")
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment.")
+    timeout_s: float | None = Field(default=None, gt=0, description="Wall-clock limit per run.")
+    idle_timeout_s: float | None = Field(
+        default=None, gt=0, description="No output or file activity this long means hung."
+    )
+    max_concurrent: int | None = Field(
+        default=None, ge=1, description="At most this many tasks of this agent at once."
+    )
+    model: str | None = Field(default=None, description="Model name passed to the CLI.")
+    agent_name: str | None = Field(default=None, description="Kiro `--agent NAME`.")
+
+
+class ComponentConfig(_Conf):
+    """A part of the project that `yui develop` / `yui multi-lang` hands to one agent."""
+
+    paths: list[str] = Field(default_factory=list, description="Claims (globs) of the component.")
+    prompt: str | None = Field(default=None, description="Extra instructions for this part.")
+    depends_on: list[str] = Field(default_factory=list, description="Other components first.")
+    command: list[str] | None = Field(
+        default=None, description="argv when the component's agent is the `shell`/`yui` worker."
+    )
+
+
+class Settings(_Conf):
+    """All tunables. Defaults are what a user gets with no configuration at all."""
+
+    max_workers: int = Field(default=4, ge=1, le=256)
+    agents: dict[str, AgentProfile] = Field(default_factory=dict)
+    components: dict[str, ComponentConfig] = Field(default_factory=dict)
+    # scheduling
+    max_retries: int = Field(default=0, ge=0, le=10, description="Re-runs of a failed run.")
+    retry_backoff_s: float = Field(default=0.5, ge=0)
+    conflict_retries: int = Field(default=2, ge=0, le=10, description="Re-runs on a conflict.")
+    default_timeout_s: float | None = Field(default=None, gt=0)
+    default_idle_timeout_s: float = Field(default=300.0, gt=0)
+    min_free_memory_mb: float = Field(default=256.0, ge=0)
+    max_cpu_percent: float = Field(default=98.0, gt=0, le=100)
+    # leases
+    lease_ttl_s: float = Field(default=60.0, gt=0)
+    lease_heartbeat_s: float = Field(default=15.0, gt=0)
+    # sandboxes
+    sandbox_dir: str | None = Field(default=None, description="Default: user cache dir.")
+    sandbox_include: list[str] = Field(
+        default_factory=lambda: [".env", ".env.*"],
+        description="Untracked files copied into every sandbox.",
+    )
+    sandbox_pool_size: int = Field(default=4, ge=0)
+    # apply
+    apply_mode: Literal["auto", "review"] = "auto"
+    backup_retention: int = Field(default=50, ge=0, description="Applied tasks kept for undo.")
+    # logs
+    output_line_max: int = Field(default=4000, ge=80)
+    log_max_bytes: int = Field(default=5_000_000, ge=1000)
+
+    def merged(self, overrides: dict[str, Any]) -> Settings:
+        """These settings with ``overrides`` (either name spelling) laid on top."""
+        data = self.model_dump(by_alias=False)
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return Settings.model_validate({**data, **_normalise(clean)})
+        except ValidationError as exc:
+            raise ConfigError(_first_error("settings", exc)) from None
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    fields = Settings.model_fields
+    by_alias = {to_camel(name): name for name in fields}
+    for key, value in data.items():
+        name = by_alias.get(key, key.replace("-", "_"))
+        out[name] = value
+    return out
+
+
+def _first_error(where: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    return f"invalid {where}: {loc}: {err['msg']}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path.name}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def load_settings(root: Path) -> Settings:
+    """Settings for the workspace at ``root`` (defaults when nothing is configured)."""
+    data: dict[str, Any] = {}
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data.update(_read_toml(pyproject).get("tool", {}).get("yui", {}))
+    own = root / ".yui" / "config.toml"
+    if own.is_file():
+        data.update(_read_toml(own))
+    try:
+        return Settings.model_validate(_normalise(data))
+    except ValidationError as exc:
+        raise ConfigError(_first_error("[tool.yui]", exc)) from None

@@ -1,0 +1,79 @@
+"""Errors a user can hit. Each says what happened and what to do about it.
+
+Front ends print ``str(error)`` as one line (CLI) or turn it into a JSON-RPC error (LSP);
+a ``YuiError`` never becomes a traceback in front of a user.
+"""
+
+from __future__ import annotations
+
+
+class YuiError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    #: Process exit code the CLI uses for this kind of error.
+    exit_code: int = 2
+
+
+class ConfigError(YuiError):
+    """Settings in ``[tool.yui]`` or ``.yui/config.toml`` are invalid."""
+
+
+class PlanError(YuiError):
+    """A plan or task definition is invalid (missing field, bad glob, invalid TOML...)."""
+
+
+class DependencyCycleError(PlanError):
+    """Task dependencies form a cycle; ``cycle`` lists the task ids in order."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(
+            "dependency cycle: " + " -> ".join(cycle) + " (remove one of these depends_on links)"
+        )
+
+
+class UnknownTaskError(YuiError):
+    """A task id that no coordinator on this repository knows."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"no task with id {task_id!r} (see `yui status` for the ids)")
+
+
+class UnknownAgentError(YuiError):
+    """An agent name that is neither built in nor defined in ``[tool.yui.agents]``."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(
+            f"unknown agent {name!r}; known agents: {', '.join(sorted(known))} "
+            f"(define it under [tool.yui.agents.{name}])"
+        )
+
+
+class AgentUnavailableError(YuiError):
+    """The agent's executable is missing or unusable (e.g. not signed in)."""
+
+
+class AgentFailedError(YuiError):
+    """The agent ran but did not do its job (non-zero exit, auth failure, hang...)."""
+
+
+class PathOutsideWorkspaceError(YuiError):
+    """A path (or a symlink target) escapes the workspace root."""
+
+    def __init__(self, path: str, root: str = "the workspace") -> None:
+        self.path = path
+        super().__init__(f"path {path!r} is outside {root}; yui only touches files inside it")
+
+
+class LeaseError(YuiError):
+    """A lease could not be taken, renewed or released."""
+
+
+class IntegrationConflict(YuiError):
+    """A task's change set could not be merged with the current workspace."""
+
+
+class ApplyError(YuiError):
+    """Writing a task's result to the workspace failed; nothing was half-written."""
