@@ -1,0 +1,229 @@
+-- yui.nvim: run several coding agents in parallel from Neovim through the yui-lsp server.
+local leases = require("yui.leases")
+local tasks = require("yui.tasks")
+
+local M = {}
+
+--- The agent profiles offered by :YuiSubmit; any name defined in [tool.yui.agents] works too.
+M.default_agents = { "yui", "kiro", "claude", "codex", "gemini", "aider" }
+
+---@class yui.Options
+---@field cmd string[]? how to start the server (default: `yui-lsp`, else `python3 -m yui_lsp`)
+---@field root_markers string[]? files or folders marking a workspace root
+---@field filetypes string[]? attach only to these (default: every filetype)
+---@field settings table? initializationOptions: maxWorkers, applyMode, agents...
+---@field agents string[]? agent names offered by :YuiSubmit
+---@field notify boolean? vim.notify when a task ends
+---@field leases yui.LeaseOptions? signs and virtual text on leased files
+M.defaults = {
+  cmd = nil,
+  root_markers = { ".yui", ".git", "pyproject.toml" },
+  filetypes = nil,
+  settings = {},
+  agents = nil,
+  notify = true,
+  leases = { enabled = true, sign = "🔒", hl = "DiagnosticInfo" },
+}
+
+---@type yui.Options
+M.options = vim.deepcopy(M.defaults)
+
+--- The server command to use when the user gave none.
+---@return string[]
+function M.default_cmd()
+  if vim.fn.executable("yui-lsp") == 1 then
+    return { "yui-lsp" }
+  end
+  return { vim.fn.executable("python3") == 1 and "python3" or "python", "-m", "yui_lsp" }
+end
+
+local function redraw()
+  vim.cmd("redrawstatus!")
+end
+
+local NOTIFY_LEVEL = {
+  completed = vim.log.levels.INFO,
+  cancelled = vim.log.levels.INFO,
+  failed = vim.log.levels.ERROR,
+  conflict = vim.log.levels.WARN,
+}
+
+---@param task yui.Task
+local function notify_end(task)
+  local name = task.title ~= "" and task.title or task.id
+  local text = string.format("yui: task '%s' %s", name, task.status)
+  if task.error and task.error ~= "" then
+    text = text .. ": " .. task.error
+  elseif #task.files > 0 then
+    text = text .. " (" .. table.concat(task.files, ", ") .. ")"
+  end
+  vim.notify(text, NOTIFY_LEVEL[task.status] or vim.log.levels.INFO, { title = "yui" })
+end
+
+--- Handler of `yui/taskUpdate`.
+function M.on_task_update(_, msg, _)
+  local task, ended = tasks.update(msg)
+  if ended and M.options.notify then
+    notify_end(task)
+  end
+  redraw()
+  vim.api.nvim_exec_autocmds("User", { pattern = "YuiTaskUpdate", data = task, modeline = false })
+end
+
+--- Handler of `yui/locksChanged`.
+function M.on_locks_changed(_, params, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local root = client and client.root_dir or vim.fn.getcwd()
+  leases.set(root, params and params.locks or {})
+  vim.api.nvim_exec_autocmds("User", { pattern = "YuiLocksChanged", modeline = false })
+end
+
+--- The yui client serving buffer `bufnr` (default: current), else any yui client.
+---@param bufnr integer?
+---@return vim.lsp.Client?
+function M.client(bufnr)
+  local clients = vim.lsp.get_clients({ name = "yui", bufnr = bufnr or 0 })
+  if #clients == 0 then
+    clients = vim.lsp.get_clients({ name = "yui" })
+  end
+  return clients[1]
+end
+
+--- Run a `yui.*` command on the server; `on_result(result)` gets its answer.
+---@param command string e.g. "yui.submitTask"
+---@param args table? the single camelCase argument object
+---@param on_result fun(result: table)?
+function M.exec(command, args, on_result)
+  local client = M.client()
+  if not client then
+    vim.notify(
+      "yui: the yui language server is not running for this buffer (see :checkhealth yui)",
+      vim.log.levels.ERROR
+    )
+    return
+  end
+  local params = { command = command, arguments = { args or vim.empty_dict() } }
+  client:request("workspace/executeCommand", params, function(err, result)
+    if err then
+      vim.notify(string.format("yui: %s failed: %s", command, err.message), vim.log.levels.ERROR)
+      return
+    end
+    if on_result then
+      on_result(result or {})
+    end
+  end)
+end
+
+--- Submit one task: {title, prompt, agent, claims?, dependsOn?, timeoutS?, command?, refactor?}.
+---@param spec table
+---@param on_result fun(result: { taskId: string })?
+function M.submit(spec, on_result)
+  M.exec("yui.submitTask", spec, on_result)
+end
+
+---@param id string
+function M.cancel(id)
+  M.exec("yui.cancelTask", { taskId = id })
+end
+
+---@param id string
+function M.retry(id)
+  M.exec("yui.retryTask", { taskId = id })
+end
+
+---@param id string
+function M.apply(id)
+  M.exec("yui.applyResult", { taskId = id })
+end
+
+---@param id string
+function M.discard(id)
+  M.exec("yui.discardResult", { taskId = id })
+end
+
+--- Refresh the task list from the server, then call `done()`.
+---@param done fun()?
+function M.refresh_tasks(done)
+  M.exec("yui.listTasks", nil, function(result)
+    tasks.replace(result.tasks or {})
+    redraw()
+    if done then
+      done()
+    end
+  end)
+end
+
+--- Refresh the lease table from the server, then call `done()`.
+---@param done fun()?
+function M.refresh_locks(done)
+  local client = M.client()
+  M.exec("yui.listLocks", nil, function(result)
+    leases.set(client and client.root_dir or vim.fn.getcwd(), result.locks or {})
+    if done then
+      done()
+    end
+  end)
+end
+
+--- Statusline component: "yui: 2 running, 1 queued | Fix parser 40%", or "" when idle.
+--- Use as `%{v:lua.require'yui'.statusline()}`.
+---@return string
+function M.statusline()
+  return tasks.statusline()
+end
+
+---@return string[]
+function M.agents()
+  local names = vim.deepcopy(M.options.agents or M.default_agents)
+  for name in pairs((M.options.settings or {}).agents or {}) do
+    if not vim.tbl_contains(names, name) then
+      table.insert(names, name)
+    end
+  end
+  return names
+end
+
+--- Register the server with vim.lsp.config / vim.lsp.enable and define the user commands.
+---@param opts yui.Options?
+function M.setup(opts)
+  M.options = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts or {})
+  leases.configure(M.options.leases)
+  local markers = M.options.root_markers
+  vim.lsp.config("yui", {
+    cmd = M.options.cmd or M.default_cmd(),
+    filetypes = M.options.filetypes,
+    root_dir = function(bufnr, on_dir)
+      -- No root, no coordination domain: stay detached rather than guess.
+      local root = vim.fs.root(bufnr, markers)
+      if root then
+        on_dir(root)
+      end
+    end,
+    init_options = M.options.settings,
+    settings = { yui = M.options.settings },
+    handlers = {
+      ["yui/taskUpdate"] = M.on_task_update,
+      ["yui/locksChanged"] = M.on_locks_changed,
+    },
+    on_init = function(client)
+      -- Tasks may already be running (another window, the CLI): show them at once.
+      vim.schedule(function()
+        if not client:is_stopped() then
+          M.refresh_tasks()
+          M.refresh_locks()
+        end
+      end)
+    end,
+  })
+  vim.lsp.enable("yui")
+  require("yui.commands").define()
+  local group = vim.api.nvim_create_augroup("yui.leases", { clear = true })
+  vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile", "BufFilePost" }, {
+    group = group,
+    callback = function(args)
+      leases.decorate(args.buf)
+    end,
+  })
+end
+
+return M
