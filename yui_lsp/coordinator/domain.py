@@ -1,0 +1,205 @@
+"""One coordination domain per repository: who is coordinating, their tasks, their controls.
+
+Every coordinator on a repository registers under ``.yui/coordinators/<id>.json``, keeps
+its task table in ``.yui/tasks/<id>.json`` and serves a Unix control socket (owner-only) so
+any ``yui status`` / ``yui cancel`` / editor sees and controls every task on the repository.
+Entries of coordinators whose process is gone are removed by whoever notices first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psutil
+from anyio.abc import SocketStream
+from pydantic import BaseModel, ValidationError
+
+from yui_lsp.errors import UnknownTaskError, YuiError
+from yui_lsp.protocol import TaskInfo, utcnow
+
+#: Unix socket paths are limited to ~107 bytes; longer ones go to a private temp dir.
+_MAX_SOCKET_PATH = 100
+
+ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class CoordinatorEntry(BaseModel):
+    """A live coordinator as registered under ``.yui/coordinators/``."""
+
+    coordinator_id: str
+    pid: int
+    host: str
+    socket: str
+    started_at: str
+    kind: str = "cli"
+
+
+def _yui_dir(root: Path) -> Path:
+    return root / ".yui"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _alive(entry: CoordinatorEntry) -> bool:
+    if entry.host != socket.gethostname():
+        return True  # can't tell from here; its lease expiry handles it
+    try:
+        return psutil.pid_exists(entry.pid) and entry.pid != 0
+    except OSError:
+        return False
+
+
+def socket_path(root: Path, coordinator_id: str) -> Path:
+    preferred = _yui_dir(root) / "run" / f"{coordinator_id}.sock"
+    if len(str(preferred)) <= _MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"yui-{os.getuid()}" / f"{digest}.sock"
+
+
+def live_coordinators(root: Path) -> list[CoordinatorEntry]:
+    """Registered coordinators whose process is alive; dead ones are cleaned up."""
+    folder = _yui_dir(root) / "coordinators"
+    entries: list[CoordinatorEntry] = []
+    if not folder.is_dir():
+        return entries
+    for path in sorted(folder.glob("*.json")):
+        try:
+            entry = CoordinatorEntry.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError):
+            continue
+        if _alive(entry):
+            entries.append(entry)
+        else:
+            _remove_entry(root, entry.coordinator_id, entry.socket)
+    return entries
+
+
+def _remove_entry(root: Path, coordinator_id: str, sock: str) -> None:
+    for path in (
+        _yui_dir(root) / "coordinators" / f"{coordinator_id}.json",
+        _yui_dir(root) / "tasks" / f"{coordinator_id}.json",
+        Path(sock),
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def all_tasks(root: Path) -> list[TaskInfo]:
+    """Every task of every live coordinator on the repository, as last published."""
+    tasks: list[TaskInfo] = []
+    for entry in live_coordinators(root):
+        path = _yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json"
+        try:
+            raw = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        for item in raw:
+            with contextlib.suppress(ValidationError):
+                tasks.append(TaskInfo.model_validate(item))
+    return tasks
+
+
+async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str, Any]:
+    """Send one request to a coordinator's control socket and return its answer."""
+    with anyio.fail_after(5):
+        stream = await anyio.connect_unix(entry.socket)
+        async with stream:
+            await stream.send(json.dumps(payload).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = await stream.receive(65536)
+                data += chunk
+    answer: dict[str, Any] = json.loads(data)
+    return answer
+
+
+async def control(root: Path, op: str, task_id: str) -> dict[str, Any]:
+    """Ask whichever live coordinator owns ``task_id`` to ``op`` it (cancel, retry)."""
+    for entry in live_coordinators(root):
+        try:
+            answer = await request(entry, {"op": op, "task_id": task_id})
+        except (OSError, TimeoutError, ValueError, anyio.EndOfStream):
+            continue
+        if answer.get("ok"):
+            return answer
+        if answer.get("error") and answer.get("code") != "unknown_task":
+            raise YuiError(str(answer["error"]))
+    raise UnknownTaskError(task_id)
+
+
+class DomainMembership:
+    """This coordinator's presence in the domain: registry entry, task table, socket."""
+
+    def __init__(self, root: Path, coordinator_id: str, kind: str) -> None:
+        self.root = root
+        self.coordinator_id = coordinator_id
+        self.kind = kind
+        self.socket = socket_path(root, coordinator_id)
+
+    def register(self) -> None:
+        entry = CoordinatorEntry(
+            coordinator_id=self.coordinator_id, pid=os.getpid(), host=socket.gethostname(),
+            socket=str(self.socket), started_at=utcnow().isoformat(), kind=self.kind,
+        )
+        live_coordinators(self.root)  # sweep the dead while we're here
+        write_atomic(
+            _yui_dir(self.root) / "coordinators" / f"{self.coordinator_id}.json",
+            entry.model_dump_json().encode(),
+        )
+
+    def publish(self, tasks: list[TaskInfo]) -> None:
+        data = json.dumps([t.model_dump(mode="json") for t in tasks]).encode()
+        write_atomic(_yui_dir(self.root) / "tasks" / f"{self.coordinator_id}.json", data)
+
+    def unregister(self) -> None:
+        _remove_entry(self.root, self.coordinator_id, str(self.socket))
+
+    async def serve(self, handler: ControlHandler, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve the control socket until cancelled (owner-only permissions)."""
+        self.socket.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.socket.parent, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()
+        old_umask = os.umask(0o177)
+        try:
+            listener = await anyio.create_unix_listener(self.socket)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.socket, 0o600)
+
+        async def answer(stream: SocketStream) -> None:
+            async with stream:
+                try:
+                    with anyio.fail_after(5):
+                        data = b""
+                        while not data.endswith(b"\n") and len(data) < 65536:
+                            data += await stream.receive(65536)
+                    reply = await handler(json.loads(data))
+                except (ValueError, TimeoutError, anyio.EndOfStream) as exc:
+                    reply = {"ok": False, "error": f"bad request: {exc}"}
+                except YuiError as exc:
+                    reply = {"ok": False, "error": str(exc),
+                             "code": "unknown_task" if isinstance(exc, UnknownTaskError) else "error"}
+                with contextlib.suppress(anyio.BrokenResourceError, OSError):
+                    await stream.send(json.dumps(reply).encode() + b"\n")
+
+        async with listener:
+            task_status.started()
+            await listener.serve(answer)

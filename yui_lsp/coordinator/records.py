@@ -1,0 +1,115 @@
+"""The coordinator's record of one task, and the future handed back on submission."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from dataclasses import dataclass, field
+
+import anyio
+
+from yui_lsp.protocol import (
+    FileConflict, Task, TaskInfo, TaskMetrics, TaskResult, TaskStatus, utcnow,
+)
+
+
+@dataclass
+class TaskRecord:
+    """Mutable state of a task inside one coordinator."""
+
+    task: Task
+    seq: int
+    status: TaskStatus = TaskStatus.PENDING
+    progress: float = 0.0
+    message: str = ""
+    agent_id: str = ""
+    error: str | None = None
+    files_modified: list[str] = field(default_factory=list)
+    conflicts: list[FileConflict] = field(default_factory=list)
+    attempts: int = 0
+    submitted_at: float = field(default_factory=time.monotonic)
+    queued_at: float | None = None
+    started_at: float | None = None
+    run_s: float = 0.0
+    integration_s: float = 0.0
+    submission_latency_s: float = 0.0
+    extra_metrics: dict[str, float] = field(default_factory=dict)
+    cancel_scope: anyio.CancelScope | None = None
+    cancel_requested: bool = False
+    done: anyio.Event = field(default_factory=anyio.Event)
+    submitted_wall: datetime = field(default_factory=utcnow)
+    updated_wall: datetime = field(default_factory=utcnow)
+
+    @property
+    def id(self) -> str:
+        return self.task.id
+
+    def metrics(self) -> TaskMetrics:
+        queue_wait = (
+            (self.started_at - self.queued_at)
+            if self.started_at is not None and self.queued_at is not None
+            else 0.0
+        )
+        return TaskMetrics(
+            task_id=self.id,
+            submission_latency_s=self.submission_latency_s,
+            queue_wait_s=max(queue_wait, 0.0),
+            run_s=self.run_s,
+            integration_s=self.integration_s,
+            attempts=max(self.attempts, 1),
+            extra=dict(self.extra_metrics),
+        )
+
+    def result(self) -> TaskResult:
+        return TaskResult(
+            task_id=self.id,
+            title=self.task.display_title,
+            agent=self.task.agent,
+            status=self.status,
+            files_modified=list(self.files_modified),
+            error=self.error,
+            conflicts=list(self.conflicts),
+            attempts=self.attempts,
+            metrics=self.metrics() if self.status.terminal else None,
+        )
+
+    def info(self, coordinator_id: str) -> TaskInfo:
+        return TaskInfo(
+            task=self.task,
+            status=self.status,
+            progress=self.progress,
+            message=self.message,
+            agent_id=self.agent_id,
+            files_modified=list(self.files_modified),
+            error=self.error,
+            coordinator_id=coordinator_id,
+            submitted_at=self.submitted_wall,
+            updated_at=self.updated_wall,
+        )
+
+
+class TaskFuture:
+    """Handle on a submitted task: its id, its status now, and its result when done."""
+
+    def __init__(self, record: TaskRecord) -> None:
+        self._record = record
+
+    @property
+    def task_id(self) -> str:
+        return self._record.id
+
+    @property
+    def status(self) -> TaskStatus:
+        return self._record.status
+
+    def done(self) -> bool:
+        return self._record.status.terminal
+
+    async def result(self, timeout: float | None = None) -> TaskResult:
+        """Wait until the task ends (TimeoutError after ``timeout`` seconds)."""
+        with anyio.fail_after(timeout):
+            await self._record.done.wait()
+        return self._record.result()
+
+    def __repr__(self) -> str:
+        return f"<TaskFuture {self.task_id} {self.status.value}>"
