@@ -1,0 +1,50 @@
+"""A readable handle on one embedded Neovim, for the editor tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+class Editor:
+    """A thin, readable wrapper over one embedded Neovim."""
+
+    def __init__(self, nvim: Any, workspace: Path) -> None:
+        self.nvim = nvim
+        self.workspace = workspace
+
+    def lua(self, code: str, *args: Any) -> Any:
+        """Run a Lua chunk (``...`` are ``args``) and return its result."""
+        return self.nvim.exec_lua(code, *args)
+
+    def cmd(self, command: str) -> None:
+        self.nvim.command(command)
+
+    def wait(self, condition: str, timeout_s: float = 20.0, *args: Any) -> bool:
+        """Let Neovim run its event loop until the Lua expression is truthy."""
+        ms = int(timeout_s * 1000)
+        return bool(
+            self.lua(
+                f"local a = {{...}}; return vim.wait({ms}, function() return {condition} end, 20)",
+                *args,
+            )
+        )
+
+    def edit(self, rel: str) -> int:
+        """Open a workspace file; returns its buffer number."""
+        self.cmd(f"edit {self.workspace / rel}")
+        return int(self.lua("return vim.api.nvim_get_current_buf()"))
+
+    def lines(self, bufnr: int) -> list[str]:
+        return list(self.lua("return vim.api.nvim_buf_get_lines(..., 0, -1, false)", bufnr))
+
+    def statusline(self) -> str:
+        return str(self.lua("return require('yui').statusline()"))
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return list(self.lua("return _G.yui_test_notes"))
+
+    def setup(self, **options: Any) -> None:
+        """Call require('yui').setup() with these options (JSON-encodable)."""
+        self.lua("require('yui').setup(vim.json.decode(...))", json.dumps(options))

@@ -1,0 +1,181 @@
+"""The Neovim plugin's own behaviour in a real headless Neovim, fed protocol messages
+directly (no server): what the user sees in the statusline, notifications, gutter and lists."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from nvim_harness import Editor
+
+# No filetype matches, so no server starts: these tests exercise the plugin alone.
+NO_SERVER = {"cmd": ["false"], "filetypes": ["no-such-filetype"]}
+
+
+def update(editor: Editor, **fields: object) -> None:
+    """Deliver one yui/taskUpdate notification to the plugin's handler."""
+    msg: dict[str, object] = {
+        "type": "task_update",
+        "agent_id": "yui_worker_1",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    msg.update(fields)
+    editor.lua("require('yui').on_task_update(nil, vim.json.decode(...), {})", json.dumps(msg))
+
+
+def test_setup_registers_the_server_and_every_command(editor: Editor) -> None:
+    editor.setup(cmd=["yui-lsp", "--stdio-test"], settings={"maxWorkers": 3})
+    config = editor.lua("local c = vim.lsp.config['yui']; return {c.cmd, c.init_options}")
+    assert config[0] == ["yui-lsp", "--stdio-test"]
+    assert config[1] == {"maxWorkers": 3}
+    assert editor.lua("return vim.lsp.is_enabled('yui')")
+    commands = editor.lua("return vim.tbl_keys(vim.api.nvim_get_commands({}))")
+    for name in ("YuiSubmit", "YuiDevelop", "YuiRefactor", "YuiTasks", "YuiCancel", "YuiLocks"):
+        assert name in commands
+
+
+def test_statusline_counts_running_and_queued_and_shows_current_percent(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    assert editor.statusline() == ""
+    update(editor, task_id="a", title="Fix parser", status="running", progress=0.4, agent="yui")
+    update(editor, task_id="b", title="Docs", status="queued", agent="kiro")
+    assert editor.statusline() == "yui: 1 running, 1 queued | Fix parser 40%"
+    update(editor, task_id="b", title="Docs", status="running", progress=0.25, agent="kiro")
+    assert editor.statusline() == "yui: 2 running | Docs 25%"
+    update(editor, task_id="b", title="Docs", status="failed", agent="kiro", error="exit 1")
+    update(editor, task_id="a", title="Fix parser", status="completed", progress=1.0)
+    assert editor.statusline() == "yui: 1 failed"
+
+
+def test_notifies_once_when_a_task_ends_and_says_why_it_failed(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    update(editor, task_id="a", title="Fix parser", status="running", progress=0.5)
+    assert editor.notifications() == []
+    update(
+        editor,
+        task_id="a",
+        title="Fix parser",
+        status="completed",
+        progress=1.0,
+        files_modified=["src/parser.py"],
+    )
+    update(editor, task_id="a", title="Fix parser", status="completed", progress=1.0)
+    update(editor, task_id="b", title="Lint", status="failed", error="ruff not found")
+    notes = editor.notifications()
+    assert [n["msg"] for n in notes] == [
+        "yui: task 'Fix parser' completed (src/parser.py)",
+        "yui: task 'Lint' failed: ruff not found",
+    ]
+    assert notes[1]["level"] == editor.lua("return vim.log.levels.ERROR")
+
+
+def lock(path: str, task: str = "fix-1", title: str = "Fix parser") -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "file_path": path,
+        "locked_by": task,
+        "lock_type": "exclusive",
+        "acquired_at": now.isoformat(),
+        "expires_at": (now + timedelta(minutes=5)).isoformat(),
+        "owner_pid": 1,
+        "host": "h",
+        "agent": "kiro",
+        "task_title": title,
+    }
+
+
+def marks(editor: Editor, bufnr: int) -> list[dict[str, object]]:
+    return list(
+        editor.lua(
+            """
+        local ns = require('yui.leases').ns
+        local out = {}
+        for _, m in ipairs(vim.api.nvim_buf_get_extmarks(..., ns, 0, -1, { details = true })) do
+          local d = m[4]
+          table.insert(out, { line = m[2], sign = vim.trim(d.sign_text or ''),
+                              text = d.virt_text and d.virt_text[1][1] or '' })
+        end
+        return out
+        """,
+            bufnr,
+        )
+    )
+
+
+def locks_changed(editor: Editor, locks: list[dict[str, object]]) -> None:
+    """Deliver yui/locksChanged as if from a client rooted at the workspace."""
+    editor.lua(
+        """
+        require('yui.leases').set(select(1, ...), vim.json.decode(select(2, ...)).locks)
+        """,
+        str(editor.workspace),
+        json.dumps({"locks": locks}),
+    )
+
+
+def test_leased_buffers_get_a_sign_and_virtual_text_until_the_lease_ends(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    alpha = editor.edit("alpha.py")
+    beta = editor.edit("beta.py")
+    locks_changed(editor, [lock("alpha.py")])
+    shown = marks(editor, alpha)
+    assert len(shown) == 1 and shown[0]["line"] == 0 and shown[0]["sign"] == "🔒"
+    assert "leased by 'Fix parser' (kiro) since" in str(shown[0]["text"])
+    assert marks(editor, beta) == []
+    locks_changed(editor, [])
+    assert marks(editor, alpha) == []
+
+
+def test_a_glob_lease_marks_files_opened_later(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    locks_changed(editor, [lock("*.py", title="Format all")])
+    gamma = editor.edit("gamma.py")
+    assert "'Format all'" in str(marks(editor, gamma)[0]["text"])
+
+
+def test_lease_times_are_shown_in_local_time(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    stamp = datetime(2026, 3, 1, 10, 29, 5, 123456, tzinfo=UTC)
+    expected = stamp.astimezone().strftime("%H:%M")
+    got = editor.lua("return require('yui.record').clock(...)", stamp.isoformat())
+    assert got == expected
+    zulu = editor.lua("return require('yui.record').clock(...)", "2026-03-01T10:29:05Z")
+    assert zulu == expected
+
+
+def test_task_list_float_shows_tasks_and_follows_updates(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    update(
+        editor,
+        task_id="a",
+        title="Fix parser",
+        status="running",
+        progress=0.3,
+        agent="yui",
+        files_modified=["alpha.py"],
+    )
+    editor.cmd("YuiTasks")
+    lines = editor.lua("return require('yui.float').lines()")
+    assert len(lines) == 1 and "running" in lines[0] and "30%" in lines[0]
+    assert "Fix parser" in lines[0] and "alpha.py" in lines[0]
+    assert editor.lua("return vim.api.nvim_win_get_config(0).relative") == "editor"
+    update(editor, task_id="a", title="Fix parser", status="completed", progress=1.0)
+    lines = editor.lua("return require('yui.float').lines()")
+    assert "completed" in lines[0] and "100%" in lines[0]
+    editor.nvim.input("q")
+    assert editor.wait("require('yui.float').lines() == nil", 2)
+
+
+def test_commands_without_a_running_server_say_how_to_diagnose(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    editor.cmd('YuiSubmit {"title": "x", "prompt": "y", "agent": "yui"}')
+    assert "not running" in editor.notifications()[-1]["msg"]
+    assert ":checkhealth yui" in editor.notifications()[-1]["msg"]
+
+
+def test_checkhealth_reports_a_missing_server_command(editor: Editor) -> None:
+    editor.setup(cmd=["definitely-not-a-yui-server"])
+    editor.cmd("checkhealth yui")
+    text = "\n".join(editor.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert "server command not found: definitely-not-a-yui-server" in text
+    assert "pip install yui-lsp" in text
