@@ -1,1 +1,54 @@
-"""workspace."""
+"""The workspace layer: everything about files.
+
+Leases (who may change what), sandboxes (where agents work), change sets and three-way
+integration (what a task changed, merged with what the user has now), and the journaled
+atomic apply with crash recovery and undo.
+"""
+
+from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
+from yui_lsp.workspace.leases import LeaseTable
+from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, merge3
+from yui_lsp.workspace.paths import (
+    claims_overlap,
+    expand_claims,
+    path_matches,
+    resolve_inside,
+    to_rel,
+    validate_claims,
+)
+from yui_lsp.workspace.pool import SandboxPool
+from yui_lsp.workspace.sandbox import Sandbox
+from yui_lsp.workspace.statedir import state_dir
+from yui_lsp.workspace.types import (
+    Applier,
+    Integration,
+    MergedFile,
+    StaleContentError,
+    WorkspaceReader,
+)
+
+__all__ = [
+    "Applier",
+    "DiskReader",
+    "Integration",
+    "JournaledApplier",
+    "LeaseTable",
+    "MergeOutcome",
+    "MergedFile",
+    "Sandbox",
+    "SandboxPool",
+    "StaleContentError",
+    "UndoReport",
+    "WorkspaceReader",
+    "claims_overlap",
+    "expand_claims",
+    "integrate",
+    "merge3",
+    "path_matches",
+    "recover",
+    "resolve_inside",
+    "state_dir",
+    "to_rel",
+    "undo",
+    "validate_claims",
+]

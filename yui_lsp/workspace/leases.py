@@ -1,0 +1,264 @@
+"""The lease table: which task may change which paths, shared by every process on a repo.
+
+Each task's leases are one JSON file ``.yui/locks/<task_id>.json`` (a list of
+:class:`~yui_lsp.protocol.LockRecord`). Files there are written only while holding the
+``filelock`` on ``.yui/locks/.table.lock``, so every editor window and every ``yui`` run on
+the machine sees one consistent table. Acquisition checks all claims of a task at once and
+writes all or none, so waits cannot deadlock. Leases expire unless renewed by a heartbeat,
+and the lease of a process that died on this host is reclaimed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+
+import anyio
+import psutil
+from filelock import FileLock, Timeout
+from pydantic import TypeAdapter, ValidationError
+
+from yui_lsp.errors import LeaseError
+from yui_lsp.protocol import LockRecord, LockType, utcnow
+from yui_lsp.workspace.paths import claims_overlap, path_matches, validate_claims
+from yui_lsp.workspace.statedir import state_dir, write_durably
+
+_RECORDS = TypeAdapter(list[LockRecord])
+#: Longest time a process waits for another one to finish editing the table.
+_TABLE_LOCK_TIMEOUT_S = 30.0
+_WAIT_START_S = 0.05
+_WAIT_MAX_S = 1.0
+
+
+def _owner_alive(record: LockRecord, host: str) -> bool:
+    if record.host != host:
+        return True  # another machine (shared folder): only expiry can tell
+    return psutil.pid_exists(record.owner_pid)
+
+
+class LeaseTable:
+    """One repository's lease table, seen from one coordinator."""
+
+    def __init__(self, root: Path, coordinator_id: str, ttl_s: float) -> None:
+        self.root = Path(root)
+        self.coordinator_id = coordinator_id
+        self.ttl_s = ttl_s
+        self.folder = state_dir(self.root) / "locks"
+        self.folder.mkdir(exist_ok=True)
+        self._lock_path = self.folder / ".table.lock"
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
+
+    # ----------------------------------------------------------------- table storage
+
+    def _table_lock(self) -> FileLock:
+        # A fresh lock object each time: filelock objects are re-entrant within a thread
+        # and shared between threads, which would let two worker threads in together.
+        return FileLock(self._lock_path, timeout=_TABLE_LOCK_TIMEOUT_S, thread_local=False)
+
+    def _task_file(self, task_id: str) -> Path:
+        return self.folder / f"{task_id}.json"
+
+    def _load_all(self) -> dict[str, list[LockRecord]]:
+        table: dict[str, list[LockRecord]] = {}
+        for entry in self.folder.glob("*.json"):
+            try:
+                table[entry.stem] = _RECORDS.validate_json(entry.read_bytes())
+            except (OSError, ValidationError):
+                # A file another version of yui wrote, or one half-copied by hand: it
+                # cannot be trusted as a lease, so it is treated as absent.
+                continue
+        return table
+
+    def _store(self, task_id: str, records: list[LockRecord]) -> None:
+        path = self._task_file(task_id)
+        if records:
+            data = _RECORDS.dump_json(records, indent=1)
+            write_durably(path, data)
+        else:
+            path.unlink(missing_ok=True)
+
+    def _live_table(self) -> dict[str, list[LockRecord]]:
+        """The table with expired and dead-owner leases removed (caller holds the lock)."""
+        now = utcnow()
+        table = self._load_all()
+        for task_id, records in list(table.items()):
+            live = [r for r in records if r.expires_at > now and _owner_alive(r, self._host)]
+            if len(live) != len(records):
+                self._store(task_id, live)
+            if live:
+                table[task_id] = live
+            else:
+                del table[task_id]
+        return table
+
+    def _locked(self) -> FileLock:
+        lock = self._table_lock()
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LeaseError(
+                f"the lease table {self._lock_path} stayed locked for {_TABLE_LOCK_TIMEOUT_S:.0f}s"
+                " (another yui process is stuck; end it or run `yui recover`)"
+            ) from None
+        return lock
+
+    # ----------------------------------------------------------------- acquisition
+
+    def _blocker(
+        self, table: dict[str, list[LockRecord]], task_id: str, claims: list[str],
+        lock_type: LockType,
+    ) -> LockRecord | None:
+        for claim in sorted(claims):
+            for other_task, records in sorted(table.items()):
+                if other_task == task_id:
+                    continue
+                for record in records:
+                    both_shared = (
+                        lock_type is LockType.SHARED and record.lock_type is LockType.SHARED
+                    )
+                    if not both_shared and claims_overlap([claim], [record.file_path]):
+                        return record
+        return None
+
+    def _attempt(
+        self, task_id: str, claims: list[str], lock_type: LockType, agent: str, title: str
+    ) -> tuple[list[LockRecord] | None, LockRecord | None]:
+        validate_claims(claims)
+        lock = self._locked()
+        try:
+            table = self._live_table()
+            blocker = self._blocker(table, task_id, claims, lock_type)
+            if blocker is not None:
+                return None, blocker
+            now = utcnow()
+            expires = now + timedelta(seconds=self.ttl_s)
+            held = {r.file_path: r for r in table.get(task_id, [])}
+            for claim in sorted(set(claims)):
+                held[claim] = LockRecord(
+                    file_path=claim, locked_by=task_id, lock_type=lock_type,
+                    acquired_at=held[claim].acquired_at if claim in held else now,
+                    expires_at=expires, owner_pid=self._pid, host=self._host,
+                    coordinator_id=self.coordinator_id, agent=agent, task_title=title,
+                )
+            records = [held[k] for k in sorted(held)]
+            self._store(task_id, records)
+            return [r for r in records if r.file_path in set(claims)], None
+        finally:
+            lock.release()
+
+    def try_acquire(
+        self, task_id: str, claims: list[str], lock_type: LockType = LockType.EXCLUSIVE,
+        *, agent: str = "", title: str = "",
+    ) -> list[LockRecord] | None:
+        """Lease every claim for ``task_id``, or none of them (None) if any is taken."""
+        records, _ = self._attempt(task_id, claims, lock_type, agent, title)
+        return records
+
+    async def acquire(
+        self, task_id: str, claims: list[str], lock_type: LockType = LockType.EXCLUSIVE,
+        *, agent: str = "", title: str = "",
+        on_wait: Callable[[LockRecord], None] | None = None,
+    ) -> list[LockRecord]:
+        """Wait until every claim is leased; ``on_wait`` hears once who is in the way."""
+        delay = _WAIT_START_S
+        told = False
+        while True:
+            records, blocker = await anyio.to_thread.run_sync(
+                self._attempt, task_id, claims, lock_type, agent, title
+            )
+            if records is not None:
+                return records
+            if blocker is not None and on_wait is not None and not told:
+                on_wait(blocker)
+                told = True
+            await anyio.sleep(delay)
+            delay = min(delay * 2, _WAIT_MAX_S)
+
+    # ----------------------------------------------------------------- upkeep
+
+    def release(self, task_id: str) -> None:
+        """Drop every lease of ``task_id``."""
+        lock = self._locked()
+        try:
+            self._task_file(task_id).unlink(missing_ok=True)
+        finally:
+            lock.release()
+
+    def renew(self, task_ids: Iterable[str]) -> None:
+        """Push the expiry of our leases of ``task_ids`` one TTL into the future."""
+        wanted = set(task_ids)
+        if not wanted:
+            return
+        lock = self._locked()
+        try:
+            expires = utcnow() + timedelta(seconds=self.ttl_s)
+            for task_id, records in self._load_all().items():
+                if task_id not in wanted:
+                    continue
+                mine = [r for r in records if r.coordinator_id == self.coordinator_id]
+                if mine:
+                    self._store(
+                        task_id,
+                        [r.model_copy(update={"expires_at": expires}) for r in records],
+                    )
+        finally:
+            lock.release()
+
+    async def heartbeat(
+        self, task_ids_provider: Callable[[], Iterable[str]], interval_s: float
+    ) -> None:
+        """Renew the leases of the running tasks every ``interval_s``; run in a task group."""
+        while True:
+            await anyio.sleep(interval_s)
+            ids = list(task_ids_provider())
+            await anyio.to_thread.run_sync(self.renew, ids)
+
+    def release_all_of_coordinator(self) -> None:
+        """Drop every lease this coordinator holds (on shutdown)."""
+        lock = self._locked()
+        try:
+            for task_id, records in self._load_all().items():
+                kept = [r for r in records if r.coordinator_id != self.coordinator_id]
+                if len(kept) != len(records):
+                    self._store(task_id, kept)
+        finally:
+            lock.release()
+
+    # ----------------------------------------------------------------- queries
+
+    def records(self) -> list[LockRecord]:
+        """Every live lease, sorted by path; expired and dead owners' leases are reclaimed."""
+        lock = self._locked()
+        try:
+            table = self._live_table()
+        finally:
+            lock.release()
+        return sorted(
+            (r for records in table.values() for r in records),
+            key=lambda r: (r.file_path, r.locked_by),
+        )
+
+    def holder(self, rel_path: str, exclude_task: str | None = None) -> LockRecord | None:
+        """The lease covering ``rel_path`` (exclusive first), other than ``exclude_task``'s."""
+        covering = [
+            r for r in self.records()
+            if r.locked_by != exclude_task and path_matches(rel_path, [r.file_path])
+        ]
+        covering.sort(key=lambda r: r.lock_type is not LockType.EXCLUSIVE)
+        return covering[0] if covering else None
+
+    def table_version(self) -> float:
+        """Changes whenever any process changes the table (the folder's mtime); cheap."""
+        try:
+            return self.folder.stat().st_mtime_ns / 1e9
+        except FileNotFoundError:
+            return 0.0
+
+    def dump(self) -> str:
+        """The table as JSON text (for ``yui locks --json``)."""
+        return json.dumps([r.model_dump(mode="json") for r in self.records()], indent=1)

@@ -1,0 +1,220 @@
+"""Workspace-relative paths and claim globs.
+
+Every path that crosses the workspace API is a workspace-relative POSIX string. Claims are
+globs over such paths: ``*`` and ``?`` and ``[...]`` match within one path segment, a whole
+segment ``**`` matches any number of segments (including none), and a claim without any
+glob character also covers everything below it when it names a folder (``src`` = ``src/**``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+from functools import cache, lru_cache
+from pathlib import Path
+
+from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
+
+_GLOB_CHARS = frozenset("*?[")
+#: Folders that never belong to a claim: git's own data and yui's state.
+_NEVER_CLAIMED = frozenset({".git", ".yui"})
+
+
+def _has_glob(text: str) -> bool:
+    return any(ch in _GLOB_CHARS for ch in text)
+
+
+def _normalise_rel(rel: str) -> str:
+    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes."""
+    posix = rel.replace("\\", "/")
+    if not posix or posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+        raise PathOutsideWorkspaceError(rel)
+    clean = posixpath.normpath(posix)
+    if clean == ".." or clean.startswith("../") or "\x00" in clean:
+        raise PathOutsideWorkspaceError(rel)
+    return clean
+
+
+def _inside(real_root: str, real_path: str) -> bool:
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def resolve_inside(root: Path, rel: str) -> Path:
+    """``root / rel``, refusing absolute paths, ``..`` escapes and symlinks leaving ``root``.
+
+    Every existing component of the path is checked, so a symlinked folder pointing outside
+    is refused as well as a symlinked file. The returned path is not resolved (a symlink
+    inside the workspace stays a symlink).
+    """
+    clean = _normalise_rel(rel)
+    real_root = os.path.realpath(root)
+    current = Path(root)
+    if clean == ".":
+        return current
+    for part in clean.split("/"):
+        current = current / part
+        if current.is_symlink() and not _inside(real_root, os.path.realpath(current)):
+            raise PathOutsideWorkspaceError(rel, str(root))
+    return current
+
+
+def to_rel(root: Path, path: Path | str) -> str:
+    """The workspace-relative POSIX form of ``path`` (absolute, or relative to ``root``)."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = Path(root) / candidate
+    try:
+        relative = Path(os.path.normpath(candidate)).relative_to(os.path.normpath(root))
+    except ValueError:
+        raise PathOutsideWorkspaceError(str(path), str(root)) from None
+    text = relative.as_posix()
+    if text.startswith("../") or text == "..":
+        raise PathOutsideWorkspaceError(str(path), str(root))
+    return text
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@lru_cache(maxsize=4096)
+def _claim_segments(claim: str) -> tuple[str, ...]:
+    """A validated claim as its segments; folder claims get a trailing ``**``."""
+    if not claim or "\x00" in claim:
+        raise PlanError(f"claim {claim!r} is empty; give a path or glob relative to the root")
+    posix = claim.replace("\\", "/")
+    if posix.startswith("/"):
+        raise PlanError(f"claim {claim!r} is absolute; write it relative to the workspace root")
+    directory = posix.endswith("/")
+    segments = [s for s in posix.split("/") if s not in ("", ".")]
+    if not segments:
+        raise PlanError(f"claim {claim!r} names no path; use '**' to claim everything")
+    for seg in segments:
+        if seg == "..":
+            raise PlanError(f"claim {claim!r} escapes the workspace ('..' is not allowed)")
+        if "**" in seg and seg != "**":
+            raise PlanError(
+                f"claim {claim!r}: '**' must be a whole path segment (write '**/*.py', "
+                "not '**.py')"
+            )
+        if seg.count("[") != seg.count("]"):
+            raise PlanError(f"claim {claim!r}: unbalanced '[' or ']' in the glob")
+    if directory or not _has_glob(posix):
+        segments.append("**")
+    return tuple(segments)
+
+
+def validate_claims(claims: list[str]) -> None:
+    """Raise PlanError for the first malformed claim."""
+    for claim in claims:
+        _claim_segments(claim)
+
+
+def _match_segments(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not parts
+    head = pattern[0]
+    if head == "**":
+        return any(_match_segments(pattern[1:], parts[i:]) for i in range(len(parts) + 1))
+    if not parts or not fnmatch.fnmatchcase(parts[0], head):
+        return False
+    return _match_segments(pattern[1:], parts[1:])
+
+
+def path_matches(path: str, claims: list[str]) -> bool:
+    """True when the workspace-relative ``path`` is covered by one of ``claims``."""
+    parts = tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
+    return any(_match_segments(_claim_segments(c), parts) for c in claims)
+
+
+def _literal_affixes(seg: str) -> tuple[str, str]:
+    """Literal text before the first and after the last wildcard of one segment."""
+    first = min((seg.index(c) for c in _GLOB_CHARS if c in seg), default=len(seg))
+    last = max((seg.rindex(c) for c in "*?]" if c in seg), default=-1)
+    return seg[:first], seg[last + 1 :]
+
+
+def _segments_overlap(a: str, b: str) -> bool:
+    """Could one file name match both single-segment globs? Errs towards yes."""
+    if not _has_glob(a):
+        return fnmatch.fnmatchcase(a, b)
+    if not _has_glob(b):
+        return fnmatch.fnmatchcase(b, a)
+    prefix_a, suffix_a = _literal_affixes(a)
+    prefix_b, suffix_b = _literal_affixes(b)
+    prefixes_agree = prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a)
+    suffixes_agree = suffix_a.endswith(suffix_b) or suffix_b.endswith(suffix_a)
+    return prefixes_agree and suffixes_agree
+
+
+def _globs_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    @cache
+    def overlap(i: int, j: int) -> bool:
+        if i < len(a) and a[i] == "**":
+            return overlap(i + 1, j) or (j < len(b) and overlap(i, j + 1))
+        if j < len(b) and b[j] == "**":
+            return overlap(i, j + 1) or (i < len(a) and overlap(i + 1, j))
+        if i == len(a) or j == len(b):
+            return i == len(a) and j == len(b)
+        return _segments_overlap(a[i], b[j]) and overlap(i + 1, j + 1)
+
+    return overlap(0, 0)
+
+
+def claims_overlap(a: list[str], b: list[str]) -> bool:
+    """True when some path could be covered by a claim of ``a`` and one of ``b``.
+
+    Conservative: when unsure whether two wildcard segments can match the same name, they
+    are taken to overlap, so two tasks are never wrongly allowed to write the same file.
+    """
+    return any(
+        _globs_overlap(_claim_segments(x), _claim_segments(y)) for x in a for y in b
+    )
+
+
+def expand_claims(root: Path, claims: list[str]) -> list[str]:
+    """Existing files under ``root`` covered by ``claims``, relative and sorted.
+
+    A claim naming one file that does not exist yet (a file to create) is kept as is. Git's
+    folder and ``.yui/`` are never part of the result.
+    """
+    found: set[str] = set()
+    for claim in claims:
+        segments = _claim_segments(claim)
+        _walk_pattern(Path(root), "", segments, found)
+        if not _has_glob(claim) and not claim.endswith("/"):
+            clean = _normalise_rel(claim)
+            if not (Path(root) / clean).exists():
+                found.add(clean)
+    return sorted(found)
+
+
+def _walk_pattern(base: Path, rel: str, pattern: tuple[str, ...], found: set[str]) -> None:
+    """Collect files under ``base/rel`` that match ``pattern``, visiting only what can match."""
+    here = base / rel if rel else base
+    if not pattern:
+        if here.is_file() or here.is_symlink():
+            found.add(rel)
+        return
+    head = pattern[0]
+    if head == "**":
+        # "**" matches no segment at all, or swallows one more folder level and stays.
+        _walk_pattern(base, rel, pattern[1:], found)
+        if here.is_dir() and not here.is_symlink():
+            for name in _children(here):
+                _walk_pattern(base, f"{rel}/{name}" if rel else name, pattern, found)
+        return
+    names = _children(here) if _has_glob(head) else [head]
+    for name in names:
+        if name in _NEVER_CLAIMED or not fnmatch.fnmatchcase(name, head):
+            continue
+        child = f"{rel}/{name}" if rel else name
+        if (base / child).exists() or (base / child).is_symlink():
+            _walk_pattern(base, child, pattern[1:], found)
+
+
+def _children(folder: Path) -> list[str]:
+    try:
+        return [n for n in os.listdir(folder) if n not in _NEVER_CLAIMED]
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []

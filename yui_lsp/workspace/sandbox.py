@@ -1,0 +1,153 @@
+"""One task's sandbox: a private tree where its agent works, and what it changed there.
+
+Every sandbox is a git work tree whose ``base`` commit records exactly what it held when it
+was handed out (HEAD plus the user's uncommitted changes). For a git repository it is a
+``git worktree`` of that repository; for a plain folder it is a copy with a private git
+folder beside it (so the agent never sees it). Diffing is then git's job: exact, fast, and
+rename detection by identical content.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from yui_lsp.errors import PathOutsideWorkspaceError
+from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange
+from yui_lsp.workspace.gitcmd import git, git_out, split_z
+from yui_lsp.workspace.merge import is_text
+from yui_lsp.workspace.paths import resolve_inside
+
+_REGULAR = 0o100644
+_SYMLINK = 0o120000
+_KINDS = {"M": ChangeKind.MODIFY, "T": ChangeKind.MODIFY, "A": ChangeKind.CREATE,
+          "D": ChangeKind.DELETE, "R": ChangeKind.RENAME}
+
+
+class Sandbox:
+    """A task's private work tree."""
+
+    def __init__(self, path: Path, git_dir: Path | None, pooled: bool) -> None:
+        #: The work tree: the agent's cwd.
+        self.path = path
+        self.task_id = ""
+        #: Commit recording what the sandbox held when handed out.
+        self.base = ""
+        #: Private git folder of a plain-folder sandbox (None for a worktree).
+        self.git_dir = git_dir
+        #: Whether it goes back to the pool on release (worktrees) or is removed.
+        self.pooled = pooled
+        #: Seconds it took to get ready, for metrics.
+        self.ready_s = 0.0
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.path}, task={self.task_id!r}, base={self.base[:10]!r})"
+
+    def git_args(self) -> list[str]:
+        """Leading git arguments that address this sandbox."""
+        if self.git_dir is None:
+            return ["-C", str(self.path)]
+        return ["--git-dir", str(self.git_dir), "--work-tree", str(self.path)]
+
+    def _git_dir(self) -> Path:
+        if self.git_dir is not None:
+            return self.git_dir
+        return Path(git_out([*self.git_args(), "rev-parse", "--absolute-git-dir"]))
+
+    # ----------------------------------------------------------------- content
+
+    def read(self, rel: str) -> bytes | None:
+        """What the sandbox holds at ``rel`` now (a symlink's target text), None if nothing."""
+        path = resolve_inside(self.path, rel)
+        if path.is_symlink():
+            return os.fsencode(os.readlink(path))
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def base_bytes(self, rel: str) -> bytes | None:
+        """What the sandbox held at ``rel`` when it was handed out (None: did not exist)."""
+        done = git([*self.git_args(), "cat-file", "blob", f"{self.base}:{rel}"], check=False)
+        return done.stdout if done.returncode == 0 else None
+
+    # ----------------------------------------------------------------- diff
+
+    def snapshot_tree(self) -> str:
+        """Tree id of the sandbox as it is now (ignored files excluded), without touching
+        the index the agent may be using."""
+        with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
+            index = Path(tmp) / "index"
+            own_index = self._git_dir() / "index"
+            if own_index.exists():
+                shutil.copyfile(own_index, index)
+            env = {"GIT_INDEX_FILE": str(index)}
+            git([*self.git_args(), "add", "-A"], env=env)
+            return git_out([*self.git_args(), "write-tree"], env=env)
+
+    def diff(self) -> ChangeSet:
+        """Everything changed since ``base``: edits, creations, deletions, exact renames,
+        binary files and mode changes. Refuses a symlink that points out of the sandbox."""
+        tree = self.snapshot_tree()
+        raw = git([*self.git_args(), "diff-tree", "-r", "-z", "--raw", "--find-renames=100%",
+                   f"{self.base}^{{tree}}", tree]).stdout
+        fields = split_z(raw)
+        changes: list[FileChange] = []
+        i = 0
+        while i < len(fields):
+            meta = fields[i].lstrip(":").split()
+            old_mode, new_mode, status = int(meta[0], 8), int(meta[1], 8), meta[4][0]
+            kind = _KINDS.get(status)
+            if status in ("R", "C"):
+                old_path, path = fields[i + 1], fields[i + 2]
+                i += 3
+            else:
+                old_path, path = None, fields[i + 1]
+                i += 2
+            if kind is None:
+                continue
+            changes.append(self._change(kind, path, old_path, old_mode, new_mode))
+        return ChangeSet(task_id=self.task_id, base=self.base, changes=changes)
+
+    def _change(
+        self, kind: ChangeKind, path: str, old_path: str | None, old_mode: int, new_mode: int
+    ) -> FileChange:
+        if new_mode == _SYMLINK:
+            self._refuse_escaping_link(path)
+        content = self.base_bytes(path) if kind is ChangeKind.DELETE else self.read(path)
+        if kind is ChangeKind.CREATE:
+            mode = None if new_mode == _REGULAR else new_mode
+        else:
+            mode = None if new_mode in (old_mode, 0) else new_mode
+        return FileChange(
+            path=path, kind=kind, old_path=old_path,
+            binary=content is not None and not is_text(content), mode=mode,
+        )
+
+    def _refuse_escaping_link(self, rel: str) -> None:
+        link = self.path / rel
+        real_root = os.path.realpath(self.path)
+        target = os.path.realpath(link)
+        if not (target == real_root or target.startswith(real_root + os.sep)):
+            raise PathOutsideWorkspaceError(
+                f"{rel} -> {os.readlink(link)}", "the sandbox (the agent made a symlink out)"
+            )
+
+
+def copy_entry(src: Path, dst: Path, real_root: str) -> None:
+    """Copy one file or symlink (a symlink only if it stays inside ``real_root``)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.is_file():
+        dst.unlink()
+    elif dst.is_dir():
+        shutil.rmtree(dst)
+    if src.is_symlink():
+        target = os.path.realpath(src)
+        if target == real_root or target.startswith(real_root + os.sep):
+            os.symlink(os.readlink(src), dst)
+        return
+    shutil.copyfile(src, dst)
+    os.chmod(dst, stat.S_IMODE(src.stat().st_mode))
