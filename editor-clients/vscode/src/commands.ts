@@ -1,0 +1,119 @@
+// Command palette entries: each asks for what it needs, then calls one server command.
+import * as vscode from "vscode";
+import {
+  ACTIVE, WAITING, TaskTable, TaskView, componentAgents, displayName, splitArgv, taskDescription,
+} from "./model";
+
+export const BUILTIN_AGENTS = ["kiro", "claude", "codex", "gemini", "aider", "yui"];
+
+/** What the commands need from the extension. */
+export interface Host {
+  tasks: TaskTable;
+  run<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+}
+
+function agentNames(): string[] {
+  const profiles = vscode.workspace.getConfiguration("yui").get<Record<string, unknown>>("agents") ?? {};
+  return [...new Set([...BUILTIN_AGENTS, ...Object.keys(profiles)])];
+}
+
+function currentRelativePath(): string {
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc && doc.uri.scheme === "file" ? vscode.workspace.asRelativePath(doc.uri, false) : "";
+}
+
+function splitList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((s) => s !== "");
+}
+
+async function pickAgent(): Promise<string | undefined> {
+  const preferred = vscode.workspace.getConfiguration("yui").get<string>("defaultAgent") ?? "kiro";
+  const names = agentNames().sort((a, b) => (a === preferred ? -1 : b === preferred ? 1 : 0));
+  return vscode.window.showQuickPick(names, { title: "Yui: agent", placeHolder: "Which agent runs it?" });
+}
+
+export async function submitTask(host: Host): Promise<void> {
+  const title = await vscode.window.showInputBox({ title: "Yui: task title", prompt: "A short name" });
+  if (!title) return;
+  const prompt = await vscode.window.showInputBox({ title: "Yui: prompt", prompt: "What should the agent do?" });
+  if (prompt === undefined) return;
+  const agent = await pickAgent();
+  if (!agent) return;
+  const claims = await vscode.window.showInputBox({
+    title: "Yui: claims",
+    prompt: "Files or globs the task will change (comma separated)",
+    value: currentRelativePath(),
+  });
+  if (claims === undefined) return;
+  const spec: Record<string, unknown> = { title, prompt, agent, claims: splitList(claims) };
+  if (agent === "yui") {
+    const line = await vscode.window.showInputBox({
+      title: "Yui: command",
+      prompt: "Command to run in the task's sandbox (never through a shell), e.g. python3 tools/gen.py",
+    });
+    if (!line) return;
+    spec.command = splitArgv(line);
+  }
+  const result = await host.run<{ taskId: string }>("yui.submitTask", spec);
+  vscode.window.setStatusBarMessage(`yui: submitted ${result.taskId}`, 5000);
+}
+
+export async function develop(host: Host): Promise<void> {
+  const prompt = await vscode.window.showInputBox({ title: "Yui: develop", prompt: "What to build" });
+  if (!prompt) return;
+  const assignment = await vscode.window.showInputBox({
+    title: "Yui: components → agents",
+    prompt: "component=agent pairs, e.g. frontend=kiro backend=claude (empty: from [tool.yui.components])",
+  });
+  if (assignment === undefined) return;
+  const result = await host.run<{ taskIds?: string[] }>("yui.develop", {
+    prompt, parallel: true, ...componentAgents(assignment),
+  });
+  vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
+}
+
+export async function refactor(host: Host): Promise<void> {
+  const pattern = await vscode.window.showInputBox({ title: "Yui: refactor — find", prompt: "Text to find" });
+  if (!pattern) return;
+  const replacement = await vscode.window.showInputBox({ title: "Yui: refactor — replace with" });
+  if (replacement === undefined) return;
+  const glob = await vscode.window.showInputBox({
+    title: "Yui: refactor — in files", prompt: "Globs, comma separated", value: "**/*",
+  });
+  if (!glob) return;
+  const result = await host.run<{ taskIds?: string[] }>("yui.refactor", {
+    pattern, replacement, files: splitList(glob),
+  });
+  vscode.window.setStatusBarMessage(`yui: refactor in ${(result.taskIds ?? []).length} task(s)`, 5000);
+}
+
+type TaskArg = string | { task?: TaskView } | undefined;
+
+/** The task an action applies to: the tree item it was invoked on, or one picked. */
+async function chooseTask(host: Host, arg: TaskArg, filter: (t: TaskView) => boolean,
+  verb: string): Promise<string | undefined> {
+  if (typeof arg === "string") return arg;
+  if (arg?.task) return arg.task.id;
+  const items = host.tasks.all().filter(filter).map((t) => ({
+    label: displayName(t), description: taskDescription(t), id: t.id,
+  }));
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`Yui: no task to ${verb}.`);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: `Yui: task to ${verb}` });
+  return picked?.id;
+}
+
+const isOpen = (t: TaskView): boolean => ACTIVE.has(t.status) || WAITING.has(t.status);
+const isRetryable = (t: TaskView): boolean => ["failed", "conflict", "cancelled"].includes(t.status);
+const isCompleted = (t: TaskView): boolean => t.status === "completed";
+
+export function taskAction(host: Host, serverCommand: string, verb: string): (arg?: TaskArg) => Promise<void> {
+  const filter = serverCommand === "yui.cancelTask" ? isOpen
+    : serverCommand === "yui.retryTask" ? isRetryable : isCompleted;
+  return async (arg?: TaskArg) => {
+    const id = await chooseTask(host, arg, filter, verb);
+    if (id) await host.run(serverCommand, { taskId: id });
+  };
+}

@@ -1,0 +1,301 @@
+// The extension's own logic, free of the `vscode` module so it is unit-testable in plain Node:
+// the task table fed by `yui/taskUpdate`, the lease table fed by `yui/locksChanged`, and the
+// texts the UI shows for them.
+
+export type TaskStatus =
+  | "pending" | "blocked" | "queued" | "acquiring" | "running" | "integrating"
+  | "completed" | "failed" | "cancelled" | "conflict";
+
+export interface TaskView {
+  id: string;
+  title: string;
+  agent: string;
+  status: TaskStatus;
+  /** 0..1 */
+  progress: number;
+  message: string;
+  files: string[];
+  error?: string;
+}
+
+export interface LeaseView {
+  /** Workspace-relative path or glob. */
+  path: string;
+  taskId: string;
+  taskTitle: string;
+  agent: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+export const ACTIVE: ReadonlySet<string> = new Set(["acquiring", "running", "integrating"]);
+export const WAITING: ReadonlySet<string> = new Set(["pending", "blocked", "queued"]);
+export const TERMINAL: ReadonlySet<string> = new Set([
+  "completed", "failed", "cancelled", "conflict",
+]);
+
+type Wire = Record<string, unknown>;
+
+/** A field by its snake_case name, else its camelCase spelling (notifications use the
+ * former, command results the latter). */
+export function field<T>(obj: Wire, snake: string): T | undefined {
+  if (obj[snake] !== undefined && obj[snake] !== null) {
+    return obj[snake] as T;
+  }
+  const camel = snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const value = obj[camel];
+  return value === null ? undefined : (value as T | undefined);
+}
+
+export function taskFromUpdate(msg: Wire): TaskView {
+  return {
+    id: field<string>(msg, "task_id") ?? "",
+    title: field<string>(msg, "title") ?? "",
+    agent: field<string>(msg, "agent") ?? "",
+    status: (field<string>(msg, "status") ?? "pending") as TaskStatus,
+    progress: Number(field<number>(msg, "progress") ?? 0),
+    message: field<string>(msg, "message") ?? "",
+    files: field<string[]>(msg, "files_modified") ?? [],
+    error: field<string>(msg, "error"),
+  };
+}
+
+export function taskFromInfo(info: Wire): TaskView {
+  const task = field<Wire>(info, "task") ?? {};
+  return {
+    id: field<string>(task, "id") ?? "",
+    title: field<string>(task, "title") ?? "",
+    agent: field<string>(task, "agent") ?? "",
+    status: (field<string>(info, "status") ?? "pending") as TaskStatus,
+    progress: Number(field<number>(info, "progress") ?? 0),
+    message: field<string>(info, "message") ?? "",
+    files: field<string[]>(info, "files_modified") ?? [],
+    error: field<string>(info, "error"),
+  };
+}
+
+export function leaseFromWire(raw: Wire): LeaseView {
+  return {
+    path: field<string>(raw, "file_path") ?? "",
+    taskId: field<string>(raw, "locked_by") ?? "",
+    taskTitle: field<string>(raw, "task_title") ?? "",
+    agent: field<string>(raw, "agent") ?? "",
+    acquiredAt: field<string>(raw, "acquired_at") ?? "",
+    expiresAt: field<string>(raw, "expires_at") ?? "",
+  };
+}
+
+export function displayName(task: { title: string; id: string }): string {
+  return task.title !== "" ? task.title : task.id;
+}
+
+export interface Counts {
+  running: number;
+  queued: number;
+  failed: number;
+  completed: number;
+}
+
+/** Every task the editor has heard of, in the order first seen. */
+export class TaskTable {
+  private readonly tasks = new Map<string, TaskView>();
+
+  /** Record one update; returns true when it is the task's first terminal update. */
+  update(task: TaskView): boolean {
+    const previous = this.tasks.get(task.id);
+    this.tasks.set(task.id, task);
+    const wasTerminal = previous !== undefined && TERMINAL.has(previous.status);
+    return TERMINAL.has(task.status) && !wasTerminal;
+  }
+
+  replace(tasks: TaskView[]): void {
+    this.tasks.clear();
+    for (const task of tasks) {
+      this.tasks.set(task.id, task);
+    }
+  }
+
+  get(id: string): TaskView | undefined {
+    return this.tasks.get(id);
+  }
+
+  all(): TaskView[] {
+    return [...this.tasks.values()];
+  }
+
+  counts(): Counts {
+    const c: Counts = { running: 0, queued: 0, failed: 0, completed: 0 };
+    for (const t of this.tasks.values()) {
+      if (ACTIVE.has(t.status)) c.running++;
+      else if (WAITING.has(t.status)) c.queued++;
+      else if (t.status === "failed" || t.status === "conflict") c.failed++;
+      else if (t.status === "completed") c.completed++;
+    }
+    return c;
+  }
+
+  clearFinished(): void {
+    for (const [id, t] of this.tasks) {
+      if (TERMINAL.has(t.status)) this.tasks.delete(id);
+    }
+  }
+}
+
+/** Status-bar text with codicons: "$(sync~spin) yui 2 running · 1 queued · 1 failed". */
+export function statusText(c: Counts): string {
+  const parts: string[] = [];
+  if (c.running > 0) parts.push(`${c.running} running`);
+  if (c.queued > 0) parts.push(`${c.queued} queued`);
+  if (c.failed > 0) parts.push(`${c.failed} failed`);
+  if (parts.length === 0) return "$(check) yui";
+  const icon = c.running > 0 ? "$(sync~spin)" : c.failed > 0 ? "$(error)" : "$(clock)";
+  return `${icon} yui ${parts.join(" · ")}`;
+}
+
+/** "running · kiro · 40%" — the tree item's description. */
+export function taskDescription(task: TaskView): string {
+  const pct = `${Math.round(task.progress * 100)}%`;
+  return [task.status, task.agent, pct].filter((s) => s !== "").join(" · ");
+}
+
+/** Local "HH:MM" of an ISO 8601 timestamp; "?" when unparsable. */
+export function clock(iso: string): string {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return "?";
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  return `${pad(when.getHours())}:${pad(when.getMinutes())}`;
+}
+
+/** Tooltip of a leased file: "Leased by task 'Fix parser' (kiro) since 10:29, until 10:34". */
+export function leaseTooltip(lease: LeaseView): string {
+  const name = lease.taskTitle !== "" ? lease.taskTitle : lease.taskId;
+  const agent = lease.agent !== "" ? ` (${lease.agent})` : "";
+  return `Leased by task '${name}'${agent} since ${clock(lease.acquiredAt)}, ` +
+    `until ${clock(lease.expiresAt)}`;
+}
+
+/** A glob as used in claims (`*`, `**`, `?`, `{a,b}`, `[abc]`) as an anchored RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i];
+    if (ch === "*") {
+      if (glob[i + 1] === "*") {
+        // "**/" matches zero or more folders; a trailing "**" matches everything below.
+        const slash = glob[i + 2] === "/";
+        out += slash ? "(?:.*/)?" : ".*";
+        i += slash ? 2 : 1;
+      } else {
+        out += "[^/]*";
+      }
+    } else if (ch === "?") {
+      out += "[^/]";
+    } else if (ch === "{") {
+      const end = glob.indexOf("}", i);
+      if (end < 0) {
+        out += "\\{";
+      } else {
+        const alts = glob.slice(i + 1, end).split(",").map((a) => globToRegExp(a).source
+          .slice(1, -1));
+        out += `(?:${alts.join("|")})`;
+        i = end;
+      }
+    } else if (ch === "[") {
+      const end = glob.indexOf("]", i);
+      if (end < 0) {
+        out += "\\[";
+      } else {
+        out += glob.slice(i, end + 1).replace(/^\[!/, "[^");
+        i = end;
+      }
+    } else {
+      out += ch.replace(/[.+^$()|\\]/g, "\\$&");
+    }
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** True when a lease path (a file, a folder or a glob) covers the relative path `rel`. */
+export function covers(pattern: string, rel: string): boolean {
+  if (pattern === rel) return true;
+  if (!/[*?[{]/.test(pattern)) {
+    return rel.startsWith(pattern.replace(/\/$/, "") + "/");
+  }
+  return globToRegExp(pattern).test(rel);
+}
+
+export class LeaseTable {
+  private leases: LeaseView[] = [];
+
+  set(leases: LeaseView[]): void {
+    this.leases = leases;
+  }
+
+  all(): LeaseView[] {
+    return [...this.leases];
+  }
+
+  /** The lease covering the workspace-relative path, if any. */
+  find(rel: string): LeaseView | undefined {
+    return this.leases.find((l) => covers(l.path, rel));
+  }
+}
+
+/** How to start the server: the configured command, else `yui-lsp` on PATH, else
+ * `python3 -m yui_lsp`. `onPath(name)` tells whether an executable exists. */
+export function serverCommand(
+  configured: readonly string[] | undefined,
+  onPath: (name: string) => boolean,
+): { command: string; args: string[] } {
+  if (configured && configured.length > 0) {
+    return { command: configured[0], args: configured.slice(1) };
+  }
+  if (onPath("yui-lsp")) return { command: "yui-lsp", args: [] };
+  const python = onPath("python3") ? "python3" : "python";
+  return { command: python, args: ["-m", "yui_lsp"] };
+}
+
+/** Split a command line into argv the way a user expects ("a 'b c'" -> [a, "b c"]) without
+ * ever handing it to a shell. */
+export function splitArgv(line: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | undefined;
+  let started = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else current += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) out.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += ch;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}
+
+/** "frontend=kiro, backend=claude" -> { frontend: "kiro", backend: "claude" } */
+export function componentAgents(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const word of text.split(/[\s,]+/)) {
+    const m = /^([\w.-]+)=([\w.-]+)$/.exec(word);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** One line of the output channel's task log. */
+export function logLine(task: TaskView, at: Date = new Date()): string {
+  const time = at.toTimeString().slice(0, 8);
+  const detail = task.error ?? task.message;
+  return `[${time}] ${displayName(task)} (${task.agent}): ${task.status} ` +
+    `${Math.round(task.progress * 100)}%${detail ? ` — ${detail}` : ""}`;
+}
