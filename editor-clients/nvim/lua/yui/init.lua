@@ -193,7 +193,10 @@ function M.setup(opts)
     cmd = M.options.cmd or M.default_cmd(),
     filetypes = M.options.filetypes,
     root_dir = function(bufnr, on_dir)
-      -- No root, no coordination domain: stay detached rather than guess.
+      -- No file or no root means no coordination domain: stay detached rather than guess.
+      if vim.api.nvim_buf_get_name(bufnr) == "" then
+        return
+      end
       local root = vim.fs.root(bufnr, markers)
       if root then
         on_dir(root)
