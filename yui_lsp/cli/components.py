@@ -1,0 +1,145 @@
+"""Turning `yui develop`, `yui multi-lang` and `yui refactor` options into tasks.
+
+Pure functions of their inputs (settings, options, the list of files): no coordinator, no
+terminal, so any front end can build the same tasks from the same options.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from yui_lsp.config import ComponentConfig, Settings
+from yui_lsp.errors import PlanError
+from yui_lsp.protocol import RefactorSpec, Task
+
+#: Agent names that run built-in work instead of following a prompt.
+BUILTIN_AGENTS = frozenset({"yui", "shell"})
+
+
+@dataclass(frozen=True)
+class ComponentDefault:
+    """Where a component usually lives, and what must be done before it."""
+
+    paths: tuple[str, ...]
+    depends_on: tuple[str, ...] = ()
+
+
+#: `yui develop` components, in the order their flags are listed.
+DEVELOP_COMPONENTS: dict[str, ComponentDefault] = {
+    "frontend": ComponentDefault(
+        ("src/frontend/**", "frontend/**", "web/**", "client/**", "src/components/**")
+    ),
+    "backend": ComponentDefault(("src/backend/**", "backend/**", "server/**", "api/**", "app/**")),
+    "database": ComponentDefault(("db/**", "migrations/**", "schema/**", "src/db/**")),
+    "tests": ComponentDefault(("tests/**", "test/**"), ("frontend", "backend", "database")),
+    "docs": ComponentDefault(
+        ("docs/**", "README.md"), ("frontend", "backend", "database", "tests")
+    ),
+}
+
+#: `yui multi-lang` components; integration tests run once every language is done.
+MULTI_LANG_COMPONENTS: dict[str, ComponentDefault] = {
+    "python": ComponentDefault(("**/*.py", "pyproject.toml")),
+    "typescript": ComponentDefault(("**/*.ts", "**/*.tsx", "package.json", "tsconfig.json")),
+    "rust": ComponentDefault(("**/*.rs", "Cargo.toml", "Cargo.lock")),
+    "go": ComponentDefault(("**/*.go", "go.mod", "go.sum")),
+    "java": ComponentDefault(("**/*.java", "pom.xml", "build.gradle")),
+    "integration-tests": ComponentDefault(
+        ("tests/integration/**", "integration-tests/**", "integration/**"),
+        ("python", "typescript", "rust", "go", "java"),
+    ),
+}
+
+
+def component_tasks(
+    chosen: Mapping[str, str],
+    defaults: Mapping[str, ComponentDefault],
+    settings: Settings,
+    work: str,
+) -> list[Task]:
+    """One task per chosen component (name → agent), claims and order from config/defaults.
+
+    ``[tool.yui.components.NAME]`` overrides a default's paths and dependencies and may add
+    components of its own. A dependency on a component that was not chosen is dropped: the
+    order only matters among the tasks that run.
+    """
+    if not chosen:
+        flags = " ".join(f"--{name} AGENT" for name in defaults)
+        raise PlanError(f"name at least one component to work on: {flags}")
+    tasks: list[Task] = []
+    for name, agent in chosen.items():
+        config = settings.components.get(name) or ComponentConfig()
+        default = defaults.get(name, ComponentDefault(()))
+        paths = list(config.paths) or list(default.paths)
+        if not paths:
+            raise PlanError(
+                f"component {name!r} has no paths: set [tool.yui.components.{name}] paths = [...]"
+            )
+        after = config.depends_on or list(default.depends_on)
+        if agent in BUILTIN_AGENTS and not config.command:
+            raise PlanError(
+                f"component {name!r} uses the {agent} worker, which runs a command: set "
+                f'[tool.yui.components.{name}] command = ["argv", ...] or pick an LLM agent'
+            )
+        if agent not in BUILTIN_AGENTS and not work.strip():
+            raise PlanError("say what to build: pass --prompt TEXT or --spec FILE")
+        tasks.append(Task(
+            id=name,
+            title=f"{name}: {_first_line(work)}" if work.strip() else name,
+            prompt=_component_prompt(name, paths, work, config.prompt),
+            agent=agent,
+            claims=paths,
+            depends_on=[dep for dep in after if dep in chosen and dep != name],
+            command=list(config.command) if agent in BUILTIN_AGENTS and config.command else None,
+        ))
+    return tasks
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:60]
+
+
+def _component_prompt(name: str, paths: list[str], work: str, extra: str | None) -> str:
+    lines = [
+        work.strip(),
+        "",
+        f"You own the {name} part of this project: only change files matching "
+        + ", ".join(paths) + ". Other agents are working on the other parts at the same time.",
+    ]
+    if extra:
+        lines += ["", extra.strip()]
+    return "\n".join(lines).strip()
+
+
+def refactor_tasks(
+    files: Sequence[str],
+    spec: RefactorSpec,
+    workers: int,
+    *,
+    agent: str = "yui",
+    id_prefix: str = "refactor",
+) -> list[Task]:
+    """Split ``files`` into about ``workers * 2`` contiguous chunks, one task each.
+
+    Two chunks per worker keeps every worker busy when chunks take uneven time, while
+    keeping the per-task overhead (leases, apply journal) small. Each task claims exactly
+    its files, so chunks never wait on one another.
+    """
+    if not files:
+        return []
+    count = min(len(files), max(1, workers) * 2)
+    size = math.ceil(len(files) / count)
+    chunks = [list(files[i : i + size]) for i in range(0, len(files), size)]
+    width = len(str(len(chunks)))
+    return [
+        Task(
+            id=f"{id_prefix}-{index:0{width}d}",
+            title=f"{spec.pattern} → {spec.replacement} ({len(chunk)} files)",
+            agent=agent,
+            claims=chunk,
+            refactor=spec.model_copy(update={"files": chunk}),
+        )
+        for index, chunk in enumerate(chunks, start=1)
+    ]

@@ -1,0 +1,1 @@
+"""The webapp backend: users and orders, served as JSON."""

@@ -1,0 +1,107 @@
+"""Running a list of tasks to the end with a coordinator, a view and clean interruption."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from yui_lsp.config import Settings
+from yui_lsp.coordinator import ParallelTaskManager
+from yui_lsp.protocol import Message, Plan, Task, TaskResult, TaskStatus
+
+from .view import View
+
+#: Exit codes of `yui run` and friends.
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+#: How long running tasks get to stop (their process groups end) after Ctrl-C.
+_STOP_GRACE_S = 15.0
+#: Messages a view may lag behind before the oldest are dropped (the view never blocks work).
+_VIEW_BUFFER = 100_000
+
+
+@dataclass
+class RunOptions:
+    """How to run: where, how wide, and how to show it."""
+
+    root: Path
+    settings: Settings
+    max_workers: int | None = None
+    sequential: bool = False
+
+
+@dataclass
+class RunOutcome:
+    """Every task's result, and whether the user interrupted the run."""
+
+    results: list[TaskResult]
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        ok = all(r.status == TaskStatus.COMPLETED for r in self.results)
+        return EXIT_OK if ok else EXIT_FAILED
+
+
+async def run_tasks(tasks: list[Task], options: RunOptions, view: View) -> RunOutcome:
+    """Submit ``tasks`` as one plan, show their progress, and wait for every one to end.
+
+    SIGINT/SIGTERM cancel every unfinished task (their agents' process groups end) and the
+    run reports ``interrupted``; a second signal stops waiting for them.
+    """
+    outcome = RunOutcome(results=[])
+    async with ParallelTaskManager(
+        options.root, settings=options.settings, max_workers=options.max_workers,
+        sequential=options.sequential,
+    ) as manager:
+        with manager.bus.subscribe(_VIEW_BUFFER) as stream, view:
+            # Submitted before the task group opens, so a plan error surfaces as itself.
+            await manager.submit_plan(Plan(task=tasks))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_pump, stream, view)
+                tg.start_soon(_watch_signals, manager, outcome, view, tg.cancel_scope)
+                await manager.wait_for_completion()
+                tg.cancel_scope.cancel()
+            _drain(stream, view)
+            outcome.results = manager.get_results()
+            view.summary(outcome.results)
+    return outcome
+
+
+async def _pump(stream: MemoryObjectReceiveStream[Message], view: View) -> None:
+    async for message in stream:
+        view.handle(message)
+
+
+def _drain(stream: MemoryObjectReceiveStream[Message], view: View) -> None:
+    """Show what was published but not yet shown (every final state is in here)."""
+    while True:
+        try:
+            view.handle(stream.receive_nowait())
+        except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+            return
+
+
+async def _watch_signals(
+    manager: ParallelTaskManager, outcome: RunOutcome, view: View, run_scope: anyio.CancelScope
+) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if outcome.interrupted:
+                view.note("stopping now")
+                # The manager's exit cancels whatever is left, process groups included.
+                run_scope.cancel()
+                return
+            outcome.interrupted = True
+            view.note("interrupted: cancelling running tasks (Ctrl-C again to stop at once)")
+            for task_id, status in manager.monitor_progress().items():
+                if not status.terminal:
+                    await manager.cancel(task_id)
+            # wait_for_completion in the run returns once every cancel has landed.
+            with anyio.move_on_after(_STOP_GRACE_S):
+                await manager.wait_for_completion()

@@ -1,0 +1,282 @@
+"""`yui`: run coding agents in parallel on one repository, from the terminal.
+
+Every command is a thin layer over the coordinator: build tasks from the options, run them
+with a view, exit 0 only when every task completed. Mistakes a user can make (a bad plan,
+an unknown agent, a missing file) are one line on stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+from rich.console import Console
+
+from yui_lsp import __version__
+from yui_lsp.config import Settings, load_settings
+from yui_lsp.errors import PlanError, YuiError
+from yui_lsp.protocol import RefactorSpec, Task
+
+from . import components, inspect
+from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
+from .plans import check_tasks, load_plan, waves
+from .refactor_files import files_to_refactor
+from .view import make_view
+
+#: Exit code for a failure of yui itself (not the user's, not a task's).
+EXIT_INTERNAL = 3
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=None, metavar="DIR",
+                        help="repository to work on (default: current folder)")
+    parser.add_argument("--json", action="store_true",
+                        help="print protocol messages as JSON lines on stdout, nothing else")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+
+def _runner(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=True,
+                        help="run independent tasks at once (--no-parallel: one at a time)")
+    parser.add_argument("--max-workers", type=int, metavar="N",
+                        help="most tasks running at once (default: plan, then [tool.yui])")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show the tasks and the order they would run in; run nothing")
+
+
+def _work(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--prompt", default="", help="what to build, for every agent")
+    group.add_argument("--spec", type=Path, metavar="FILE", help="read what to build from FILE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `yui` command line."""
+    parser = argparse.ArgumentParser(
+        prog="yui", description="Run several coding agents in parallel on one repository.",
+    )
+    parser.add_argument("--version", action="version", version=f"yui {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the tasks of a plan file (TOML)")
+    run.add_argument("plan", type=Path, metavar="PLAN.toml")
+    _runner(run)
+
+    develop = sub.add_parser("develop", help="one agent per part of the project")
+    for name in components.DEVELOP_COMPONENTS:
+        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+    _work(develop)
+    _runner(develop)
+
+    multi = sub.add_parser("multi-lang", help="one agent per language of the project")
+    for name in components.MULTI_LANG_COMPONENTS:
+        multi.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name} code")
+    _work(multi)
+    _runner(multi)
+
+    refactor = sub.add_parser("refactor", help="replace text across files, split in tasks")
+    refactor.add_argument("--pattern", required=True, help="text (or regex) to find")
+    refactor.add_argument("--replacement", required=True, help="what to put instead")
+    refactor.add_argument("--files", action="append", required=True, metavar="GLOB",
+                          help="files to rewrite (repeatable), e.g. 'src/**/*.py'")
+    refactor.add_argument("--regex", action="store_true", help="PATTERN is a Python regex")
+    _runner(refactor)
+
+    demo = sub.add_parser("demo", help="run the bundled example project's plan")
+    demo.add_argument("--into", type=Path, metavar="DIR",
+                      help="copy the example here (default: a new temporary folder)")
+    _runner(demo)
+
+    for name, text in (("status", "tasks of every coordinator on the repository"),
+                       ("locks", "leased files: who holds what until when")):
+        _common(sub.add_parser(name, help=text))
+    for name, text in (("cancel", "cancel a task (its agent's processes end)"),
+                       ("retry", "run a failed or cancelled task again"),
+                       ("undo", "revert the files an applied task wrote")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("task_id", metavar="ID")
+        _common(cmd)
+    logs = sub.add_parser("logs", help="a task's agent output")
+    logs.add_argument("task_id", metavar="ID")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
+    _common(logs)
+    _common(sub.add_parser("recover", help="finish or roll back interrupted applies"))
+    sub.add_parser("lsp", help="start the language server (see `yui lsp --help`)",
+                   add_help=False)
+    return parser
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _settings_for(root: Path) -> Settings:
+    if not root.is_dir():
+        raise YuiError(f"{root} is not a folder (give the repository with --root DIR)")
+    return load_settings(root)
+
+
+def _read_work(args: argparse.Namespace) -> str:
+    if args.spec is None:
+        return str(args.prompt)
+    try:
+        return Path(args.spec).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot read --spec {args.spec}: {exc.strerror}") from None
+
+
+def _tasks_for(
+    args: argparse.Namespace, root: Path, settings: Settings
+) -> tuple[list[Task], int | None]:
+    """The tasks a run-type command asks for, and the plan's own worker count if any."""
+    workers = args.max_workers or settings.max_workers
+    if args.command == "run":
+        plan = load_plan(args.plan)
+        return plan.tasks, plan.max_workers
+    if args.command in ("develop", "multi-lang"):
+        defaults = (components.DEVELOP_COMPONENTS if args.command == "develop"
+                    else components.MULTI_LANG_COMPONENTS)
+        chosen = {name: getattr(args, name.replace("-", "_")) for name in defaults}
+        chosen = {name: agent for name, agent in chosen.items() if agent}
+        tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
+        check_tasks(tasks, where=args.command)
+        return tasks, None
+    spec = RefactorSpec(pattern=args.pattern, replacement=args.replacement, regex=args.regex)
+    files = files_to_refactor(root, args.files, spec)
+    return components.refactor_tasks(files, spec, 1 if not args.parallel else workers), None
+
+
+def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: bool,
+                   console: Console) -> None:
+    order = waves(tasks)
+    if json_mode:
+        import json
+
+        payload = {"waves": order, "max_workers": workers if parallel else 1,
+                   "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    by_id = {t.id: t for t in tasks}
+    mode = f"up to {workers} at once" if parallel else "one at a time"
+    console.print(f"{len(tasks)} tasks in {len(order)} waves ({mode}); nothing will run",
+                  highlight=False)
+    for number, wave in enumerate(order, start=1):
+        console.print(f"wave {number}:", style="bold", highlight=False)
+        for task_id in wave:
+            task = by_id[task_id]
+            claims = ", ".join(task.claims[:4]) + (" …" if len(task.claims) > 4 else "")
+            after = f"  after {', '.join(task.depends_on)}" if task.depends_on else ""
+            console.print(f"  {task_id} [{task.agent}] claims {claims or 'nothing'}{after}",
+                          markup=False, highlight=False)
+
+
+def _run_command(args: argparse.Namespace, console: Console) -> int:
+    root = (args.root or Path.cwd()).resolve()
+    if args.command == "demo":
+        from .demo_setup import prepare_demo
+
+        root, plan_path = prepare_demo(args.into)
+        args.plan = plan_path
+        args.command = "run"
+        if not args.json:
+            console.print(f"example project copied to {root}", highlight=False)
+    if args.max_workers is not None and args.max_workers < 1:
+        raise YuiError("--max-workers must be at least 1")
+    settings = _settings_for(root)
+    tasks, plan_workers = _tasks_for(args, root, settings)
+    workers = args.max_workers or plan_workers or settings.max_workers
+    if not tasks:
+        if not args.json:
+            console.print("nothing to do: no files match", highlight=False)
+        return 0
+    if args.dry_run:
+        _print_dry_run(tasks, workers, args.parallel, args.json, console)
+        return 0
+    options = RunOptions(root=root, settings=settings, max_workers=workers,
+                         sequential=not args.parallel)
+    view = make_view(args.json, console)
+    outcome = anyio.run(run_tasks, tasks, options, view)
+    if not args.json and outcome.interrupted:
+        console.print("interrupted", highlight=False)
+    if not args.json and _is_demo(args):
+        console.print(f"done: the result is in {root} (`git -C {root} diff` shows what changed)",
+                      highlight=False)
+    return outcome.exit_code
+
+
+def _is_demo(args: argparse.Namespace) -> bool:
+    return hasattr(args, "into")
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command in ("run", "develop", "multi-lang", "refactor", "demo"):
+        return _run_command(args, console)
+    root = (args.root or Path.cwd()).resolve()
+    _settings_for(root)
+    if args.command == "status":
+        return inspect.status(root, console, args.json)
+    if args.command in ("cancel", "retry"):
+        return inspect.steer(root, console, args.command, args.task_id)
+    if args.command == "locks":
+        return inspect.locks(root, console, args.json)
+    if args.command == "logs":
+        return inspect.logs(root, args.task_id, args.follow)
+    if args.command == "undo":
+        return inspect.undo(root, console, args.task_id)
+    if args.command == "recover":
+        return inspect.recover(root, console)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def _first_user_error(exc: BaseException) -> YuiError | None:
+    """The YuiError inside ``exc`` (task groups wrap what their bodies raise)."""
+    if isinstance(exc, YuiError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_user_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _lsp(argv: Sequence[str]) -> int:
+    # Imported only here: the language server's dependencies are not needed by other commands.
+    server = importlib.import_module("yui_lsp.server.main")
+    sys.argv = ["yui lsp", *argv]
+    result = server.main()
+    return result if isinstance(result, int) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `yui` console script; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["lsp"]:
+        return _lsp(arguments[1:])
+    args = build_parser().parse_args(arguments)
+    console = Console(stderr=bool(getattr(args, "json", False)), highlight=False)
+    try:
+        return _dispatch(args, console)
+    except KeyboardInterrupt:
+        print("yui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        user_error = _first_user_error(exc)
+        if user_error is not None:
+            print(f"yui: error: {user_error}", file=sys.stderr)
+            return user_error.exit_code
+        if getattr(args, "debug", False) or not isinstance(exc, Exception | BaseExceptionGroup):
+            raise
+        print(f"yui: internal error: {exc!r} (rerun with --debug to see the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
