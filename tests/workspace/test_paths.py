@@ -1,0 +1,103 @@
+"""Claims and path confinement: what a task may name, and what it may never reach."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.workspace.conftest import write
+from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
+from yui_lsp.workspace import (
+    claims_overlap,
+    expand_claims,
+    path_matches,
+    resolve_inside,
+    to_rel,
+)
+
+
+@pytest.mark.parametrize("rel", ["/etc/passwd", "../outside.txt", "src/../../x", ""])
+def test_resolve_inside_refuses_escapes(tmp_path: Path, rel: str) -> None:
+    with pytest.raises(PathOutsideWorkspaceError):
+        resolve_inside(tmp_path, rel)
+
+
+def test_resolve_inside_refuses_symlinks_leaving_root(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("s")
+    os.symlink(outside, root / "linkdir")
+    os.symlink(outside / "secret", root / "linkfile")
+    for rel in ("linkdir/secret", "linkfile", "linkdir"):
+        with pytest.raises(PathOutsideWorkspaceError):
+            resolve_inside(root, rel)
+
+
+def test_resolve_inside_allows_inner_paths_and_links(tmp_path: Path) -> None:
+    write(tmp_path, {"src/a.py": "a"})
+    os.symlink("src", tmp_path / "alias")
+    assert resolve_inside(tmp_path, "src/a.py") == tmp_path / "src" / "a.py"
+    assert resolve_inside(tmp_path, "alias/a.py").read_text() == "a"
+    assert resolve_inside(tmp_path, "src/./b/../a.py") == tmp_path / "src" / "a.py"
+
+
+def test_to_rel(tmp_path: Path) -> None:
+    assert to_rel(tmp_path, tmp_path / "src" / "a.py") == "src/a.py"
+    with pytest.raises(PathOutsideWorkspaceError):
+        to_rel(tmp_path / "sub", tmp_path / "other")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        (["src/**"], ["src/a.py"], True),
+        (["src/**"], ["src/*/x"], True),
+        (["src/a.py"], ["tests/**"], False),
+        (["src/*.py"], ["src/*.ts"], False),
+        (["src/*.py"], ["src/main*"], True),
+        (["src"], ["src/deep/file.txt"], True),
+        (["**/*.md"], ["docs/guide.md"], True),
+        (["**/*.md"], ["docs/*.txt"], False),
+        # A literal claim may name a folder, so it overlaps globs reaching below it.
+        (["**/*.md"], ["docs/guide"], True),
+        (["src/a.py"], ["src/a.pyc"], False),
+        (["a/**/z"], ["a/b/c/z"], True),
+        (["a/**/z"], ["a/b/c/*.py"], False),
+        (["src/[ab].py"], ["src/c.py"], False),
+    ],
+)
+def test_claims_overlap(a: list[str], b: list[str], overlap: bool) -> None:
+    assert claims_overlap(a, b) is overlap
+    assert claims_overlap(b, a) is overlap
+
+
+def test_path_matches() -> None:
+    assert path_matches("src/api/users.py", ["src/api/**"])
+    assert path_matches("src/api/users.py", ["src/api"])
+    assert path_matches("src/a.py", ["src/*.py"])
+    assert not path_matches("src/sub/a.py", ["src/*.py"])
+    assert path_matches("src/sub/a.py", ["src/**/*.py"])
+    assert path_matches("a.py", ["**/*.py"])
+    assert not path_matches("tests/a.py", ["src/**"])
+
+
+@pytest.mark.parametrize("bad", ["src/**.py", "/abs/**", "../up", "src/[ab.py", ""])
+def test_bad_globs_are_plan_errors(bad: str) -> None:
+    with pytest.raises(PlanError):
+        path_matches("src/a.py", [bad])
+
+
+def test_expand_claims(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "src/a.py": "", "src/b.ts": "", "src/sub/c.py": "", "tests/t.py": "", ".env": "",
+        ".git/config": "", ".yui/locks/x.json": "",
+    })
+    assert expand_claims(tmp_path, ["src/**/*.py"]) == ["src/a.py", "src/sub/c.py"]
+    assert expand_claims(tmp_path, ["src"]) == ["src/a.py", "src/b.ts", "src/sub/c.py"]
+    assert expand_claims(tmp_path, [".env", "src/new.py"]) == [".env", "src/new.py"]
+    everything = expand_claims(tmp_path, ["**"])
+    assert ".env" in everything and "tests/t.py" in everything
+    assert not any(p.startswith((".git/", ".yui/")) for p in everything)
