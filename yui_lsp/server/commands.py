@@ -1,0 +1,277 @@
+"""The `yui.*` commands (workspace/executeCommand): one JSON object in, one out.
+
+Arguments are validated by pydantic models; a bad argument is answered with InvalidParams
+naming the field, a user error (unknown task, path outside the workspace...) with its
+message, and the server keeps serving. Submissions answer as soon as the coordinator has
+queued the tasks, before any agent starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+from pygls.lsp.server import LanguageServer
+
+from yui_lsp.coordinator import all_tasks, control
+from yui_lsp.errors import (
+    PathOutsideWorkspaceError,
+    PlanError,
+    UnknownAgentError,
+    UnknownTaskError,
+    YuiError,
+)
+from yui_lsp.protocol import Plan, RefactorSpec, Task
+from yui_lsp.server.components import component_tasks, refactor_tasks
+from yui_lsp.server.host import CoordinatorHost, Folder
+from yui_lsp.server.marks import WorkspaceMarks
+from yui_lsp.server.params import (
+    DevelopParams,
+    DiffResult,
+    ListParams,
+    LockListResult,
+    MultiLangParams,
+    OkResult,
+    RefactorParams,
+    ShowDiffParams,
+    SubmitManyResult,
+    SubmitPlanParams,
+    SubmitResult,
+    SubmitTaskParams,
+    TaskIdParams,
+    TaskListResult,
+)
+from yui_lsp.workspace import resolve_inside
+
+#: JSON-RPC error code of a YuiError that is not about the arguments.
+YUI_ERROR_CODE = -32001
+#: Errors caused by what the caller asked for: answered as InvalidParams.
+_BAD_REQUEST = (PlanError, PathOutsideWorkspaceError, UnknownAgentError, UnknownTaskError)
+_GLOB = re.compile(r"[*?\[]")
+
+P = TypeVar("P", bound=BaseModel)
+Handler = Callable[[P], Awaitable[BaseModel]]
+
+
+def _field_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"]) or "argument"
+    return f"invalid argument {where}: {err['msg']}"
+
+
+def parse_argument(model: type[P], args: tuple[Any, ...]) -> P:
+    """The single object argument of a command, validated."""
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(f"expected one JSON object argument, got {len(args)}")
+    raw = args[0] if args else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"expected one JSON object argument, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise JsonRpcInvalidParams(_field_error(exc)) from None
+
+
+def check_inside(folder: Folder, task: Task, where: str = "") -> None:
+    """Refuse claims and files whose fixed part leaves the folder (symlinks included)."""
+    fields = {"claims": task.claims, "files": task.files,
+              "refactor.files": task.refactor.files if task.refactor else []}
+    for name, paths in fields.items():
+        for index, path in enumerate(paths):
+            fixed = "/".join(part for part in path.split("/")[:_first_glob(path)])
+            try:
+                if fixed:
+                    resolve_inside(folder.root, fixed)
+            except PathOutsideWorkspaceError as exc:
+                raise JsonRpcInvalidParams(f"invalid argument {where}{name}.{index}: {exc}") \
+                    from None
+
+
+def _first_glob(path: str) -> int:
+    parts = path.split("/")
+    return next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
+
+
+class Commands:
+    """Registers the commands on the server; each handler is a small method."""
+
+    def __init__(self, server: LanguageServer, host: CoordinatorHost,
+                 marks: WorkspaceMarks) -> None:
+        self._server = server
+        self._host = host
+        self._marks = marks
+        table: dict[str, tuple[type[BaseModel], Handler[Any]]] = {
+            "yui.submitTask": (SubmitTaskParams, self.submit_task),
+            "yui.submitPlan": (SubmitPlanParams, self.submit_plan),
+            "yui.develop": (DevelopParams, self.develop),
+            "yui.multiLang": (MultiLangParams, self.multi_lang),
+            "yui.refactor": (RefactorParams, self.refactor),
+            "yui.cancelTask": (TaskIdParams, self.cancel_task),
+            "yui.retryTask": (TaskIdParams, self.retry_task),
+            "yui.listTasks": (ListParams, self.list_tasks),
+            "yui.listLocks": (ListParams, self.list_locks),
+            "yui.applyResult": (TaskIdParams, self.apply_result),
+            "yui.discardResult": (TaskIdParams, self.discard_result),
+            "yui.showDiff": (ShowDiffParams, self.show_diff),
+        }
+        for name, (model, handler) in table.items():
+            self._register(name, model, handler)
+        self.names = sorted(table)
+
+    def _register(self, name: str, model: type[BaseModel], handler: Handler[Any]) -> None:
+        async def run(ls: LanguageServer, *args: Any) -> Any:
+            params = parse_argument(model, args)
+            try:
+                result = await handler(params)
+            except _BAD_REQUEST as exc:
+                raise JsonRpcInvalidParams(str(exc)) from None
+            except YuiError as exc:
+                raise JsonRpcServerError(  # type: ignore[no-untyped-call]
+                    str(exc), YUI_ERROR_CODE) from None
+            except ValidationError as exc:
+                raise JsonRpcInvalidParams(_field_error(exc)) from None
+            return result.model_dump(mode="json", by_alias=True)
+
+        run.__name__ = name.replace(".", "_")
+        self._server.command(name)(run)
+
+    # ----------------------------------------------------------------- submit
+
+    async def _submit(self, folder: Folder, tasks: list[Task]) -> list[str]:
+        for index, task in enumerate(tasks):
+            check_inside(folder, task, f"tasks.{index}." if len(tasks) > 1 else "")
+        futures = await folder.manager.submit_plan(Plan.model_validate({"tasks": tasks}))
+        return [f.task_id for f in futures]
+
+    async def submit_task(self, params: SubmitTaskParams) -> SubmitResult:
+        folder = self._host.folder(params.folder)
+        task = Task.model_validate(params.model_dump(exclude={"folder"}))
+        check_inside(folder, task)
+        future = await folder.manager.submit_task(task)
+        return SubmitResult(task_id=future.task_id)
+
+    def _limit_workers(self, folder: Folder, max_workers: int | None) -> None:
+        # The coordinator has one worker limit; a command that names one sets it.
+        if max_workers is not None:
+            folder.manager.max_workers = max_workers
+
+    async def submit_plan(self, params: SubmitPlanParams) -> SubmitManyResult:
+        folder = self._host.folder(params.folder)
+        self._limit_workers(folder, params.max_workers)
+        return SubmitManyResult(task_ids=await self._submit(folder, list(params.tasks)))
+
+    async def develop(self, params: DevelopParams) -> SubmitManyResult:
+        folder = self._host.folder(params.folder)
+        self._limit_workers(folder, params.max_workers)
+        assignments = params.model_dump(include={"frontend", "backend", "database", "tests",
+                                                 "docs"})
+        tasks = component_tasks(assignments, folder.manager.settings, params.prompt)
+        return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+
+    async def multi_lang(self, params: MultiLangParams) -> SubmitManyResult:
+        folder = self._host.folder(params.folder)
+        self._limit_workers(folder, params.max_workers)
+        assignments = params.model_dump(include={"python", "typescript", "rust", "go", "java",
+                                                 "integration_tests"})
+        tasks = component_tasks(assignments, folder.manager.settings, params.prompt)
+        return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+
+    async def refactor(self, params: RefactorParams) -> SubmitManyResult:
+        folder = self._host.folder(params.folder)
+        self._limit_workers(folder, params.max_workers)
+        spec = RefactorSpec(pattern=params.pattern, replacement=params.replacement,
+                            regex=params.regex, files=params.files)
+        check_inside(folder, Task(title="refactor", refactor=spec))
+        tasks = await anyio.to_thread.run_sync(
+            refactor_tasks, folder.root, spec, folder.manager.max_workers)
+        return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+
+    # ----------------------------------------------------------------- control
+
+    async def cancel_task(self, params: TaskIdParams) -> OkResult:
+        try:
+            folder = self._host.folder_of_task(params.task_id)
+        except UnknownTaskError:
+            return await self._control_elsewhere("cancel", params.task_id)
+        cancelled = await folder.manager.cancel(params.task_id)
+        return OkResult(ok=cancelled, message="" if cancelled else "the task had already ended")
+
+    async def retry_task(self, params: TaskIdParams) -> OkResult:
+        try:
+            folder = self._host.folder_of_task(params.task_id)
+        except UnknownTaskError:
+            return await self._control_elsewhere("retry", params.task_id)
+        self._marks.discard(params.task_id)
+        await folder.manager.retry(params.task_id)
+        return OkResult(ok=True)
+
+    async def _control_elsewhere(self, op: str, task_id: str) -> OkResult:
+        """A task of another coordinator on one of our folders (the CLI, another window)."""
+        for folder in list(self._host.folders.values()):
+            try:
+                answer = await control(folder.root, op, task_id)
+            except UnknownTaskError:
+                continue
+            return OkResult(ok=bool(answer.get("cancelled", answer.get("ok", False))),
+                            message="handled by another coordinator")
+        raise UnknownTaskError(task_id)
+
+    async def apply_result(self, params: TaskIdParams) -> OkResult:
+        if not self._host.review.decide(params.task_id, apply=True):
+            raise UnknownTaskError(params.task_id) if not self._known(params.task_id) \
+                else YuiError(f"task {params.task_id!r} has no result waiting for review")
+        return OkResult(ok=True)
+
+    async def discard_result(self, params: TaskIdParams) -> OkResult:
+        if params.task_id in self._host.review.held:
+            # Cancelling ends the wait for a decision; the result is dropped with the task.
+            folder = self._host.folder_of_task(params.task_id)
+            return OkResult(ok=await folder.manager.cancel(params.task_id),
+                            message="result discarded, task cancelled")
+        if self._marks.discard(params.task_id):
+            return OkResult(ok=True, message="conflict dismissed")
+        if not self._known(params.task_id):
+            raise UnknownTaskError(params.task_id)
+        return OkResult(ok=False, message="nothing to discard for this task")
+
+    async def show_diff(self, params: ShowDiffParams) -> DiffResult:
+        mark = self._marks.conflicts.get(params.task_id)
+        if mark is None:
+            raise YuiError(f"task {params.task_id!r} has no conflict to show")
+        hunks = [f"--- {c.path}: {c.reason}\n{c.hunks}" for c in mark.conflicts
+                 if params.path is None or c.path == params.path]
+        return DiffResult(task_id=params.task_id, diff="\n".join(hunks))
+
+    def _known(self, task_id: str) -> bool:
+        try:
+            self._host.folder_of_task(task_id)
+        except UnknownTaskError:
+            return False
+        return True
+
+    # ----------------------------------------------------------------- lists
+
+    async def list_tasks(self, params: ListParams) -> TaskListResult:
+        folders = [self._host.folder(params.folder)] if params.folder else \
+            list(self._host.folders.values())
+        tasks = []
+        for folder in folders:
+            own = folder.manager.tasks()
+            tasks += own
+            others = await anyio.to_thread.run_sync(all_tasks, folder.root)
+            tasks += [t for t in others if t.coordinator_id != folder.manager.coordinator_id]
+        return TaskListResult(tasks=tasks)
+
+    async def list_locks(self, params: ListParams) -> LockListResult:
+        folders = [self._host.folder(params.folder)] if params.folder else \
+            list(self._host.folders.values())
+        locks = []
+        for folder in folders:
+            locks += await anyio.to_thread.run_sync(folder.manager.locks)
+        return LockListResult(locks=locks)

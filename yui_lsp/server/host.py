@@ -1,0 +1,243 @@
+"""The coordinators this server hosts: one per workspace folder, alive from ``initialized``
+to ``shutdown``.
+
+Everything runs in one task group owned by :meth:`CoordinatorHost.run`, which the server
+starts as its ``initialized`` handler and which returns only when the server shuts down:
+each folder's ParallelTaskManager context, the message pump that feeds the editor, the
+lease poller that notices other processes' leases, and the per-task progress followers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from anyio.streams.memory import MemoryObjectSendStream
+from pygls.lsp.server import LanguageServer
+
+from yui_lsp.config import Settings
+from yui_lsp.coordinator import ParallelTaskManager
+from yui_lsp.errors import PlanError, UnknownTaskError
+from yui_lsp.protocol import LockRecord, LocksChanged, Message
+from yui_lsp.server.applier import EditorApplier, ReviewDesk
+from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
+from yui_lsp.workspace import LeaseTable
+
+log = logging.getLogger(__name__)
+
+#: How often the lease table on disk is checked for other processes' changes.
+LEASE_POLL_S = 0.5
+#: Re-read the table at least this often: leases also end by expiring, with no write.
+LEASE_REFRESH_S = 5.0
+
+
+@dataclass
+class LiveOptions:
+    """Settings that change while the coordinator runs (workspace/didChangeConfiguration)."""
+
+    apply_mode: str = "auto"
+
+
+@dataclass
+class Folder:
+    """One hosted workspace folder and its coordinator."""
+
+    uri: str
+    root: Path
+    manager: ParallelTaskManager
+    documents: EditorDocuments
+    options: LiveOptions
+    locks: list[LockRecord] = field(default_factory=list)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+
+class Feature(Protocol):
+    """A capability fed by the host (progress, diagnostics, notifications)."""
+
+    def on_message(self, folder: Folder, message: Message) -> None: ...
+
+    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None: ...
+
+
+SettingsSource = Callable[[str, Path], Awaitable[Settings]]
+
+
+class CoordinatorHost:
+    """Owns the coordinators and the tasks that connect them to the editor."""
+
+    def __init__(self, server: LanguageServer, settings_for: SettingsSource) -> None:
+        self.server = server
+        self.review = ReviewDesk()
+        self.folders: dict[str, Folder] = {}
+        self.features: list[Feature] = []
+        self._settings_for = settings_for
+        self._tg: TaskGroup | None = None
+        self._inbox: MemoryObjectSendStream[tuple[Folder, Message]] | None = None
+        self._stop: anyio.Event | None = None
+        self._stopped: anyio.Event | None = None
+
+    # ----------------------------------------------------------------- lifetime
+
+    async def run(self, folders: list[tuple[str, Path]]) -> None:
+        """Host ``folders`` (uri, root) until :meth:`stop`; the server's long-lived task."""
+        self._stop, self._stopped = anyio.Event(), anyio.Event()
+        send, receive = anyio.create_memory_object_stream[tuple[Folder, Message]](math.inf)
+        self._inbox = send
+        try:
+            async with anyio.create_task_group() as tg, send, receive:
+                self._tg = tg
+                tg.start_soon(self._pump, receive)
+                for uri, root in folders:
+                    await self.add_folder(uri, root)
+                tg.start_soon(self._poll_leases)
+                await self._stop.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            self._stopped.set()
+
+    @property
+    def task_group(self) -> TaskGroup:
+        if self._tg is None:
+            raise RuntimeError("the coordinators are not running")
+        return self._tg
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop every coordinator (their tasks are cancelled) and wait until they are."""
+        if self._stop is None or self._stopped is None:
+            return
+        self._stop.set()
+        with anyio.move_on_after(timeout_s):
+            await self._stopped.wait()
+
+    async def add_folder(self, uri: str, root: Path) -> None:
+        """Start a coordinator for one workspace folder (returns once it runs)."""
+        if uri in self.folders:
+            return
+        try:
+            await self.task_group.start(self._host_folder, uri, root)
+        except Exception:
+            # A folder that cannot be hosted (unreadable, bad settings) must not take the
+            # others down; the error is shown to the user.
+            log.exception("cannot host %s", root)
+            raise
+
+    def remove_folder(self, uri: str) -> None:
+        folder = self.folders.get(uri)
+        if folder is not None:
+            folder.scope.cancel()
+
+    async def _host_folder(self, uri: str, root: Path,
+                           *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        settings = await self._settings_for(uri, root)
+        documents = EditorDocuments(self.server.workspace, root)
+        options = LiveOptions(apply_mode=settings.apply_mode)
+        applier = EditorApplier(self.server, documents, self.review,
+                                lambda: options.apply_mode, settings.backup_retention)
+        manager = ParallelTaskManager(
+            root, settings=settings, applier=applier, reader=EditorReader(documents), kind="lsp",
+        )
+        folder = Folder(uri=uri, root=root, manager=manager, documents=documents,
+                        options=options)
+        try:
+            with folder.scope:
+                async with manager:
+                    remove = manager.bus.add_listener(lambda m: self._deliver(folder, m))
+                    self.folders[uri] = folder
+                    task_status.started()
+                    try:
+                        await anyio.sleep_forever()
+                    finally:
+                        remove()
+        finally:
+            self.folders.pop(uri, None)
+
+    def _deliver(self, folder: Folder, message: Message) -> None:
+        # Called inside the coordinator's publish: only queue, never block it.
+        if self._inbox is not None:
+            # Shutting down, nobody listens any more: dropping is right.
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._inbox.send_nowait((folder, message))
+
+    async def _pump(self, inbox: Any) -> None:
+        async for folder, message in inbox:
+            if isinstance(message, LocksChanged):
+                self._locks_now(folder, message.locks)
+                continue
+            for feature in self.features:
+                try:
+                    feature.on_message(folder, message)
+                except Exception:  # one broken feature must not silence the others
+                    log.exception("feature %r failed on %s", feature, message.type)
+
+    def _locks_now(self, folder: Folder, locks: list[LockRecord]) -> None:
+        if locks == folder.locks:
+            return
+        folder.locks = list(locks)
+        for feature in self.features:
+            try:
+                feature.on_locks(folder, folder.locks)
+            except Exception:
+                log.exception("feature %r failed on locks", feature)
+
+    async def _poll_leases(self) -> None:
+        """Pick up lease changes made by other processes (the CLI, other editor windows)."""
+        tables: dict[str, LeaseTable] = {}
+        seen: dict[str, tuple[float, float]] = {}
+        while True:
+            await anyio.sleep(LEASE_POLL_S)
+            for uri, folder in list(self.folders.items()):
+                table = tables.get(uri)
+                if table is None:
+                    table = tables[uri] = LeaseTable(
+                        folder.root, folder.manager.coordinator_id,
+                        folder.manager.settings.lease_ttl_s)
+                version = table.table_version()
+                last_version, last_read = seen.get(uri, (-1.0, 0.0))
+                now = time.monotonic()
+                if version == last_version and now - last_read < LEASE_REFRESH_S:
+                    continue
+                seen[uri] = (version, now)
+                locks = await anyio.to_thread.run_sync(folder.manager.locks)
+                self._locks_now(folder, locks)
+
+    # ----------------------------------------------------------------- lookups
+
+    def folder(self, ref: str | None = None) -> Folder:
+        """The folder named by ``ref`` (URI or path), or the first one."""
+        if not self.folders:
+            raise PlanError("no workspace folder is open; open a folder to run tasks in it")
+        if not ref:
+            return next(iter(self.folders.values()))
+        wanted = path_of(ref) if "://" in ref else Path(ref)
+        for folder in self.folders.values():
+            if wanted is not None and folder.root == Path(wanted).resolve():
+                return folder
+        raise PlanError(f"{ref!r} is not a workspace folder of this editor")
+
+    def folder_of_task(self, task_id: str) -> Folder:
+        for folder in self.folders.values():
+            if task_id in folder.manager.monitor_progress():
+                return folder
+        raise UnknownTaskError(task_id)
+
+    def folder_of_uri(self, uri: str) -> tuple[Folder, str] | None:
+        """The folder holding ``uri`` and the path inside it (the deepest folder wins)."""
+        best: tuple[Folder, str] | None = None
+        for folder in self.folders.values():
+            rel = _rel(folder, uri)
+            if rel is not None and (best is None or len(str(folder.root)) > len(str(best[0].root))):
+                best = (folder, rel)
+        return best
+
+
+def _rel(folder: Folder, uri: str) -> str | None:
+    return rel_in(folder.root, uri)

@@ -1,0 +1,49 @@
+"""Command line of the language server: ``yui-lsp`` / ``python -m yui_lsp`` / ``yui lsp``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from yui_lsp import __version__
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="yui-lsp",
+        description="The yui language server: runs coding agents in parallel from the editor.",
+    )
+    parser.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
+    parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on 127.0.0.1:PORT instead")
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--log-file", metavar="PATH", help="write the server's log to PATH")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log detail")
+    parser.add_argument("--version", action="version", version=f"yui-lsp {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the server; returns when the client disconnects."""
+    args = parse_args(argv)
+    # Never log to stdout: on stdio it carries the protocol.
+    handler: logging.Handler = (
+        logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file
+        else logging.StreamHandler(sys.stderr)
+    )
+    logging.basicConfig(level=getattr(logging, args.log_level), handlers=[handler],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from yui_lsp.server.server import create_server
+
+    server = create_server()
+    if args.tcp is not None:
+        server.start_tcp(args.host, args.tcp)
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

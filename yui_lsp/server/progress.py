@@ -1,0 +1,140 @@
+"""Work-done progress: one token per task, begin → report → end; cancel cancels the task.
+
+Each task of this server's coordinators gets a follower task (in the host's task group)
+that creates the token, then turns the task's updates and its agent's output lines into
+reports. Bursts of output are coalesced: the follower sends only the latest state of
+whatever has arrived since its last report, so a chatty agent cannot flood the editor and
+a single line still reaches it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from yui_lsp.protocol import AgentOutput, LockRecord, Message, TaskUpdate
+from yui_lsp.server.host import CoordinatorHost, Folder
+
+log = logging.getLogger(__name__)
+
+#: Longest wait for the client to accept a progress token.
+CREATE_TIMEOUT_S = 10.0
+#: Longest activity line shown in the editor's progress.
+ACTIVITY_MAX = 200
+
+
+@dataclass
+class ProgressState:
+    """What the editor should show for one task."""
+
+    percentage: int = 0
+    activity: str = ""
+    update: TaskUpdate | None = None
+
+
+class TaskProgress:
+    """The progress feature: followers by task id, tokens by progress token."""
+
+    def __init__(self, server: LanguageServer, host: CoordinatorHost) -> None:
+        self._server = server
+        self._host = host
+        self._followers: dict[str, MemoryObjectSendStream[Message]] = {}
+        self.tokens: dict[str, tuple[Folder, str]] = {}
+
+    def _supported(self) -> bool:
+        window = self._server.client_capabilities.window
+        return bool(window is not None and window.work_done_progress)
+
+    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
+        """Leases are shown by the diagnostics feature, not here."""
+
+    def on_message(self, folder: Folder, message: Message) -> None:
+        if not isinstance(message, TaskUpdate | AgentOutput):
+            return
+        stream = self._followers.get(message.task_id)
+        if stream is None:
+            if not isinstance(message, TaskUpdate) or message.status.terminal:
+                return
+            if not self._supported():
+                return
+            stream, receive = anyio.create_memory_object_stream[Message](math.inf)
+            self._followers[message.task_id] = stream
+            self._host.task_group.start_soon(self._follow, folder, message, receive)
+        try:
+            stream.send_nowait(message)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._followers.pop(message.task_id, None)
+
+    async def _follow(self, folder: Folder, first: TaskUpdate,
+                      updates: MemoryObjectReceiveStream[Message]) -> None:
+        task_id = first.task_id
+        token = f"yui/{task_id}/{uuid.uuid4().hex[:8]}"
+        progress = self._server.work_done_progress
+        created = False
+        try:
+            with updates:
+                with anyio.move_on_after(CREATE_TIMEOUT_S):
+                    await progress.create_async(token)
+                    created = True
+                if not created:
+                    log.warning("client did not accept progress token for %s", task_id)
+                    return
+                self.tokens[token] = (folder, task_id)
+                progress.begin(token, lsp.WorkDoneProgressBegin(
+                    title=f"yui: {first.title or task_id}", cancellable=True,
+                    message=first.agent or first.agent_id, percentage=0))
+                await self._report_until_end(token, updates)
+        finally:
+            self.tokens.pop(token, None)
+            progress.tokens.pop(token, None)
+            stream = self._followers.pop(task_id, None)
+            if stream is not None:
+                stream.close()
+
+    async def _report_until_end(self, token: str,
+                                updates: MemoryObjectReceiveStream[Message]) -> None:
+        progress = self._server.work_done_progress
+        state = ProgressState()
+        async for message in updates:
+            _absorb(state, message)
+            while True:  # coalesce whatever else is already waiting
+                try:
+                    _absorb(state, updates.receive_nowait())
+                except anyio.WouldBlock:
+                    break
+            update = state.update
+            if update is not None and update.status.terminal:
+                outcome = update.status.value
+                detail = update.error or update.message
+                progress.end(token, lsp.WorkDoneProgressEnd(
+                    message=f"{outcome}: {detail}" if detail else outcome))
+                return
+            progress.report(token, lsp.WorkDoneProgressReport(
+                percentage=state.percentage, message=state.activity, cancellable=True))
+
+    async def cancel(self, token: str) -> bool:
+        """The client cancelled a progress: cancel its task. False for unknown tokens."""
+        entry = self.tokens.get(str(token))
+        if entry is None:
+            return False
+        folder, task_id = entry
+        return await folder.manager.cancel(task_id)
+
+
+def _absorb(state: ProgressState, message: Message) -> None:
+    if isinstance(message, TaskUpdate):
+        state.update = message
+        state.percentage = max(state.percentage, min(100, round(message.progress * 100)))
+        if message.message:
+            state.activity = f"{message.status.value}: {message.message}"[:ACTIVITY_MAX]
+        else:
+            state.activity = message.status.value
+    elif isinstance(message, AgentOutput) and message.line.strip():
+        state.activity = message.line.strip()[:ACTIVITY_MAX]

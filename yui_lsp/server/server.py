@@ -1,0 +1,123 @@
+"""The yui language server: a pygls server wiring the features to the coordinators.
+
+Lifecycle: ``initialize`` records the options; ``initialized`` runs the coordinator host
+for the whole session (the handler itself is the long-lived task that owns every
+coordinator); ``shutdown`` stops it and waits until every task is cancelled and every
+lease released.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from yui_lsp import __version__
+from yui_lsp.server.commands import Commands
+from yui_lsp.server.documents import path_of
+from yui_lsp.server.host import CoordinatorHost
+from yui_lsp.server.marks import WorkspaceMarks
+from yui_lsp.server.notifications import Notifications
+from yui_lsp.server.progress import TaskProgress
+from yui_lsp.server.settings import FolderSettings, overrides_from
+
+log = logging.getLogger(__name__)
+
+
+class YuiLanguageServer(LanguageServer):
+    """pygls server hosting one coordinator per workspace folder."""
+
+    def __init__(self) -> None:
+        super().__init__("yui-lsp", __version__,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.folder_settings = FolderSettings(self)
+        self.host = CoordinatorHost(self, self.folder_settings)
+        self.task_progress = TaskProgress(self, self.host)
+        self.marks = WorkspaceMarks(self, self.host)
+        self.notifications = Notifications(self)
+        self.host.features.extend([self.notifications, self.task_progress, self.marks])
+        self.commands = Commands(self, self.host, self.marks)
+
+    def workspace_folders(self) -> list[tuple[str, Path]]:
+        """(uri, root) of every workspace folder the client opened (or its root URI)."""
+        found: list[tuple[str, Path]] = []
+        for folder in self.workspace.folders.values():
+            path = path_of(folder.uri)
+            if path is not None:
+                found.append((folder.uri, path.resolve()))
+        if not found and self.workspace.root_uri:
+            path = path_of(self.workspace.root_uri)
+            if path is not None:
+                found.append((self.workspace.root_uri, path.resolve()))
+        return found
+
+
+def create_server() -> YuiLanguageServer:
+    """A fresh server with every feature registered."""
+    server = YuiLanguageServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: YuiLanguageServer, params: lsp.InitializeParams) -> None:
+        ls.folder_settings.initialization_options = overrides_from(
+            params.initialization_options)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: YuiLanguageServer, params: lsp.InitializedParams) -> None:
+        # This handler is the session's long-lived task: it returns at shutdown.
+        try:
+            await ls.host.run(ls.workspace_folders())
+        except Exception as exc:
+            log.exception("the coordinators stopped")
+            ls.window_show_message(lsp.ShowMessageParams(
+                type=lsp.MessageType.Error, message=f"yui: coordinators stopped: {exc}"))
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(ls: YuiLanguageServer, params: Any) -> None:
+        await ls.host.stop()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def folders_changed(ls: YuiLanguageServer,
+                              params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+        for removed in params.event.removed:
+            ls.host.remove_folder(removed.uri)
+        for added in params.event.added:
+            path = path_of(added.uri)
+            if path is not None:
+                await ls.host.add_folder(added.uri, path.resolve())
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(ls: YuiLanguageServer,
+                                    params: lsp.DidChangeConfigurationParams) -> None:
+        # Apply mode and worker limit change live; agent profiles need a restart.
+        for folder in list(ls.host.folders.values()):
+            settings = await ls.folder_settings(folder.uri, folder.root)
+            folder.options.apply_mode = settings.apply_mode
+            folder.manager.max_workers = settings.max_workers
+
+    @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    async def progress_cancelled(ls: YuiLanguageServer,
+                                 params: lsp.WorkDoneProgressCancelParams) -> None:
+        await ls.task_progress.cancel(str(params.token))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: YuiLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.marks.document_opened(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: YuiLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.marks.refresh()
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
+        code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    def code_action(ls: YuiLanguageServer,
+                    params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return ls.marks.code_actions(params)
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
+    def code_lens(ls: YuiLanguageServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+        return ls.marks.code_lenses(params.text_document.uri)
+
+    return server
