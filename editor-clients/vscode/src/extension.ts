@@ -83,9 +83,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     refreshStatus();
   };
 
+  const showServerState = (text: string, tooltip: string): void => {
+    status.text = text;
+    status.tooltip = tooltip;
+    status.show();
+  };
+
   const start = async (): Promise<void> => {
+    showServerState("$(loading~spin) yui starting", "yui: starting the yui-lsp server");
     client = createClient(serverLog);
-    if (!client) return;
+    if (!client) {
+      showServerState("$(error) yui: no server", "yui: the yui-lsp server is not installed");
+      return;
+    }
     client.onNotification("yui/taskUpdate", onTaskUpdate);
     client.onNotification("yui/locksChanged", onLocksChanged);
     await client.start();
@@ -121,6 +131,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   try {
     await start();
   } catch (err) {
+    showServerState("$(error) yui: server failed", "yui: the server failed to start; see the yui-lsp output");
     serverLog.appendLine(`yui: the server failed to start: ${String(err)}`);
     void vscode.window.showErrorMessage("Yui: the yui-lsp server failed to start (see the yui-lsp output).");
   }

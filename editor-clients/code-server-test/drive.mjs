@@ -1,0 +1,146 @@
+// Drives a running code-server with headless Debian chromium, as a user would: submits a task
+// from the command palette, watches the status-bar item and the explorer badge of the leased
+// file, and waits for the task's result in the open editor. Screenshots go to `shots`.
+//
+// Usage: node drive.mjs '<json>' with {url, shots, file, title, command, expect, timeoutMs}.
+// Exit code 0 when every check passed; otherwise the failed check is printed.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const cfg = JSON.parse(process.argv[2]);
+const timeout = cfg.timeoutMs ?? 60000;
+const log = (text) => console.log(`[drive] ${text}`);
+
+async function typeIntoQuickInput(page, text) {
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible", timeout });
+  await input.fill(text);
+  await page.keyboard.press("Enter");
+}
+
+async function quickInputTitle(page, title) {
+  await page.locator(".quick-input-widget .quick-input-title", { hasText: title })
+    .waitFor({ state: "visible", timeout });
+}
+
+async function runCommand(page, name) {
+  await page.keyboard.press("F1");
+  await typeIntoQuickInput(page, `>${name}`);
+}
+
+/** Text of the status-bar item of the extension. */
+function statusItem(page) {
+  return page.locator(".statusbar-item", { hasText: /\byui\b/ }).first();
+}
+
+/** The badge a FileDecorationProvider put on an explorer row (drawn by CSS ::after). */
+async function explorerBadge(page, fileName) {
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${fileName}"]`).first();
+  await row.waitFor({ state: "visible", timeout });
+  return row.evaluate((el) => {
+    const found = [];
+    for (const node of [el, ...el.querySelectorAll("*")]) {
+      const content = getComputedStyle(node, "::after").content;
+      if (content && content !== "none" && content !== "normal" && content !== '""') found.push(content);
+    }
+    return { badges: found, title: el.querySelector("[title]")?.getAttribute("title") ?? "" };
+  });
+}
+
+async function editorText(page) {
+  const text = await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText();
+  return text.replace(/\u00a0/g, " ");
+}
+
+async function main() {
+  const profile = mkdtempSync(join(tmpdir(), "yui-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 850 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(timeout);
+    const started = Date.now();
+    await page.goto(cfg.url);
+    await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
+    log(`workbench loaded in ${Date.now() - started} ms`);
+
+    // The extension activated and its server answered listTasks: the idle item reads "yui".
+    await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
+    log(`status item: ${await statusItem(page).innerText()}`);
+
+    await page.keyboard.press("Control+P");
+    await typeIntoQuickInput(page, cfg.file);
+    await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
+    await page.locator(".editor-instance .monaco-editor").first().click();
+    log(`opened ${cfg.file}`);
+
+    await runCommand(page, "Yui: Submit Task");
+    await quickInputTitle(page, "Yui: task title");
+    await typeIntoQuickInput(page, cfg.title);
+    await quickInputTitle(page, "Yui: prompt");
+    await typeIntoQuickInput(page, "append a line from a sandboxed command");
+    await quickInputTitle(page, "Yui: agent");
+    await typeIntoQuickInput(page, "yui");
+    await quickInputTitle(page, "Yui: claims");
+    const claims = await page.locator(".quick-input-widget input.input").inputValue();
+    if (claims !== cfg.file) throw new Error(`claims default is '${claims}', expected the open file`);
+    await page.keyboard.press("Enter");
+    await quickInputTitle(page, "Yui: command");
+    await typeIntoQuickInput(page, cfg.command);
+    log("task submitted from the command palette");
+
+    await page.locator(".statusbar-item", { hasText: /yui 1 running/ }).first().waitFor({ state: "visible" });
+    log(`status item while running: ${await statusItem(page).innerText()}`);
+
+    await page.keyboard.press("Control+Shift+E");
+    let badge = { badges: [], title: "" };
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      badge = await explorerBadge(page, cfg.file);
+      if (badge.badges.some((b) => b.includes("L"))) break;
+      await page.waitForTimeout(200);
+    }
+    if (!badge.badges.some((b) => b.includes("L"))) {
+      throw new Error(`no lease badge on ${cfg.file} (saw ${JSON.stringify(badge)})`);
+    }
+    log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().hover();
+    await page.waitForTimeout(1200);
+    await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
+
+    const until = Date.now() + timeout;
+    let text = "";
+    while (Date.now() < until) {
+      text = await editorText(page);
+      if (text.includes(cfg.expect)) break;
+      await page.waitForTimeout(200);
+    }
+    if (!text.includes(cfg.expect)) throw new Error(`editor never showed '${cfg.expect}':\n${text}`);
+    log("result landed in the editor");
+
+    await runCommand(page, "Yui: Show Tasks");
+    const treeRow = page.locator(".monaco-list-row", { hasText: cfg.title }).first();
+    await treeRow.waitFor({ state: "visible" });
+    log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
+    await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
+    log(`status item after: ${await statusItem(page).innerText()}`);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => log("all checks passed"),
+  (err) => {
+    console.error(`[drive] FAILED: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
