@@ -63,11 +63,12 @@ export async function develop(host: Host): Promise<void> {
   if (!prompt) return;
   const assignment = await vscode.window.showInputBox({
     title: "Yui: components → agents",
-    prompt: "component=agent pairs, e.g. frontend=kiro backend=claude (empty: from [tool.yui.components])",
+    prompt: "Which agent builds each part (frontend, backend, database, tests, docs), "
+      + "e.g. frontend=kiro backend=claude; empty: [tool.yui.components]",
   });
   if (assignment === undefined) return;
   const result = await host.run<{ taskIds?: string[] }>("yui.develop", {
-    prompt, parallel: true, ...componentAgents(assignment),
+    prompt, ...componentAgents(assignment),
   });
   vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
 }

@@ -70,9 +70,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (ended) void announceEnd(task).catch((err: unknown) => taskLog.appendLine(String(err)));
   };
 
-  const onLocksChanged = (params: { locks?: Record<string, unknown>[] }): void => {
-    leases.set((params.locks ?? []).map(leaseFromWire));
+  const onLocksChanged = (params: { folder?: string; locks?: Record<string, unknown>[] }): void => {
+    const first = vscode.workspace.workspaceFolders?.[0]?.uri.toString() ?? "";
+    // The server names the folder as the URI we sent it; normalise the spelling to match.
+    const folder = params.folder ? vscode.Uri.parse(params.folder).toString() : first;
+    leases.set(folder, (params.locks ?? []).map(leaseFromWire));
     decorations.refresh();
+  };
+
+  const onResultReady = async (params: Record<string, unknown>): Promise<void> => {
+    const id = String(params.task_id ?? params.taskId ?? "");
+    const name = String(params.title ?? "") || id;
+    const choice = await vscode.window.showInformationMessage(
+      `Yui: the result of '${name}' is ready for review.`, "Apply", "Discard");
+    if (choice === "Apply") await host.run("yui.applyResult", { taskId: id });
+    if (choice === "Discard") await host.run("yui.discardResult", { taskId: id });
   };
 
   const refreshFromServer = async (): Promise<void> => {
@@ -98,6 +110,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
     client.onNotification("yui/taskUpdate", onTaskUpdate);
     client.onNotification("yui/locksChanged", onLocksChanged);
+    client.onNotification("yui/resultReady", (params: Record<string, unknown>) => {
+      onResultReady(params).catch((err: unknown) => taskLog.appendLine(String(err)));
+    });
     await client.start();
     refreshStatus();
     await refreshFromServer();

@@ -17,7 +17,7 @@ export class LeaseDecorations implements vscode.FileDecorationProvider {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (!folder) return undefined;
     const rel = vscode.workspace.asRelativePath(uri, false);
-    const lease = this.leases.find(rel);
+    const lease = this.leases.find(folder.uri.toString(), rel);
     if (!lease) return undefined;
     return new vscode.FileDecoration("L", leaseTooltip(lease), new vscode.ThemeColor("charts.yellow"));
   }

@@ -224,20 +224,21 @@ export function covers(pattern: string, rel: string): boolean {
   return globToRegExp(pattern).test(rel);
 }
 
+/** Leases by workspace folder (URI string): each folder is its own coordination domain. */
 export class LeaseTable {
-  private leases: LeaseView[] = [];
+  private readonly byFolder = new Map<string, LeaseView[]>();
 
-  set(leases: LeaseView[]): void {
-    this.leases = leases;
+  set(folder: string, leases: LeaseView[]): void {
+    this.byFolder.set(folder, leases);
   }
 
   all(): LeaseView[] {
-    return [...this.leases];
+    return [...this.byFolder.values()].flat();
   }
 
-  /** The lease covering the workspace-relative path, if any. */
-  find(rel: string): LeaseView | undefined {
-    return this.leases.find((l) => covers(l.path, rel));
+  /** The lease covering `rel` (relative to `folder`), if any. */
+  find(folder: string, rel: string): LeaseView | undefined {
+    return (this.byFolder.get(folder) ?? []).find((l) => covers(l.path, rel));
   }
 }
 

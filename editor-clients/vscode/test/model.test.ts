@@ -64,15 +64,16 @@ test("a leased file's tooltip names the task, the agent and the times", () => {
   const table = new LeaseTable();
   const acquired = new Date(2026, 0, 15, 10, 29);
   const expires = new Date(2026, 0, 15, 10, 34);
-  table.set([leaseFromWire({
+  table.set("file:///ws", [leaseFromWire({
     file_path: "src/**", locked_by: "fix-1", lock_type: "exclusive",
     acquired_at: acquired.toISOString(), expires_at: expires.toISOString(), owner_pid: 1,
     host: "h", agent: "kiro", task_title: "Fix parser",
   })]);
-  const lease = table.find("src/parser.py");
+  const lease = table.find("file:///ws", "src/parser.py");
   assert.ok(lease);
   assert.equal(leaseTooltip(lease), "Leased by task 'Fix parser' (kiro) since 10:29, until 10:34");
-  assert.equal(table.find("tests/test_parser.py"), undefined);
+  assert.equal(table.find("file:///ws", "tests/test_parser.py"), undefined);
+  assert.equal(table.find("file:///other", "src/parser.py"), undefined);
 });
 
 test("the server command: configured, else yui-lsp on PATH, else python -m yui_lsp", () => {

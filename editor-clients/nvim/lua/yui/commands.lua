@@ -139,7 +139,7 @@ end
 local function develop(cmd)
   local yui = require("yui")
   local function send(prompt, assignment)
-    local args = vim.tbl_extend("force", { prompt = prompt, parallel = true }, assignment)
+    local args = vim.tbl_extend("force", { prompt = prompt }, assignment)
     yui.exec("yui.develop", args, function(result)
       local ids = result.taskIds or {}
       vim.notify(string.format("yui: started %d task(s): %s", #ids, table.concat(ids, ", ")))
@@ -158,7 +158,8 @@ local function develop(cmd)
     if not prompt or prompt == "" then
       return
     end
-    vim.ui.input({ prompt = "Components (name=agent ...): ", default = "" }, function(text)
+    local hint = "Agents (frontend= backend= database= tests= docs=): "
+    vim.ui.input({ prompt = hint, default = "" }, function(text)
       if text then
         send(prompt, component_agents(split_list(text)))
       end

@@ -72,10 +72,27 @@ end
 
 --- Handler of `yui/locksChanged`.
 function M.on_locks_changed(_, params, ctx)
-  local client = vim.lsp.get_client_by_id(ctx.client_id)
-  local root = client and client.root_dir or vim.fn.getcwd()
-  leases.set(root, params and params.locks or {})
+  params = params or {}
+  local root
+  if type(params.folder) == "string" and params.folder ~= "" then
+    root = params.folder:match("^%a[%w+.-]*:") and vim.uri_to_fname(params.folder) or params.folder
+  else
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    root = client and client.root_dir or vim.fn.getcwd()
+  end
+  leases.set(root, params.locks or {})
   vim.api.nvim_exec_autocmds("User", { pattern = "YuiLocksChanged", modeline = false })
+end
+
+--- Handler of `yui/resultReady` (review mode): say how to apply or discard the result.
+function M.on_result_ready(_, params, _)
+  local id = params.task_id or params.taskId
+  local name = (params.title and params.title ~= "") and params.title or id
+  vim.notify(
+    string.format("yui: result of '%s' is ready: :YuiApply %s or :YuiDiscard %s", name, id, id),
+    vim.log.levels.INFO,
+    { title = "yui" }
+  )
 end
 
 --- The yui client serving buffer `bufnr` (default: current), else any yui client.
@@ -207,6 +224,7 @@ function M.setup(opts)
     handlers = {
       ["yui/taskUpdate"] = M.on_task_update,
       ["yui/locksChanged"] = M.on_locks_changed,
+      ["yui/resultReady"] = M.on_result_ready,
     },
     on_init = function(client)
       -- Tasks may already be running (another window, the CLI): show them at once.
