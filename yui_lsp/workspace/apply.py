@@ -69,10 +69,16 @@ def _check_current(root: Path, integration: Integration) -> None:
             raise StaleContentError(merged.path)
 
 
+def _writable(path: Path) -> bool:
+    # Write bits are checked too: a file the user made read-only stays untouched even when
+    # yui runs with privileges that would let it write anyway.
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
 def _check_writable(root: Path, ops: list[PathOp]) -> None:
     for op in ops:
         target = resolve_inside(root, op.path)
-        if target.exists() and not target.is_symlink() and not os.access(target, os.W_OK):
+        if target.exists() and not target.is_symlink() and not _writable(target):
             raise ApplyError(
                 f"{op.path} is read-only, so the task's result was not applied "
                 "(make it writable and retry the task)"
@@ -80,7 +86,7 @@ def _check_writable(root: Path, ops: list[PathOp]) -> None:
         folder = target.parent
         while not folder.exists():
             folder = folder.parent
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not (_writable(folder) and os.access(folder, os.X_OK)):
             raise ApplyError(
                 f"cannot write in {folder.name or 'the workspace root'}/ for {op.path}; nothing "
                 "was applied (fix the folder's permissions and retry the task)"

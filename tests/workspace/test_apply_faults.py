@@ -1,0 +1,116 @@
+"""Fault tests with real processes: kill -9 during apply, and a disk that refuses writes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.workspace.apply_worker import new_files, old_files
+from tests.workspace.conftest import make_repo, run_git
+from tests.workspace.test_apply import leftovers, snapshot
+from yui_lsp.workspace import recover, state_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("apply_worker.py")
+ITERATIONS = 40
+
+
+def _reset(root: Path) -> dict[str, bytes]:
+    """Put the workspace back to its pre-task content; returns that content."""
+    for rel, content in old_files().items():
+        path = root / rel
+        if content is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    return snapshot(root)
+
+
+def _post(before: dict[str, bytes]) -> dict[str, bytes]:
+    after = dict(before)
+    for rel, content in new_files().items():
+        if content is None:
+            after.pop(rel, None)
+        else:
+            after[rel] = content
+    return after
+
+
+def _start(root: Path, task_id: str, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), str(root), task_id, *extra], env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def _go(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = make_repo(tmp_path / "repo", {"README.md": "# fault test\n"})
+    state_dir(root)
+    _reset(root)
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-q", "-m", "pre-task content")
+    return root
+
+
+@pytest.mark.slow
+def test_kill_9_during_apply_then_recover_is_all_old_or_all_new(workspace: Path) -> None:
+    rng = random.Random(1234)
+    # Calibrate: how long one apply takes on this machine, measured in a worker like the others.
+    calibrate = _start(workspace, "calibrate")
+    _go(calibrate)
+    assert calibrate.stdout is not None
+    duration = float(calibrate.stdout.readline().split()[1])
+    calibrate.wait(30)
+    outcomes = {"old": 0, "new": 0, "rolled_forward": 0}
+    for i in range(ITERATIONS):
+        before = _reset(workspace)
+        after = _post(before)
+        proc = _start(workspace, f"task-{i}")
+        _go(proc)
+        time.sleep(rng.uniform(0, duration * 1.1))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        journal = workspace / ".yui" / "journal" / f"task-{i}"
+        if (journal / "manifest.json").exists() and not (journal / "committed").exists():
+            outcomes["rolled_forward"] += 1
+        recover(workspace)
+        now = snapshot(workspace)
+        assert now in (before, after), f"iteration {i}: files torn after recovery"
+        outcomes["old" if now == before else "new"] += 1
+        assert leftovers(workspace) == [], f"iteration {i}: leftovers"
+    # The kills landed before, during and after the file writes, not only on one side.
+    assert outcomes["old"] > 0 and outcomes["new"] > 0 and outcomes["rolled_forward"] > 0, outcomes
+    fsck = subprocess.run(["git", "fsck", "--strict"], cwd=workspace, capture_output=True)
+    assert fsck.returncode == 0, fsck.stderr
+    assert ".yui" not in run_git(workspace, "status", "--porcelain")
+
+
+def test_write_refused_by_the_kernel_is_an_apply_error_and_nothing_torn(workspace: Path) -> None:
+    before = snapshot(workspace)
+    # Old contents are 1200-1400 bytes, new ones 1800-2100: the kernel refuses the latter.
+    proc = _start(workspace, "too-big", "--fsize-limit", "1500")
+    _go(proc)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.wait(30)
+    assert line.startswith("error") and "nothing was applied" in line, line
+    assert snapshot(workspace) == before
+    assert leftovers(workspace) == [] and recover(workspace) == []
