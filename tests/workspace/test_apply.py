@@ -136,10 +136,11 @@ def test_disk_full_while_staging_leaves_every_file_old(tmp_path: Path) -> None:
     before = {f"f{i}.txt": f"old {i}\n".encode() for i in range(5)}
     write(tmp_path, dict(before))
     integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
-    # fsync 1-10 are the journal's blobs and manifest; fail in the middle of staging.
-    with mock.patch("os.fsync", _failing_after(os.fsync, 14, errno.ENOSPC)):
-        with pytest.raises(ApplyError, match="No space left"):
-            JournaledApplier(tmp_path, 3).apply_sync("t", integration)
+    # fsync 1-14 record the journal (10 blobs, the manifest, its folders); 15-19 stage the
+    # new contents next to their targets: the disk fills up in the middle of those.
+    full_disk = mock.patch("os.fsync", _failing_after(os.fsync, 17, errno.ENOSPC))
+    with full_disk, pytest.raises(ApplyError, match="result failed: No space left"):
+        JournaledApplier(tmp_path, 3).apply_sync("t", integration)
     assert snapshot(tmp_path) == before and leftovers(tmp_path) == []
 
 
@@ -148,9 +149,9 @@ def test_failure_while_replacing_rolls_back_the_files_already_replaced(tmp_path:
     write(tmp_path, dict(before))
     integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
     # replace 1 is the manifest; 2-3 land two files; the fourth fails.
-    with mock.patch("os.replace", _failing_after(os.replace, 4, errno.EIO)):
-        with pytest.raises(ApplyError, match="left as it was"):
-            JournaledApplier(tmp_path, 3).apply_sync("t", integration)
+    broken_disk = mock.patch("os.replace", _failing_after(os.replace, 4, errno.EIO))
+    with broken_disk, pytest.raises(ApplyError, match="left as it was"):
+        JournaledApplier(tmp_path, 3).apply_sync("t", integration)
     assert snapshot(tmp_path) == before and leftovers(tmp_path) == []
 
 
