@@ -127,6 +127,7 @@ class Commands:
     def _register(self, name: str, model: type[BaseModel], handler: Handler[Any]) -> None:
         async def run(ls: LanguageServer, *args: Any) -> Any:
             params = parse_argument(model, args)
+            await self._host.wait_ready()
             try:
                 result = await handler(params)
             except _BAD_REQUEST as exc:

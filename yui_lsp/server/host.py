@@ -83,20 +83,24 @@ class CoordinatorHost:
         self._inbox: MemoryObjectSendStream[tuple[Folder, Message]] | None = None
         self._stop: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
+        self._ready: anyio.Event | None = None
 
     # ----------------------------------------------------------------- lifetime
 
     async def run(self, folders: list[tuple[str, Path]]) -> None:
         """Host ``folders`` (uri, root) until :meth:`stop`; the server's long-lived task."""
-        self._stop, self._stopped = anyio.Event(), anyio.Event()
+        self._stop, self._stopped, self._ready = anyio.Event(), anyio.Event(), anyio.Event()
         send, receive = anyio.create_memory_object_stream[tuple[Folder, Message]](math.inf)
         self._inbox = send
         try:
             async with anyio.create_task_group() as tg, send, receive:
                 self._tg = tg
                 tg.start_soon(self._pump, receive)
-                for uri, root in folders:
-                    await self.add_folder(uri, root)
+                try:
+                    for uri, root in folders:
+                        await self.add_folder(uri, root)
+                finally:
+                    self._ready.set()
                 tg.start_soon(self._poll_leases)
                 await self._stop.wait()
                 tg.cancel_scope.cancel()
@@ -109,6 +113,13 @@ class CoordinatorHost:
         if self._tg is None:
             raise RuntimeError("the coordinators are not running")
         return self._tg
+
+    async def wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Wait until the folders open at start-up are hosted (commands may come first)."""
+        with anyio.move_on_after(timeout_s):
+            while self._ready is None:
+                await anyio.sleep(0.01)
+            await self._ready.wait()
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop every coordinator (their tasks are cancelled) and wait until they are."""

@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.basicConfig(level=getattr(logging, args.log_level), handlers=[handler],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.log_level != "DEBUG":
+        # pygls logs every message it sends at INFO: far too much for a log file.
+        logging.getLogger("pygls").setLevel(logging.WARNING)
     from yui_lsp.server.server import create_server
 
     server = create_server()
