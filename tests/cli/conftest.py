@@ -6,6 +6,7 @@ CI=true and no terminal, like in CI.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,7 +101,8 @@ def shell_task(
     args: Sequence[str] = (),
 ) -> str:
     """A plan [[task]] running ``python -c CODE ARGS...`` with the shell worker."""
-    command = ", ".join(f"'{part}'" for part in (PYTHON, "-c", code, *args))
+    # JSON strings are valid TOML basic strings.
+    command = ", ".join(json.dumps(part) for part in (PYTHON, "-c", code, *args))
     lines = [
         "[[task]]",
         f'id = "{task_id}"',

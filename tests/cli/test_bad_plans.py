@@ -15,7 +15,7 @@ BAD_PLANS = {
         shell_task("a", "print(1)", ["x/**"], ["c"])
         + shell_task("b", "print(1)", ["y/**"], ["a"])
         + shell_task("c", "print(1)", ["z/**"], ["b"]),
-        ["cycle", "a -> b -> c -> a"],
+        ["dependency cycle", "a -> c -> b -> a"],
     ),
     "unknown agent": (
         '[[task]]\nid = "t"\nagent = "nosuchagent"\nprompt = "do it"\n',

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -174,6 +175,26 @@ def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: b
                           markup=False, highlight=False)
 
 
+def _route_logs(root: Path | None, debug: bool) -> None:
+    """Library log records go to ``.yui/logs/yui.log`` (or stderr with --debug), so an
+    internal hiccup never prints a traceback over the live view."""
+    package_log = logging.getLogger("yui_lsp")
+    package_log.propagate = False
+    if debug:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        package_log.setLevel(logging.DEBUG)
+    elif root is not None:
+        folder = root / ".yui" / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(folder / "yui.log", encoding="utf-8")
+        package_log.setLevel(logging.INFO)
+    else:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s "
+                                           "%(message)s"))
+    package_log.addHandler(handler)
+
+
 def _run_command(args: argparse.Namespace, console: Console) -> int:
     root = (args.root or Path.cwd()).resolve()
     if args.command == "demo":
@@ -196,6 +217,7 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         _print_dry_run(tasks, workers, args.parallel, args.json, console)
         return 0
+    _route_logs(root, args.debug)
     options = RunOptions(root=root, settings=settings, max_workers=workers,
                          sequential=not args.parallel)
     view = make_view(args.json, console)
@@ -217,6 +239,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
     _settings_for(root)
+    _route_logs(None, args.debug)
     if args.command == "status":
         return inspect.status(root, console, args.json)
     if args.command in ("cancel", "retry"):

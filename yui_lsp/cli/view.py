@@ -222,7 +222,8 @@ def print_summary(console: Console, results: list[TaskResult]) -> None:
         seconds = (result.metrics.run_s + result.metrics.integration_s) if result.metrics else 0.0
         table.add_row(
             result.task_id, result.agent, f"[{colour}]{mark} {result.status.value}[/]",
-            str(len(result.files_modified)), f"{seconds:.1f}s", _escape(result.error or ""),
+            str(len(result.files_modified)), f"{seconds:.1f}s",
+            _escape((result.error or "").splitlines()[0][:100] if result.error else ""),
         )
     console.print(table)
     tally: dict[str, int] = {}
