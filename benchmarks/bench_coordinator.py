@@ -72,6 +72,9 @@ async def _submit_latency(queued: int) -> list[float]:
         async with ParallelTaskManager(root, settings=settings, max_workers=1) as manager:
             # One long task holds the only worker, so every later submission stays queued.
             await manager.submit_task(Task(id="holder", agent="shell", command=["sleep", "60"]))
+            with anyio.fail_after(30):
+                while manager.monitor_progress()["holder"] != TaskStatus.RUNNING:
+                    await anyio.sleep(0.01)
             timings = []
             for i in range(queued):
                 task = Task(id=f"q{i}", agent="shell", command=["true"])

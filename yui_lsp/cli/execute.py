@@ -59,17 +59,19 @@ async def run_tasks(tasks: list[Task], options: RunOptions, view: View) -> RunOu
         options.root, settings=options.settings, max_workers=options.max_workers,
         sequential=options.sequential,
     ) as manager:
-        with manager.bus.subscribe(_VIEW_BUFFER) as stream, view:
+        with manager.bus.subscribe(_VIEW_BUFFER) as stream:
             # Submitted before the task group opens, so a plan error surfaces as itself.
             await manager.submit_plan(Plan(task=tasks))
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_pump, stream, view)
-                tg.start_soon(_watch_signals, manager, outcome, view, tg.cancel_scope)
-                await manager.wait_for_completion()
-                tg.cancel_scope.cancel()
-            _drain(stream, view)
+            with view:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_pump, stream, view)
+                    tg.start_soon(_watch_signals, manager, outcome, view, tg.cancel_scope)
+                    await manager.wait_for_completion()
+                    tg.cancel_scope.cancel()
+                _drain(stream, view)
             outcome.results = manager.get_results()
-            view.summary(outcome.results)
+    # After the live display is gone, so the table is not drawn under moving bars.
+    view.summary(outcome.results)
     return outcome
 
 
