@@ -65,7 +65,8 @@ class Editor:
         #: Called with the edit before it is applied; returning a reason refuses it.
         self.before_apply: Callable[[lsp.ApplyWorkspaceEditParams], str | None] | None = None
         for method in ("yui/taskUpdate", "yui/locksChanged", "yui/agentOutput",
-                       "yui/taskConflict", "yui/resultReady"):
+                       "yui/taskConflict", "yui/resultReady", "yui/workspaceEvent",
+                       "yui/taskMetrics"):
             client.feature(method)(self._recorder(method))
         def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
             return self._apply(params)

@@ -142,7 +142,7 @@ class WorkspaceMarks:
     def code_actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         actions: list[lsp.CodeAction] = []
         for diagnostic in params.context.diagnostics:
-            data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+            data = _data_of(diagnostic.data)
             if diagnostic.source != SOURCE or not data.get("taskId"):
                 continue
             task_id = str(data["taskId"])
@@ -189,6 +189,14 @@ def _covering(locks: Iterable[LockRecord], rel: str) -> list[LockRecord]:
         if lock.locked_by not in by_task and path_matches(rel, [lock.file_path]):
             by_task[lock.locked_by] = lock
     return list(by_task.values())
+
+
+def _data_of(value: Any) -> dict[str, Any]:
+    """A diagnostic's ``data`` as a dict (pygls hands JSON objects over as named tuples)."""
+    if isinstance(value, dict):
+        return value
+    as_dict = getattr(value, "_asdict", None)
+    return dict(as_dict()) if callable(as_dict) else {}
 
 
 def _first_line_width(server: LanguageServer, uri: str) -> int:
