@@ -91,6 +91,11 @@ def test_status_and_cancel_from_another_process(repo: Path, tmp_path: Path, yui:
         assert infos["later"]["status"] == "blocked"
         table = yui("status")
         assert "slow2" in table.stdout and "running" in table.stdout
+        held = [json.loads(line) for line in yui("locks", "--json").stdout.splitlines()]
+        assert {(r["file_path"], r["locked_by"]) for r in held} >= {
+            ("out/slow/**", "slow"), ("out/slow2/**", "slow2"),
+        }
+        assert "out/slow/**" in yui("locks").stdout
 
         cancelled = yui("cancel", "slow")
         assert cancelled.code == 0, cancelled.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def logs(root: Path, task_id: str, follow: bool) -> int:
             if not path.is_file() or path.stat().st_size == offset:
                 return 0
             continue
-        anyio.run(anyio.sleep, _FOLLOW_POLL_S)
+        time.sleep(_FOLLOW_POLL_S)  # plain sync code: nothing else runs meanwhile
 
 
 def undo(root: Path, console: Console, task_id: str) -> int:
