@@ -10,7 +10,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.workspace.conftest import write
@@ -159,7 +159,8 @@ class SimulatedCrash(BaseException):
     """Stands for the process dying: no handler runs, nothing is cleaned up."""
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     step=st.integers(0, 70),
     old=st.lists(st.sampled_from([None, b"", b"old\n", b"\x00old-binary"]), min_size=4,
@@ -167,9 +168,9 @@ class SimulatedCrash(BaseException):
     new=st.lists(st.sampled_from([None, b"new\n", b"new\n" * 50]), min_size=4, max_size=4),
 )
 def test_crash_at_any_step_recovers_all_old_or_all_new(
-    step: int, old: list[bytes | None], new: list[bytes | None]
+    tmp_path: Path, step: int, old: list[bytes | None], new: list[bytes | None]
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
         root = Path(tmp)
         write(root, {f"d{i}/f.txt": c for i, c in enumerate(old) if c is not None})
         before = snapshot(root)

@@ -88,7 +88,8 @@ def _apply_edits(base: list[str], edits: list[str], inserts: list[bool], tag: st
     return out, added, removed
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), size=st.integers(1, 20))
 def test_merge_never_silently_drops_a_side(data: st.DataObject, size: int) -> None:
     base = [f"base-{i}" for i in range(size)]
