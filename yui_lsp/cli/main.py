@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -155,8 +156,6 @@ def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: b
                    console: Console) -> None:
     order = waves(tasks)
     if json_mode:
-        import json
-
         payload = {"waves": order, "max_workers": workers if parallel else 1,
                    "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
         sys.stdout.write(json.dumps(payload) + "\n")
