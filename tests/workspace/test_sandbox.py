@@ -52,7 +52,7 @@ async def test_diff_reports_every_kind_of_change(repo: Path, cache: Path) -> Non
     try:
         root = sandbox.path
         (root / "src/app.py").write_text("def main():\n    return 42\n")
-        (root / "src/util.py").rename(root / "src/helpers.py")
+        (root / "src/util.py").rename(root / "src/tools.py")
         (root / "README.md").unlink()
         write(root, {"assets/logo.png": b"\x89PNG\x00\x01\x02", "scripts/run.sh": "#!/bin/sh\n",
                      "latin.txt": "caf\xe9".encode("latin-1"), "__pycache__/x.pyc": b"\x00"})
@@ -61,8 +61,8 @@ async def test_diff_reports_every_kind_of_change(repo: Path, cache: Path) -> Non
         os.symlink("src/app.py", root / "app_link.py")
         changes = {c.path: c for c in sandbox.diff().changes}
         assert changes["src/app.py"].kind is ChangeKind.MODIFY
-        assert changes["src/helpers.py"].kind is ChangeKind.RENAME
-        assert changes["src/helpers.py"].old_path == "src/util.py"
+        assert changes["src/tools.py"].kind is ChangeKind.RENAME
+        assert changes["src/tools.py"].old_path == "src/util.py"
         assert changes["README.md"].kind is ChangeKind.DELETE
         assert changes["assets/logo.png"].binary and changes["latin.txt"].binary
         assert not changes["src/app.py"].binary
