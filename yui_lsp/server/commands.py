@@ -54,7 +54,7 @@ _BAD_REQUEST = (PlanError, PathOutsideWorkspaceError, UnknownAgentError, Unknown
 _GLOB = re.compile(r"[*?\[]")
 
 P = TypeVar("P", bound=BaseModel)
-Handler = Callable[[P], Awaitable[BaseModel]]
+Handler = Callable[[Any], Awaitable[BaseModel]]
 
 
 def _field_error(exc: ValidationError) -> str:
@@ -98,6 +98,23 @@ def _first_glob(path: str) -> int:
     return next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
 
 
+#: command -> (argument model, name of the Commands method handling it)
+TABLE: dict[str, tuple[type[BaseModel], str]] = {
+    "yui.submitTask": (SubmitTaskParams, "submit_task"),
+    "yui.submitPlan": (SubmitPlanParams, "submit_plan"),
+    "yui.develop": (DevelopParams, "develop"),
+    "yui.multiLang": (MultiLangParams, "multi_lang"),
+    "yui.refactor": (RefactorParams, "refactor"),
+    "yui.cancelTask": (TaskIdParams, "cancel_task"),
+    "yui.retryTask": (TaskIdParams, "retry_task"),
+    "yui.listTasks": (ListParams, "list_tasks"),
+    "yui.listLocks": (ListParams, "list_locks"),
+    "yui.applyResult": (TaskIdParams, "apply_result"),
+    "yui.discardResult": (TaskIdParams, "discard_result"),
+    "yui.showDiff": (ShowDiffParams, "show_diff"),
+}
+
+
 class Commands:
     """Registers the commands on the server; each handler is a small method."""
 
@@ -106,25 +123,15 @@ class Commands:
         self._server = server
         self._host = host
         self._marks = marks
-        table: dict[str, tuple[type[BaseModel], Handler[Any]]] = {
-            "yui.submitTask": (SubmitTaskParams, self.submit_task),
-            "yui.submitPlan": (SubmitPlanParams, self.submit_plan),
-            "yui.develop": (DevelopParams, self.develop),
-            "yui.multiLang": (MultiLangParams, self.multi_lang),
-            "yui.refactor": (RefactorParams, self.refactor),
-            "yui.cancelTask": (TaskIdParams, self.cancel_task),
-            "yui.retryTask": (TaskIdParams, self.retry_task),
-            "yui.listTasks": (ListParams, self.list_tasks),
-            "yui.listLocks": (ListParams, self.list_locks),
-            "yui.applyResult": (TaskIdParams, self.apply_result),
-            "yui.discardResult": (TaskIdParams, self.discard_result),
-            "yui.showDiff": (ShowDiffParams, self.show_diff),
-        }
-        for name, (model, handler) in table.items():
-            self._register(name, model, handler)
-        self.names = sorted(table)
+        for name, (model, method) in TABLE.items():
+            self._register(name, model, getattr(self, method))
 
-    def _register(self, name: str, model: type[BaseModel], handler: Handler[Any]) -> None:
+    @staticmethod
+    def table_names() -> list[str]:
+        """Every command this server registers."""
+        return sorted(TABLE)
+
+    def _register(self, name: str, model: type[BaseModel], handler: Handler) -> None:
         async def run(ls: LanguageServer, *args: Any) -> Any:
             params = parse_argument(model, args)
             await self._host.wait_ready()
@@ -168,18 +175,16 @@ class Commands:
         return SubmitManyResult(task_ids=await self._submit(folder, list(params.tasks)))
 
     async def develop(self, params: DevelopParams) -> SubmitManyResult:
-        folder = self._host.folder(params.folder)
-        self._limit_workers(folder, params.max_workers)
-        assignments = params.model_dump(include={"frontend", "backend", "database", "tests",
-                                                 "docs"})
-        tasks = component_tasks(assignments, folder.manager.settings, params.prompt)
-        return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+        return await self._components(params)
 
     async def multi_lang(self, params: MultiLangParams) -> SubmitManyResult:
+        return await self._components(params)
+
+    async def _components(self, params: DevelopParams | MultiLangParams) -> SubmitManyResult:
         folder = self._host.folder(params.folder)
         self._limit_workers(folder, params.max_workers)
-        assignments = params.model_dump(include={"python", "typescript", "rust", "go", "java",
-                                                 "integration_tests"})
+        # Every field but these names a component and its agent.
+        assignments = params.model_dump(exclude={"folder", "prompt", "max_workers"})
         tasks = component_tasks(assignments, folder.manager.settings, params.prompt)
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
 
