@@ -23,7 +23,9 @@ from yui_lsp.config import Settings, load_settings
 from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 
-from . import components, inspect
+from yui_lsp.coordinator import components
+
+from . import inspect
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
 from .refactor_files import files_to_refactor

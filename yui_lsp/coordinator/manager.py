@@ -42,10 +42,17 @@ from yui_lsp.protocol import (
 )
 from yui_lsp.workspace import (
     Applier, DiskReader, JournaledApplier, LeaseTable, SandboxPool, WorkspaceReader,
-    claims_overlap, recover,
+    claims_overlap, recover, validate_claims,
 )
 
 log = logging.getLogger(__name__)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one real error inside (nested) single-exception groups from agent task groups."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 _ACTIVE = frozenset({TaskStatus.ACQUIRING, TaskStatus.RUNNING, TaskStatus.INTEGRATING})
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
@@ -253,6 +260,9 @@ class ParallelTaskManager:
             raise PlanError(f"task {task.id!r}: the yui worker needs a `command` or a `refactor`")
         if profile.kind not in ("shell", "refactor", "yui") and not task.prompt.strip():
             raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
+        validate_claims(task.claims)
+        if task.refactor is not None:
+            validate_claims(task.refactor.files)
         if not is_direct(task, profile):
             adapter_for(profile).check_available(profile)
 
@@ -390,10 +400,11 @@ class ParallelTaskManager:
                     emit=lambda m: self._from_agent(rec, m),
                     set_status=lambda s, msg: self._set_status(rec, s, msg),
                 )
-            except _NO_RETRY as exc:
-                self._finish(rec, TaskStatus.FAILED, str(exc))
-                return
-            except Exception as exc:
+            except Exception as raised:
+                exc = _unwrap(raised)
+                if isinstance(exc, _NO_RETRY):
+                    self._finish(rec, TaskStatus.FAILED, str(exc))
+                    return
                 error = str(exc) if isinstance(exc, YuiError) else f"internal error: {exc!r}"
                 if not isinstance(exc, YuiError):
                     log.exception("task %s failed", task.id)

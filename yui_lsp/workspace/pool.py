@@ -12,19 +12,29 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import anyio
+import filelock
 import platformdirs
 import psutil
 
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, split_z
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
-from yui_lsp.workspace.statedir import STATE_DIR_NAME
+from yui_lsp.workspace.statedir import STATE_DIR_NAME, state_dir
 
 _BASE_MESSAGE = "yui: sandbox base (HEAD plus the workspace's uncommitted changes)"
+
+# `git worktree add` and `git worktree prune` both rewrite .git/worktrees/: run concurrently
+# (from our worker threads, or another yui process) they read each other's half-made entries.
+_WORKTREE_THREAD_LOCK = threading.Lock()
+
+
+def _worktree_admin_lock(root: Path) -> filelock.FileLock:
+    return filelock.FileLock(str(state_dir(root) / "worktrees.lock"))
 
 
 def _process_tag(pid: int) -> str:
@@ -137,7 +147,9 @@ class SandboxPool:
             if (sandbox.path / ".git").exists():
                 git([*sandbox.git_args(), "checkout", "-q", "--detach", "--force", head])
             else:
-                git(["worktree", "add", "-q", "--detach", str(sandbox.path), head], cwd=self.root)
+                with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
+                    git(["worktree", "add", "-q", "--detach", str(sandbox.path), head],
+                        cwd=self.root)
             changed = self._overlay_changes(sandbox)
             sandbox.base = self._commit_base(sandbox, head, changed)
         else:
@@ -201,4 +213,5 @@ class SandboxPool:
             shutil.rmtree(sandbox.git_dir, ignore_errors=True)
 
     def _prune(self) -> None:
-        git(["worktree", "prune"], cwd=self.root, check=False)
+        with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
+            git(["worktree", "prune"], cwd=self.root, check=False)
