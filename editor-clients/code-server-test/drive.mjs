@@ -63,8 +63,8 @@ async function main() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+  const page = browser.pages()[0] ?? (await browser.newPage());
   try {
-    const page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(timeout);
     const started = Date.now();
     await page.goto(cfg.url);
@@ -131,6 +131,12 @@ async function main() {
     log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
     await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
     log(`status item after: ${await statusItem(page).innerText()}`);
+  } catch (err) {
+    // Leave evidence: what the user would have seen, and the status bar's items.
+    await page.screenshot({ path: join(cfg.shots, "vscode-failure.png") }).catch(() => undefined);
+    const items = await page.locator(".statusbar-item").allInnerTexts().catch(() => []);
+    log(`status bar at failure: ${JSON.stringify(items.filter((t) => t.trim() !== ""))}`);
+    throw err;
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });

@@ -101,6 +101,8 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        # The server under test is this checkout's, installed or not.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     base = [
         str(NODE24),
