@@ -93,6 +93,17 @@ export function createClient(log: vscode.OutputChannel): LanguageClient | undefi
     synchronize: { configurationSection: "yui" },
     initializationOptions: serverSettings(),
     outputChannel: log,
+    middleware: {
+      workspace: {
+        // Answer the server's "yui" section with its own settings only: the extension's
+        // client-side keys (server.command, defaultAgent) are not server settings.
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) return answers;
+          return params.items.map((item, i) => (item.section === "yui" ? serverSettings() : answers[i]));
+        },
+      },
+    },
   };
   return new LanguageClient("yui", "yui-lsp", serverOptions, clientOptions);
 }
