@@ -69,7 +69,15 @@ def slow_edit(rel: str, old: str, new: str, sleep_s: float) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def submit(editor: Editor, **spec: object) -> None:
+def submit_edit(editor: Editor, title: str, rel: str, old: str, new: str, sleep_s: float) -> None:
+    """:YuiSubmit a `yui` worker task claiming ``rel`` that runs :func:`slow_edit`."""
+    spec = {
+        "title": title,
+        "prompt": f"replace {old!r} with {new!r} in {rel}",
+        "agent": "yui",
+        "claims": [rel],
+        "command": slow_edit(rel, old, new, sleep_s),
+    }
     editor.cmd("YuiSubmit " + json.dumps(spec))
 
 
@@ -93,14 +101,7 @@ def test_a_submitted_task_shows_in_the_statusline_and_its_result_lands_in_the_bu
     yui: Editor,
 ) -> None:
     alpha = attach(yui, "alpha.py")
-    submit(
-        yui,
-        title="Shout alpha",
-        prompt="upper-case the return value",
-        agent="yui",
-        claims=["alpha.py"],
-        command=slow_edit("alpha.py", 'return "alpha"', 'return "ALPHA"', 2.0),
-    )
+    submit_edit(yui, "Shout alpha", "alpha.py", 'return "alpha"', 'return "ALPHA"', 2.0)
     assert yui.wait("require('yui').statusline():find('1 running') ~= nil", 20), _server_log(yui)
     running = yui.statusline()
     assert running.startswith("yui: 1 running | Shout alpha ")
@@ -124,13 +125,8 @@ def test_three_tasks_run_in_parallel_and_merge_with_text_typed_meanwhile(yui: Ed
     merged into the buffers together with what the user typed during the run."""
     buffers = {name: attach(yui, f"{name}.py") for name in ("alpha", "beta", "gamma")}
     for name in buffers:
-        submit(
-            yui,
-            title=f"Rename {name}",
-            prompt=f"rename {name}() to {name}_value()",
-            agent="yui",
-            claims=[f"{name}.py"],
-            command=slow_edit(f"{name}.py", f"def {name}()", f"def {name}_value()", 4.0),
+        submit_edit(
+            yui, f"Rename {name}", f"{name}.py", f"def {name}()", f"def {name}_value()", 4.0
         )
     # While they run: every buffer shows the server's lease diagnostic and the plugin's mark.
     for name, bufnr in buffers.items():
@@ -196,14 +192,7 @@ def test_refactor_command_rewrites_the_open_buffer(yui: Editor) -> None:
 
 def test_cancel_stops_a_running_task_and_the_user_is_told(yui: Editor) -> None:
     beta = attach(yui, "beta.py")
-    submit(
-        yui,
-        title="Never finishes",
-        prompt="sleep",
-        agent="yui",
-        claims=["beta.py"],
-        command=slow_edit("beta.py", "beta", "BETA", 60.0),
-    )
+    submit_edit(yui, "Never finishes", "beta.py", "beta", "BETA", 60.0)
     assert yui.wait("require('yui').statusline():find('1 running') ~= nil", 20)
     yui.cmd("YuiLocks")
     qf = yui.lua("return vim.tbl_map(function(i) return i.text end, vim.fn.getqflist())")

@@ -47,31 +47,29 @@ export function field<T>(obj: Wire, snake: string): T | undefined {
   return value === null ? undefined : (value as T | undefined);
 }
 
-export function taskFromUpdate(msg: Wire): TaskView {
+function taskView(id: string | undefined, title: string | undefined, agent: string | undefined,
+  state: Wire): TaskView {
   return {
-    id: field<string>(msg, "task_id") ?? "",
-    title: field<string>(msg, "title") ?? "",
-    agent: field<string>(msg, "agent") ?? "",
-    status: (field<string>(msg, "status") ?? "pending") as TaskStatus,
-    progress: Number(field<number>(msg, "progress") ?? 0),
-    message: field<string>(msg, "message") ?? "",
-    files: field<string[]>(msg, "files_modified") ?? [],
-    error: field<string>(msg, "error"),
+    id: id ?? "",
+    title: title ?? "",
+    agent: agent ?? "",
+    status: (field<string>(state, "status") ?? "pending") as TaskStatus,
+    progress: Number(field<number>(state, "progress") ?? 0),
+    message: field<string>(state, "message") ?? "",
+    files: field<string[]>(state, "files_modified") ?? [],
+    error: field<string>(state, "error"),
   };
 }
 
+/** A task from a `yui/taskUpdate` notification (snake_case). */
+export function taskFromUpdate(msg: Wire): TaskView {
+  return taskView(field(msg, "task_id"), field(msg, "title"), field(msg, "agent"), msg);
+}
+
+/** A task from one `yui.listTasks` entry ({task, status, progress, ...}, camelCase). */
 export function taskFromInfo(info: Wire): TaskView {
   const task = field<Wire>(info, "task") ?? {};
-  return {
-    id: field<string>(task, "id") ?? "",
-    title: field<string>(task, "title") ?? "",
-    agent: field<string>(task, "agent") ?? "",
-    status: (field<string>(info, "status") ?? "pending") as TaskStatus,
-    progress: Number(field<number>(info, "progress") ?? 0),
-    message: field<string>(info, "message") ?? "",
-    files: field<string[]>(info, "files_modified") ?? [],
-    error: field<string>(info, "error"),
-  };
+  return taskView(field(task, "id"), field(task, "title"), field(task, "agent"), info);
 }
 
 export function leaseFromWire(raw: Wire): LeaseView {

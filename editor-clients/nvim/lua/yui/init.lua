@@ -138,24 +138,16 @@ function M.submit(spec, on_result)
   M.exec("yui.submitTask", spec, on_result)
 end
 
----@param id string
-function M.cancel(id)
-  M.exec("yui.cancelTask", { taskId = id })
-end
-
----@param id string
-function M.retry(id)
-  M.exec("yui.retryTask", { taskId = id })
-end
-
----@param id string
-function M.apply(id)
-  M.exec("yui.applyResult", { taskId = id })
-end
-
----@param id string
-function M.discard(id)
-  M.exec("yui.discardResult", { taskId = id })
+-- M.cancel(id), M.retry(id), M.apply(id), M.discard(id): control one task by its id.
+for name, command in pairs({
+  cancel = "yui.cancelTask",
+  retry = "yui.retryTask",
+  apply = "yui.applyResult",
+  discard = "yui.discardResult",
+}) do
+  M[name] = function(id)
+    M.exec(command, { taskId = id })
+  end
 end
 
 --- Refresh the task list from the server, then call `done()`.

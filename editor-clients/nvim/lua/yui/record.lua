@@ -30,39 +30,38 @@ end
 ---@field files string[]
 ---@field error string?
 
+---@param id string
+---@param title string?
+---@param agent string?
+---@param state table where status, progress, message, files and error are read
+---@return yui.Task
+local function task_record(id, title, agent, state)
+  local get = M.get
+  return {
+    id = id,
+    title = title or "",
+    agent = agent or "",
+    status = get(state, "status") or "pending",
+    progress = tonumber(get(state, "progress")) or 0,
+    message = get(state, "message") or "",
+    files = get(state, "files_modified") or {},
+    error = get(state, "error"),
+  }
+end
+
 --- A task record from a `task_update` message.
 ---@param msg table
 ---@return yui.Task
 function M.from_update(msg)
-  local get = M.get
-  return {
-    id = get(msg, "task_id"),
-    title = get(msg, "title") or "",
-    agent = get(msg, "agent") or "",
-    status = get(msg, "status") or "pending",
-    progress = tonumber(get(msg, "progress")) or 0,
-    message = get(msg, "message") or "",
-    files = get(msg, "files_modified") or {},
-    error = get(msg, "error"),
-  }
+  return task_record(M.get(msg, "task_id"), M.get(msg, "title"), M.get(msg, "agent"), msg)
 end
 
---- A task record from one entry of `yui.listTasks`.
+--- A task record from one entry of `yui.listTasks` ({task = Task, status, progress...}).
 ---@param info table
 ---@return yui.Task
 function M.from_info(info)
-  local get = M.get
-  local task = get(info, "task") or {}
-  return {
-    id = get(task, "id"),
-    title = get(task, "title") or "",
-    agent = get(task, "agent") or "",
-    status = get(info, "status") or "pending",
-    progress = tonumber(get(info, "progress")) or 0,
-    message = get(info, "message") or "",
-    files = get(info, "files_modified") or {},
-    error = get(info, "error"),
-  }
+  local task = M.get(info, "task") or {}
+  return task_record(M.get(task, "id"), M.get(task, "title"), M.get(task, "agent"), info)
 end
 
 ---@class yui.Lock
