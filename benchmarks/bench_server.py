@@ -98,7 +98,8 @@ class BenchClient:
             return None
 
         for method in ("yui/locksChanged", "yui/agentOutput", "yui/workspaceEvent",
-                       "yui/taskMetrics", "yui/taskConflict", lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS):
+                       "yui/taskMetrics", "yui/taskConflict",
+                       lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS):
             client.feature(method)(lambda params: None)
 
     async def start(self, root: Path, cache: Path) -> None:
