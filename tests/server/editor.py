@@ -120,6 +120,10 @@ class Editor:
                         applied=False, failure_reason="document version changed")
         for change in params.edit.document_changes or []:
             self._apply_change(change)
+        for uri, edits in (params.edit.changes or {}).items():
+            self._apply_change(lsp.TextDocumentEdit(
+                text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=list(edits)))
         return lsp.ApplyWorkspaceEditResult(applied=True)
 
     def _apply_change(self, change: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from tests.server.conftest import EditorFactory
-from tests.server.editor import python_command
+from tests.server.editor import capabilities, python_command
 
 #: Rewrites the first line of src/a.py and appends to src/b.py, after ``delay`` seconds.
 EDIT_A_AND_B = """
@@ -139,3 +139,22 @@ async def test_discarding_a_held_result_changes_nothing(
     assert end["status"] == "cancelled"
     assert editor.edits == []
     assert (repo / "src" / "a.py").read_text() == "x = 1\ny = 2\nz = 3\n"
+
+
+async def test_client_without_document_changes_gets_changes_and_new_files_on_disk(
+        open_editor: EditorFactory, repo: Path) -> None:
+    editor = await open_editor(caps=capabilities(document_changes=False))
+    editor.open("src/a.py")
+    code = ("import pathlib; a = pathlib.Path('src/a.py'); "
+            "a.write_text(a.read_text().replace('y = 2', 'y = 20')); "
+            "pathlib.Path('src/made.py').write_text('m = 1\\n')")
+    answer = await editor.run("yui.submitTask", {
+        "title": "plain", "agent": "yui", "claims": ["src/**"], "command": python_command(code)})
+    end = await editor.finished(answer["taskId"])
+
+    assert end["status"] == "completed", end
+    (params,) = editor.edits
+    assert params.edit.document_changes is None
+    assert list(params.edit.changes or {}) == [editor.uri("src/a.py")]
+    assert editor.text("src/a.py") == "x = 1\ny = 20\nz = 3\n"
+    assert (repo / "src" / "made.py").read_text() == "m = 1\n"
