@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
+from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from yui_lsp.config import Settings
@@ -135,11 +136,13 @@ class CoordinatorHost:
             return
         try:
             await self.task_group.start(self._host_folder, uri, root)
-        except Exception:
-            # A folder that cannot be hosted (unreadable, bad settings) must not take the
-            # others down; the error is shown to the user.
+        except Exception as exc:
+            # A folder that cannot be hosted (unreadable, not writable) must not take the
+            # others down; the user is told why.
             log.exception("cannot host %s", root)
-            raise
+            self.server.window_show_message(lsp.ShowMessageParams(
+                type=lsp.MessageType.Error,
+                message=f"yui: cannot coordinate tasks in {root}: {exc}"))
 
     def remove_folder(self, uri: str) -> None:
         folder = self.folders.get(uri)
