@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.coordinator import all_tasks, control
+from yui_lsp.coordinator import all_tasks, control, live_coordinators
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -268,10 +268,13 @@ class Commands:
             list(self._host.folders.values())
         tasks = []
         for folder in folders:
-            own = folder.manager.tasks()
-            tasks += own
-            others = await anyio.to_thread.run_sync(all_tasks, folder.root)
-            tasks += [t for t in others if t.coordinator_id != folder.manager.coordinator_id]
+            tasks += folder.manager.tasks()
+            own_id = folder.manager.coordinator_id
+            # Reading the task tables costs a parse per task: skip it when we are alone.
+            others = await anyio.to_thread.run_sync(live_coordinators, folder.root)
+            if any(entry.coordinator_id != own_id for entry in others):
+                listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
+                tasks += [t for t in listed if t.coordinator_id != own_id]
         return TaskListResult(tasks=tasks)
 
     async def list_locks(self, params: ListParams) -> LockListResult:
