@@ -1,4 +1,4 @@
-"""Fixtures: a real git repository and editor sessions against the real server process."""
+"""Fixtures: a real git repository and editors connected to the real server process."""
 
 from __future__ import annotations
 
@@ -36,15 +36,15 @@ EditorFactory = Callable[..., Awaitable[Editor]]
 
 @pytest.fixture
 async def open_editor(repo: Path, tmp_path: Path) -> AsyncIterator[EditorFactory]:
-    """Start editor sessions on ``repo``; each is shut down cleanly after the test."""
-    sessions: list[Editor] = []
+    """Start editors on ``repo``; each is shut down cleanly after the test."""
+    editors: list[Editor] = []
 
     async def start(options: dict[str, Any] | None = None, **kwargs: Any) -> Editor:
         editor = await start_editor(repo, tmp_path / "cache", options, **kwargs)
-        sessions.append(editor)
+        editors.append(editor)
         return editor
 
     yield start
-    for editor in sessions:
+    for editor in editors:
         await editor.client.shutdown_session()
         await editor.client.stop()

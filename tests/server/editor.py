@@ -54,7 +54,7 @@ def plain(value: Any) -> Any:
 
 
 class Editor:
-    """Open buffers, received edits and notifications of one client session."""
+    """Open buffers, received edits and notifications of one client connection."""
 
     def __init__(self, client: LanguageClient, root: Path) -> None:
         self.client = client

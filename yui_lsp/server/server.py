@@ -1,7 +1,7 @@
 """The yui language server: a pygls server wiring the features to the coordinators.
 
 Lifecycle: ``initialize`` records the options; ``initialized`` runs the coordinator host
-for the whole session (the handler itself is the long-lived task that owns every
+for the whole connection (the handler itself is the long-lived task that owns every
 coordinator); ``shutdown`` stops it and waits until every task is cancelled and every
 lease released.
 """
@@ -66,7 +66,7 @@ def create_server() -> YuiLanguageServer:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: YuiLanguageServer, params: lsp.InitializedParams) -> None:
-        # This handler is the session's long-lived task: it returns at shutdown.
+        # This handler is the connection's long-lived task: it returns at shutdown.
         try:
             await ls.host.run(ls.workspace_folders())
         except Exception as exc:
