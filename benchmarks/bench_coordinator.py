@@ -262,7 +262,11 @@ def run(quick: bool | None = None) -> list[Figure]:
     figures: list[Figure] = []
     for bench in (bench_latency, bench_sleep_makespan, bench_dag, bench_refactor,
                   bench_memory):
-        figures += bench(quick)
+        try:
+            figures += bench(quick)
+        except Exception as exc:  # one failed figure must not hide the others
+            figures.append(_figure(bench.__name__, float("nan"), "", None,
+                                   f"FAILED: {type(exc).__name__}: {str(exc)[:160]}"))
     return figures
 
 

@@ -75,6 +75,8 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
+        if value != value:  # NaN: the figure could not be measured
+            return "n/a"
         if value == 0:
             return "0"
         if abs(value) >= 100:
