@@ -54,7 +54,7 @@ async def test_independent_tasks_run_at_the_same_time(repo: Path, settings: Sett
     log = tmp_path / "times.log"
     async with ParallelTaskManager(repo, settings=settings, max_workers=3) as m:
         for name in ("one", "two", "three"):
-            await m.submit_task(Task(id=name, command=stamp(name, log)), "shell")
+            await m.submit_task(Task(id=name, command=stamp(name, log, 1.5)), "shell")
         results = await m.wait_for_completion(timeout=60)
     assert [r.status for r in results] == [TaskStatus.COMPLETED] * 3
     spans = intervals(log)
@@ -169,9 +169,9 @@ async def test_priorities_order_ready_tasks(repo: Path, settings: Settings, tmp_
 async def test_overlapping_claims_never_run_together(repo: Path, settings: Settings, tmp_path: Path) -> None:
     log = tmp_path / "times.log"
     async with ParallelTaskManager(repo, settings=settings, max_workers=4) as m:
-        await m.submit_task(Task(id="whole", claims=["src/**"], command=stamp("whole", log)), "shell")
+        await m.submit_task(Task(id="whole", claims=["src/**"], command=stamp("whole", log, 1.5)), "shell")
         await m.submit_task(Task(id="one", claims=["src/a.py"], command=stamp("one", log)), "shell")
-        await m.submit_task(Task(id="docs", claims=["README.md"], command=stamp("docs", log)), "shell")
+        await m.submit_task(Task(id="docs", claims=["README.md"], command=stamp("docs", log, 1.5)), "shell")
         await m.wait_for_completion(timeout=60)
     spans = intervals(log)
     assert not overlap(spans["whole"], spans["one"])

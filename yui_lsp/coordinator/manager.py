@@ -107,7 +107,8 @@ class ParallelTaskManager:
             self.root,
             Path(self.settings.sandbox_dir) if self.settings.sandbox_dir else None,
             self.settings.sandbox_include,
-            self.settings.sandbox_pool_size,
+            # One warm sandbox per worker: a pool smaller than that re-creates worktrees.
+            max(self.settings.sandbox_pool_size, self.max_workers),
         )
         await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
         self._services = Services(
