@@ -81,3 +81,14 @@ def test_unknown_command_line_flag_exits_2(repo: Path, yui: Yui) -> None:
     done = yui("run", "plan.toml", "--no-such-flag")
     assert done.code == 2
     assert "Traceback" not in done.stderr
+
+
+def test_help_and_lsp_delegation(repo: Path, yui: Yui) -> None:
+    top = yui("--help")
+    assert top.code == 0
+    for command in ("run", "develop", "refactor", "multi-lang", "status", "cancel", "locks",
+                    "logs", "undo", "recover", "lsp", "demo"):
+        assert command in top.stdout
+    lsp = yui("lsp", "--help")
+    assert lsp.code == 0, lsp.stderr
+    assert "--tcp" in lsp.stdout

@@ -20,10 +20,9 @@ from rich.console import Console
 
 from yui_lsp import __version__
 from yui_lsp.config import Settings, load_settings
+from yui_lsp.coordinator import components
 from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
-
-from yui_lsp.coordinator import components
 
 from . import inspect
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
@@ -271,8 +270,7 @@ def _first_user_error(exc: BaseException) -> YuiError | None:
 def _lsp(argv: Sequence[str]) -> int:
     # Imported only here: the language server's dependencies are not needed by other commands.
     server = importlib.import_module("yui_lsp.server.main")
-    sys.argv = ["yui lsp", *argv]
-    result = server.main()
+    result = server.main(list(argv))
     return result if isinstance(result, int) else 0
 
 
