@@ -27,7 +27,6 @@ from yui_lsp.protocol import RefactorSpec, Task
 from . import inspect
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
-from .refactor_files import files_to_refactor
 from .view import make_view
 
 #: Exit code for a failure of yui itself (not the user's, not a task's).
@@ -149,7 +148,7 @@ def _tasks_for(
         check_tasks(tasks, where=args.command)
         return tasks, None
     spec = RefactorSpec(pattern=args.pattern, replacement=args.replacement, regex=args.regex)
-    files = files_to_refactor(root, args.files, spec)
+    files = components.files_to_refactor(root, args.files, spec)
     return components.refactor_tasks(files, spec, 1 if not args.parallel else workers), None
 
 
