@@ -102,10 +102,10 @@ def test_a_submitted_task_shows_in_the_statusline_and_its_result_lands_in_the_bu
 ) -> None:
     alpha = attach(yui, "alpha.py")
     submit_edit(yui, "Shout alpha", "alpha.py", 'return "alpha"', 'return "ALPHA"', 2.0)
-    assert yui.wait("require('yui').statusline():find('1 running') ~= nil", 20), _server_log(yui)
-    running = yui.statusline()
-    assert running.startswith("yui: 1 running | Shout alpha ")
-    assert running.endswith("%")
+    # While it runs, the statusline names it with its progress.
+    assert yui.wait(
+        "require('yui').statusline():match('^yui: 1 running | Shout alpha %d+%%$') ~= nil", 20
+    ), yui.statusline() + _server_log(yui)
     assert yui.wait(
         "vim.tbl_contains(vim.api.nvim_buf_get_lines(a[1], 0, -1, false), '    return \"ALPHA\"')",
         30,
@@ -114,10 +114,12 @@ def test_a_submitted_task_shows_in_the_statusline_and_its_result_lands_in_the_bu
     assert yui.wait("require('yui').statusline() == ''", 10)
     notes = [n["msg"] for n in yui.notifications()]
     assert any(n.startswith("yui: task 'Shout alpha' completed") for n in notes), notes
-    # The result is in the buffer, not forced onto disk behind the user's back.
-    assert 'return "alpha"' in (yui.workspace / "alpha.py").read_text() or not yui.lua(
-        "return vim.bo[...].modified", alpha
-    )
+    # An open file's result goes through the editor (an unsaved change the user can undo),
+    # not onto the disk behind the buffer's back.
+    assert yui.lua("return vim.bo[...].modified", alpha)
+    assert 'return "alpha"' in (yui.workspace / "alpha.py").read_text()
+    yui.lua("vim.api.nvim_buf_call(..., function() vim.cmd('silent undo') end)", alpha)
+    assert '    return "alpha"' in yui.lines(alpha)
 
 
 def test_three_tasks_run_in_parallel_and_merge_with_text_typed_meanwhile(yui: Editor) -> None:
@@ -195,6 +197,7 @@ def test_cancel_stops_a_running_task_and_the_user_is_told(yui: Editor) -> None:
     submit_edit(yui, "Never finishes", "beta.py", "beta", "BETA", 60.0)
     assert yui.wait("require('yui').statusline():find('1 running') ~= nil", 20)
     yui.cmd("YuiLocks")
+    assert yui.wait("#vim.fn.getqflist() > 0", 10)
     qf = yui.lua("return vim.tbl_map(function(i) return i.text end, vim.fn.getqflist())")
     assert any("leased by 'Never finishes' (yui)" in text for text in qf), qf
     yui.cmd("cclose")

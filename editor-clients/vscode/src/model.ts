@@ -101,6 +101,11 @@ export class TaskTable {
   /** Record one update; returns true when it is the task's first terminal update. */
   update(task: TaskView): boolean {
     const previous = this.tasks.get(task.id);
+    // Some updates (progress ticks) may leave the descriptive fields empty.
+    if (previous) {
+      task.title = task.title || previous.title;
+      task.agent = task.agent || previous.agent;
+    }
     this.tasks.set(task.id, task);
     const wasTerminal = previous !== undefined && TERMINAL.has(previous.status);
     return TERMINAL.has(task.status) && !wasTerminal;

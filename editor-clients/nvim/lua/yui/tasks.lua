@@ -32,6 +32,12 @@ end
 ---@return yui.Task task, boolean ended
 function M.update(msg)
   local task = record.from_update(msg)
+  local known = by_id[task.id]
+  if known then
+    -- Some updates (progress ticks) may leave the descriptive fields empty.
+    task.title = task.title ~= "" and task.title or known.title
+    task.agent = task.agent ~= "" and task.agent or known.agent
+  end
   local previous = store(task)
   if ACTIVE[task.status] then
     current = task.id
