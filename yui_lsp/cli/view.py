@@ -231,6 +231,10 @@ def print_summary(console: Console, results: list[TaskResult]) -> None:
         tally[result.status.value] = tally.get(result.status.value, 0) + 1
     console.print(", ".join(f"{n} {status}" for status, n in sorted(tally.items())),
                   highlight=False)
+    failed = [r.task_id for r in results if r.status in (TaskStatus.FAILED, TaskStatus.CONFLICT)]
+    if failed:
+        console.print(f"`yui logs {failed[0]}` shows what its agent printed", highlight=False,
+                      markup=False)
 
 
 def make_view(json_mode: bool, console: Console) -> View:
