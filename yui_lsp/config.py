@@ -16,15 +16,22 @@ from pydantic.alias_generators import to_camel
 from yui_lsp.errors import ConfigError
 
 AgentKind = Literal[
-    "kiro", "kiro-acp", "acp", "claude", "codex", "gemini", "aider", "command", "shell",
-    "refactor", "yui",
+    "kiro",
+    "kiro-acp",
+    "acp",
+    "claude",
+    "codex",
+    "gemini",
+    "aider",
+    "command",
+    "shell",
+    "refactor",
+    "yui",
 ]
 
 
 class _Conf(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class AgentProfile(_Conf):

@@ -359,13 +359,27 @@ def _dump_schema_markdown() -> str:
 
     parts = ["# yui-lsp protocol\n", "Generated from `yui_lsp/protocol.py`; do not edit.\n"]
     for model in (
-        Task, Plan, RefactorSpec, LockRecord, FileChange, ChangeSet, FileConflict,
-        TaskUpdate, AgentOutput, LocksChanged, TaskConflict, WorkspaceEvent, TaskMetrics,
-        TaskResult, TaskInfo,
+        Task,
+        Plan,
+        RefactorSpec,
+        LockRecord,
+        FileChange,
+        ChangeSet,
+        FileConflict,
+        TaskUpdate,
+        AgentOutput,
+        LocksChanged,
+        TaskConflict,
+        WorkspaceEvent,
+        TaskMetrics,
+        TaskResult,
+        TaskInfo,
     ):
         doc = (model.__doc__ or "").strip()
         schema = model.model_json_schema(by_alias=False)
-        parts.append(f"\n## {model.__name__}\n\n{doc}\n\n```json\n{json.dumps(schema, indent=2)}\n```\n")
+        parts.append(
+            f"\n## {model.__name__}\n\n{doc}\n\n```json\n{json.dumps(schema, indent=2)}\n```\n"
+        )
     return "".join(parts)
 
 

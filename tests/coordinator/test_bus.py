@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import anyio
-import pytest
 
 from yui_lsp.coordinator.bus import Bus
 from yui_lsp.protocol import TaskStatus, TaskUpdate

@@ -44,13 +44,15 @@ def overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def write_file(rel: str, text: str) -> list[str]:
     code = (
-        "import pathlib;p=pathlib.Path(%r);p.parent.mkdir(parents=True,exist_ok=True);"
-        "p.write_text(%r)" % (rel, text)
+        f"import pathlib;p=pathlib.Path({rel!r});p.parent.mkdir(parents=True,exist_ok=True);"
+        f"p.write_text({text!r})"
     )
     return [PY, "-c", code]
 
 
-async def test_independent_tasks_run_at_the_same_time(repo: Path, settings: Settings, tmp_path: Path) -> None:
+async def test_independent_tasks_run_at_the_same_time(
+    repo: Path, settings: Settings, tmp_path: Path
+) -> None:
     log = tmp_path / "times.log"
     async with ParallelTaskManager(repo, settings=settings, max_workers=3) as m:
         for name in ("one", "two", "three"):
@@ -61,7 +63,9 @@ async def test_independent_tasks_run_at_the_same_time(repo: Path, settings: Sett
     assert overlap(spans["one"], spans["two"]) and overlap(spans["two"], spans["three"])
 
 
-async def test_no_parallel_runs_one_at_a_time(repo: Path, settings: Settings, tmp_path: Path) -> None:
+async def test_no_parallel_runs_one_at_a_time(
+    repo: Path, settings: Settings, tmp_path: Path
+) -> None:
     log = tmp_path / "times.log"
     async with ParallelTaskManager(repo, settings=settings, sequential=True) as m:
         for name in ("one", "two"):
@@ -71,14 +75,35 @@ async def test_no_parallel_runs_one_at_a_time(repo: Path, settings: Settings, tm
     assert not overlap(spans["one"], spans["two"])
 
 
-async def test_results_land_in_workspace_and_dependents_see_them(repo: Path, settings: Settings) -> None:
-    reader = [PY, "-c", "import pathlib;t=pathlib.Path('gen/api.txt').read_text();"
-              "pathlib.Path('gen/check.txt').write_text('saw '+t)"]
+async def test_results_land_in_workspace_and_dependents_see_them(
+    repo: Path, settings: Settings
+) -> None:
+    reader = [
+        PY,
+        "-c",
+        "import pathlib;t=pathlib.Path('gen/api.txt').read_text();"
+        "pathlib.Path('gen/check.txt').write_text('saw '+t)",
+    ]
     async with ParallelTaskManager(repo, settings=settings) as m:
-        await m.submit_plan(Plan(tasks=[
-            Task(id="api", agent="yui", command=write_file("gen/api.txt", "v1"), claims=["gen/api.txt"]),
-            Task(id="check", agent="yui", command=reader, depends_on=["api"], claims=["gen/check.txt"]),
-        ]))
+        await m.submit_plan(
+            Plan(
+                tasks=[
+                    Task(
+                        id="api",
+                        agent="yui",
+                        command=write_file("gen/api.txt", "v1"),
+                        claims=["gen/api.txt"],
+                    ),
+                    Task(
+                        id="check",
+                        agent="yui",
+                        command=reader,
+                        depends_on=["api"],
+                        claims=["gen/check.txt"],
+                    ),
+                ]
+            )
+        )
         results = {r.task_id: r for r in await m.wait_for_completion(timeout=60)}
     assert results["api"].status == TaskStatus.COMPLETED
     assert results["check"].status == TaskStatus.COMPLETED, results["check"].error
@@ -89,20 +114,30 @@ async def test_results_land_in_workspace_and_dependents_see_them(repo: Path, set
 async def test_cycle_refused_at_submission_naming_it(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
         with pytest.raises(DependencyCycleError, match="a -> b -> a"):
-            await m.submit_plan(Plan(tasks=[
-                Task(id="a", command=["true"], depends_on=["b"]),
-                Task(id="b", command=["true"], depends_on=["a"]),
-            ]))
+            await m.submit_plan(
+                Plan(
+                    tasks=[
+                        Task(id="a", command=["true"], depends_on=["b"]),
+                        Task(id="b", command=["true"], depends_on=["a"]),
+                    ]
+                )
+            )
         assert m.monitor_progress() == {}
 
 
-async def test_failure_is_isolated_and_dependents_are_not_started(repo: Path, settings: Settings) -> None:
+async def test_failure_is_isolated_and_dependents_are_not_started(
+    repo: Path, settings: Settings
+) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
-        await m.submit_plan(Plan(tasks=[
-            Task(id="bad", agent="shell", command=[PY, "-c", "raise SystemExit(3)"]),
-            Task(id="after-bad", agent="shell", command=["true"], depends_on=["bad"]),
-            Task(id="fine", agent="shell", command=write_file("ok.txt", "ok")),
-        ]))
+        await m.submit_plan(
+            Plan(
+                tasks=[
+                    Task(id="bad", agent="shell", command=[PY, "-c", "raise SystemExit(3)"]),
+                    Task(id="after-bad", agent="shell", command=["true"], depends_on=["bad"]),
+                    Task(id="fine", agent="shell", command=write_file("ok.txt", "ok")),
+                ]
+            )
+        )
         results = {r.task_id: r for r in await m.wait_for_completion(timeout=60)}
     assert results["bad"].status == TaskStatus.FAILED
     assert "3" in (results["bad"].error or "")
@@ -112,7 +147,9 @@ async def test_failure_is_isolated_and_dependents_are_not_started(repo: Path, se
     assert (repo / "ok.txt").read_text() == "ok"
 
 
-async def test_cancel_running_task_ends_its_process(repo: Path, settings: Settings, tmp_path: Path) -> None:
+async def test_cancel_running_task_ends_its_process(
+    repo: Path, settings: Settings, tmp_path: Path
+) -> None:
     pidfile = tmp_path / "pid"
     code = f"import os,time;open({str(pidfile)!r},'w').write(str(os.getpid()));time.sleep(60)"
     async with ParallelTaskManager(repo, settings=settings) as m:
@@ -129,7 +166,9 @@ async def test_cancel_running_task_ends_its_process(repo: Path, settings: Settin
 
 async def test_cancel_queued_task(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings, max_workers=1) as m:
-        await m.submit_task(Task(id="first", command=[PY, "-c", "import time;time.sleep(1)"]), "shell")
+        await m.submit_task(
+            Task(id="first", command=[PY, "-c", "import time;time.sleep(1)"]), "shell"
+        )
         second = await m.submit_task(Task(id="second", command=["true"]), "shell")
         await m.cancel("second")
         assert (await second.result(timeout=5)).status == TaskStatus.CANCELLED
@@ -138,7 +177,10 @@ async def test_cancel_queued_task(repo: Path, settings: Settings) -> None:
 
 async def test_timeout_stops_the_agent(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
-        fut = await m.submit_task(Task(id="slow", timeout_s=0.5, command=[PY, "-c", "import time;time.sleep(30)"]), "shell")
+        fut = await m.submit_task(
+            Task(id="slow", timeout_s=0.5, command=[PY, "-c", "import time;time.sleep(30)"]),
+            "shell",
+        )
         result = await fut.result(timeout=20)
     assert result.status == TaskStatus.FAILED
     assert "within 0.5 s" in (result.error or "")
@@ -146,10 +188,15 @@ async def test_timeout_stops_the_agent(repo: Path, settings: Settings) -> None:
 
 async def test_failed_run_is_retried(repo: Path, settings: Settings, tmp_path: Path) -> None:
     counter = tmp_path / "count"
-    code = (f"import pathlib;p=pathlib.Path({str(counter)!r});n=int(p.read_text() or 0) if p.exists() else 0;"
-            "p.write_text(str(n+1));raise SystemExit(0 if n else 1)")
+    code = (
+        f"import pathlib;p=pathlib.Path({str(counter)!r});"
+        "n=int(p.read_text() or 0) if p.exists() else 0;"
+        "p.write_text(str(n+1));raise SystemExit(0 if n else 1)"
+    )
     async with ParallelTaskManager(repo, settings=settings) as m:
-        fut = await m.submit_task(Task(id="flaky", max_retries=2, command=[PY, "-c", code]), "shell")
+        fut = await m.submit_task(
+            Task(id="flaky", max_retries=2, command=[PY, "-c", code]), "shell"
+        )
         result = await fut.result(timeout=30)
     assert result.status == TaskStatus.COMPLETED
     assert result.attempts == 2
@@ -166,19 +213,27 @@ async def test_priorities_order_ready_tasks(repo: Path, settings: Settings, tmp_
     assert spans["high"][0] < spans["low"][0]
 
 
-async def test_overlapping_claims_never_run_together(repo: Path, settings: Settings, tmp_path: Path) -> None:
+async def test_overlapping_claims_never_run_together(
+    repo: Path, settings: Settings, tmp_path: Path
+) -> None:
     log = tmp_path / "times.log"
     async with ParallelTaskManager(repo, settings=settings, max_workers=4) as m:
-        await m.submit_task(Task(id="whole", claims=["src/**"], command=stamp("whole", log, 1.5)), "shell")
+        await m.submit_task(
+            Task(id="whole", claims=["src/**"], command=stamp("whole", log, 1.5)), "shell"
+        )
         await m.submit_task(Task(id="one", claims=["src/a.py"], command=stamp("one", log)), "shell")
-        await m.submit_task(Task(id="docs", claims=["README.md"], command=stamp("docs", log, 1.5)), "shell")
+        await m.submit_task(
+            Task(id="docs", claims=["README.md"], command=stamp("docs", log, 1.5)), "shell"
+        )
         await m.wait_for_completion(timeout=60)
     spans = intervals(log)
     assert not overlap(spans["whole"], spans["one"])
     assert overlap(spans["whole"], spans["docs"])
 
 
-async def test_unknown_agent_and_missing_command_are_clear_errors(repo: Path, settings: Settings) -> None:
+async def test_unknown_agent_and_missing_command_are_clear_errors(
+    repo: Path, settings: Settings
+) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
         with pytest.raises(UnknownAgentError, match="unknown agent 'gpt9'"):
             await m.submit_task(Task(prompt="hi"), "gpt9")
@@ -189,10 +244,16 @@ async def test_unknown_agent_and_missing_command_are_clear_errors(repo: Path, se
 async def test_refactor_builtin_rewrites_exactly(repo: Path, settings: Settings) -> None:
     (repo / "src" / "bin.dat").write_bytes(b"x = 1\x00\xff")
     async with ParallelTaskManager(repo, settings=settings) as m:
-        fut = await m.submit_task(Task(
-            id="rename", claims=["src/**"],
-            refactor=RefactorSpec(pattern=r"\b([xy]) = (\d)", replacement=r"\1 = \2 + 0", regex=True),
-        ), "refactor")
+        fut = await m.submit_task(
+            Task(
+                id="rename",
+                claims=["src/**"],
+                refactor=RefactorSpec(
+                    pattern=r"\b([xy]) = (\d)", replacement=r"\1 = \2 + 0", regex=True
+                ),
+            ),
+            "refactor",
+        )
         result = await fut.result(timeout=30)
     assert result.status == TaskStatus.COMPLETED, result.error
     assert (repo / "src" / "a.py").read_text() == "x = 1 + 0\n"
@@ -207,8 +268,16 @@ async def test_audit_log_has_seed_shaped_messages(repo: Path, settings: Settings
         await m.wait_for_completion(timeout=30)
     lines = [json.loads(x) for x in (repo / ".yui" / "audit.jsonl").read_text().splitlines()]
     updates = [x for x in lines if x["type"] == "task_update" and x["task_id"] == "hello"]
-    assert {"type", "agent_id", "task_id", "status", "progress", "files_modified", "timestamp"} <= set(updates[-1])
-    assert [u["status"] for u in updates][0] == "pending"
+    assert {
+        "type",
+        "agent_id",
+        "task_id",
+        "status",
+        "progress",
+        "files_modified",
+        "timestamp",
+    } <= set(updates[-1])
+    assert updates[0]["status"] == "pending"
     assert updates[-1]["status"] == "completed" and updates[-1]["progress"] == 1.0
     assert updates[-1]["files_modified"] == ["h.txt"]
     assert any(x["type"] == "task_metrics" for x in lines)
@@ -216,7 +285,9 @@ async def test_audit_log_has_seed_shaped_messages(repo: Path, settings: Settings
 
 async def test_tasks_submitted_while_others_run(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
-        await m.submit_task(Task(id="long", command=[PY, "-c", "import time;time.sleep(0.5)"]), "shell")
+        await m.submit_task(
+            Task(id="long", command=[PY, "-c", "import time;time.sleep(0.5)"]), "shell"
+        )
         await anyio.sleep(0.1)
         await m.submit_task(Task(id="later", command=["true"]), "shell")
         results = await m.wait_for_completion(timeout=30)
@@ -228,7 +299,9 @@ async def test_short_memory_holds_new_tasks_back_and_says_why(repo: Path, tmp_pa
     messages: list[str] = []
     async with ParallelTaskManager(repo, settings=settings, max_workers=4) as m:
         m.bus.add_listener(lambda msg: messages.append(getattr(msg, "message", "")))
-        await m.submit_task(Task(id="a", command=[PY, "-c", "import time;time.sleep(0.3)"]), "shell")
+        await m.submit_task(
+            Task(id="a", command=[PY, "-c", "import time;time.sleep(0.3)"]), "shell"
+        )
         await m.submit_task(Task(id="b", command=["true"]), "shell")
         results = await m.wait_for_completion(timeout=30)
     assert all(r.status == TaskStatus.COMPLETED for r in results)
@@ -249,7 +322,13 @@ def test_sandboxes_leave_nothing_behind(repo: Path, settings: Settings, tmp_path
         for i in range(3):
             m.submit_task(Task(id=f"t{i}", command=write_file(f"f{i}.txt", "x")), "shell")
         m.wait_for_completion(timeout=30)
-    leftovers = [p for p in (tmp_path / "sandboxes").rglob("*") if p.is_file()] if (tmp_path / "sandboxes").exists() else []
+    leftovers = (
+        [p for p in (tmp_path / "sandboxes").rglob("*") if p.is_file()]
+        if (tmp_path / "sandboxes").exists()
+        else []
+    )
     assert leftovers == []
-    worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], cwd=repo, capture_output=True, text=True
+    ).stdout
     assert len(worktrees.strip().splitlines()) == 1

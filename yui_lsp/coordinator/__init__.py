@@ -13,6 +13,12 @@ from yui_lsp.coordinator.manager import ParallelTaskManager
 from yui_lsp.coordinator.records import TaskFuture
 
 __all__ = [
-    "BlockingTaskManager", "Bus", "ParallelTaskManager", "TaskFuture", "all_tasks", "control",
-    "live_coordinators", "topological_order",
+    "BlockingTaskManager",
+    "Bus",
+    "ParallelTaskManager",
+    "TaskFuture",
+    "all_tasks",
+    "control",
+    "live_coordinators",
+    "topological_order",
 ]

@@ -33,7 +33,8 @@ class BlockingTaskManager:
             raise
 
     def submit_task(self, task: Task | dict[str, Any], agent_type: str | None = None) -> TaskFuture:
-        return self._portal.call(self.manager.submit_task, task, agent_type)
+        future: TaskFuture = self._portal.call(self.manager.submit_task, task, agent_type)
+        return future
 
     def submit_plan(self, plan: Plan) -> list[TaskFuture]:
         return self._portal.call(self.manager.submit_plan, plan)
@@ -42,10 +43,10 @@ class BlockingTaskManager:
         return self._portal.call(self.manager.wait_for_completion, timeout)
 
     def get_results(self) -> list[TaskResult]:
-        return self._portal.call(self.manager.get_results)  # type: ignore[arg-type]
+        return self._portal.call(self.manager.get_results)
 
     def monitor_progress(self) -> dict[str, TaskStatus]:
-        return self._portal.call(self.manager.monitor_progress)  # type: ignore[arg-type]
+        return self._portal.call(self.manager.monitor_progress)
 
     def cancel(self, task_id: str) -> bool:
         return self._portal.call(self.manager.cancel, task_id)
@@ -57,7 +58,9 @@ class BlockingTaskManager:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()

@@ -7,12 +7,15 @@ terminal, so any front end can build the same tasks from the same options.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from yui_lsp.config import ComponentConfig, Settings
 from yui_lsp.errors import PlanError
-from yui_lsp.protocol import RefactorSpec, Task
+from yui_lsp.protocol import RefactorSpec, Task, new_task_id
+from yui_lsp.workspace.paths import expand_claims, validate_claims
 
 #: Agent names that run built-in work instead of following a prompt.
 BUILTIN_AGENTS = frozenset({"yui", "shell"})
@@ -58,6 +61,8 @@ def component_tasks(
     defaults: Mapping[str, ComponentDefault],
     settings: Settings,
     work: str,
+    *,
+    unique_ids: bool = False,
 ) -> list[Task]:
     """One task per chosen component (name → agent), claims and order from config/defaults.
 
@@ -68,6 +73,8 @@ def component_tasks(
     if not chosen:
         flags = " ".join(f"--{name} AGENT" for name in defaults)
         raise PlanError(f"name at least one component to work on: {flags}")
+    # A long-lived coordinator (the editor's) runs `develop` many times: ids must not repeat.
+    ids = {name: new_task_id(name) if unique_ids else name for name in chosen}
     tasks: list[Task] = []
     for name, agent in chosen.items():
         config = settings.components.get(name) or ComponentConfig()
@@ -85,15 +92,19 @@ def component_tasks(
             )
         if agent not in BUILTIN_AGENTS and not work.strip():
             raise PlanError("say what to build: pass --prompt TEXT or --spec FILE")
-        tasks.append(Task(
-            id=name,
-            title=f"{name}: {_first_line(work)}" if work.strip() else name,
-            prompt=_component_prompt(name, paths, work, config.prompt),
-            agent=agent,
-            claims=paths,
-            depends_on=[dep for dep in after if dep in chosen and dep != name],
-            command=list(config.command) if agent in BUILTIN_AGENTS and config.command else None,
-        ))
+        tasks.append(
+            Task(
+                id=ids[name],
+                title=f"{name}: {_first_line(work)}" if work.strip() else name,
+                prompt=_component_prompt(name, paths, work, config.prompt),
+                agent=agent,
+                claims=paths,
+                depends_on=[ids[dep] for dep in after if dep in chosen and dep != name],
+                command=list(config.command)
+                if agent in BUILTIN_AGENTS and config.command
+                else None,
+            )
+        )
     return tasks
 
 
@@ -106,7 +117,8 @@ def _component_prompt(name: str, paths: list[str], work: str, extra: str | None)
         work.strip(),
         "",
         f"You own the {name} part of this project: only change files matching "
-        + ", ".join(paths) + ". Other agents are working on the other parts at the same time.",
+        + ", ".join(paths)
+        + ". Other agents are working on the other parts at the same time.",
     ]
     if extra:
         lines += ["", extra.strip()]
@@ -143,3 +155,46 @@ def refactor_tasks(
         )
         for index, chunk in enumerate(chunks, start=1)
     ]
+
+
+# --------------------------------------------------------------------------- refactor files
+
+
+def _matcher(spec: RefactorSpec) -> re.Pattern[str] | None:
+    if not spec.regex:
+        return None
+    try:
+        return re.compile(spec.pattern, re.MULTILINE)
+    except re.error as exc:
+        raise PlanError(
+            f"invalid regex pattern {spec.pattern!r}: {exc} (turn regex off to match it literally)"
+        ) from None
+
+
+def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[str]:
+    """Workspace-relative text files matching ``globs`` that contain the pattern, sorted."""
+    try:
+        validate_claims(globs)
+    except PlanError as exc:
+        raise PlanError(f"files: {exc}") from None
+    pattern = _matcher(spec)
+    literal = spec.pattern.encode("utf-8")
+    found: list[str] = []
+    for rel in expand_claims(root, globs):
+        path = root / rel
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data:
+            continue  # binary: a text replacement never touches it
+        if pattern is None:
+            if literal in data:
+                found.append(rel)
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if pattern.search(text):
+            found.append(rel)
+    return found

@@ -27,7 +27,7 @@ def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
             if nxt not in colour:
                 continue
             if colour[nxt] == grey:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             if colour[nxt] == white:
                 colour[nxt] = grey
                 path.append(nxt)

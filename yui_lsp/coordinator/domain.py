@@ -155,8 +155,12 @@ class DomainMembership:
 
     def register(self) -> None:
         entry = CoordinatorEntry(
-            coordinator_id=self.coordinator_id, pid=os.getpid(), host=socket.gethostname(),
-            socket=str(self.socket), started_at=utcnow().isoformat(), kind=self.kind,
+            coordinator_id=self.coordinator_id,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            socket=str(self.socket),
+            started_at=utcnow().isoformat(),
+            kind=self.kind,
         )
         live_coordinators(self.root)  # sweep the dead while we're here
         write_atomic(
@@ -171,7 +175,9 @@ class DomainMembership:
     def unregister(self) -> None:
         _remove_entry(self.root, self.coordinator_id, str(self.socket))
 
-    async def serve(self, handler: ControlHandler, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+    async def serve(
+        self, handler: ControlHandler, *, task_status: Any = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Serve the control socket until cancelled (owner-only permissions)."""
         self.socket.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.socket.parent, 0o700)
@@ -195,8 +201,11 @@ class DomainMembership:
                 except (ValueError, TimeoutError, anyio.EndOfStream) as exc:
                     reply = {"ok": False, "error": f"bad request: {exc}"}
                 except YuiError as exc:
-                    reply = {"ok": False, "error": str(exc),
-                             "code": "unknown_task" if isinstance(exc, UnknownTaskError) else "error"}
+                    reply = {
+                        "ok": False,
+                        "error": str(exc),
+                        "code": "unknown_task" if isinstance(exc, UnknownTaskError) else "error",
+                    }
                 with contextlib.suppress(anyio.BrokenResourceError, OSError):
                     await stream.send(json.dumps(reply).encode() + b"\n")
 

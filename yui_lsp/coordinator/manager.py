@@ -34,15 +34,35 @@ from yui_lsp.coordinator.pipeline import Services, is_direct, profile_for, run_a
 from yui_lsp.coordinator.records import TaskFuture, TaskRecord
 from yui_lsp.coordinator.resources import ResourceGate
 from yui_lsp.errors import (
-    AgentUnavailableError, PlanError, UnknownAgentError, UnknownTaskError, YuiError,
+    AgentUnavailableError,
+    PlanError,
+    UnknownAgentError,
+    UnknownTaskError,
+    YuiError,
 )
 from yui_lsp.protocol import (
-    LockRecord, LocksChanged, Message, Plan, Task, TaskConflict, TaskInfo, TaskResult,
-    TaskStatus, TaskUpdate, utcnow,
+    LockRecord,
+    LocksChanged,
+    Message,
+    Plan,
+    Task,
+    TaskConflict,
+    TaskInfo,
+    TaskResult,
+    TaskStatus,
+    TaskUpdate,
+    utcnow,
 )
 from yui_lsp.workspace import (
-    Applier, DiskReader, JournaledApplier, LeaseTable, SandboxPool, WorkspaceReader,
-    claims_overlap, recover, validate_claims,
+    Applier,
+    DiskReader,
+    JournaledApplier,
+    LeaseTable,
+    SandboxPool,
+    WorkspaceReader,
+    claims_overlap,
+    recover,
+    validate_claims,
 )
 
 log = logging.getLogger(__name__)
@@ -53,6 +73,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
 
 _ACTIVE = frozenset({TaskStatus.ACQUIRING, TaskStatus.RUNNING, TaskStatus.INTEGRATING})
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
@@ -76,7 +97,9 @@ class ParallelTaskManager:
         self.root = Path(root).resolve()
         self.settings = settings or load_settings(self.root)
         self.max_workers = 1 if sequential else (max_workers or self.settings.max_workers)
-        self.coordinator_id = f"{kind}-{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.coordinator_id = (
+            f"{kind}-{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
         self.bus = Bus()
         self._reader = reader or DiskReader(self.root)
         self._applier = applier or JournaledApplier(self.root, self.settings.backup_retention)
@@ -112,8 +135,13 @@ class ParallelTaskManager:
         )
         await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
         self._services = Services(
-            root=self.root, settings=self.settings, leases=leases, sandboxes=sandboxes,
-            reader=self._reader, applier=self._applier, logs_dir=yui / "logs",
+            root=self.root,
+            settings=self.settings,
+            leases=leases,
+            sandboxes=sandboxes,
+            reader=self._reader,
+            applier=self._applier,
+            logs_dir=yui / "logs",
         )
         (yui / "logs").mkdir(exist_ok=True)
         self._audit = AuditLog(yui / "audit.jsonl")
@@ -121,7 +149,9 @@ class ParallelTaskManager:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self._schedule_loop)
-        self._tg.start_soon(leases.heartbeat, self._leased_task_ids, self.settings.lease_heartbeat_s)
+        self._tg.start_soon(
+            leases.heartbeat, self._leased_task_ids, self.settings.lease_heartbeat_s
+        )
         if self._join_domain:
             self._domain = DomainMembership(self.root, self.coordinator_id, self._kind)
             self._domain.register()
@@ -132,7 +162,9 @@ class ParallelTaskManager:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._tg is not None and self._services is not None
@@ -158,7 +190,9 @@ class ParallelTaskManager:
 
     # ------------------------------------------------------------------ public API
 
-    async def submit_task(self, task: Task | dict[str, Any], agent_type: str | None = None) -> TaskFuture:
+    async def submit_task(
+        self, task: Task | dict[str, Any], agent_type: str | None = None
+    ) -> TaskFuture:
         """Queue one task (``agent_type`` overrides ``task.agent``); returns at once."""
         started = time.perf_counter()
         item = task if isinstance(task, Task) else Task.model_validate(task)
@@ -256,7 +290,9 @@ class ParallelTaskManager:
         if profile.kind == "shell" and not task.command:
             raise PlanError(f"task {task.id!r}: the shell agent needs `command = [argv...]`")
         if profile.kind == "refactor" and task.refactor is None:
-            raise PlanError(f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`")
+            raise PlanError(
+                f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
+            )
         if profile.kind == "yui" and not (task.command or task.refactor):
             raise PlanError(f"task {task.id!r}: the yui worker needs a `command` or a `refactor`")
         if profile.kind not in ("shell", "refactor", "yui") and not task.prompt.strip():
@@ -269,10 +305,15 @@ class ParallelTaskManager:
 
     def _enqueue_if_ready(self, rec: TaskRecord) -> None:
         deps = [self._records[d] for d in rec.task.depends_on]
-        failed = next((d for d in deps if d.status.terminal and d.status != TaskStatus.COMPLETED), None)
+        failed = next(
+            (d for d in deps if d.status.terminal and d.status != TaskStatus.COMPLETED), None
+        )
         if failed is not None:
-            self._finish(rec, TaskStatus.FAILED,
-                         f"not started: dependency {failed.id!r} ended {failed.status.value}")
+            self._finish(
+                rec,
+                TaskStatus.FAILED,
+                f"not started: dependency {failed.id!r} ended {failed.status.value}",
+            )
         elif all(d.status == TaskStatus.COMPLETED for d in deps):
             rec.status, rec.queued_at = TaskStatus.QUEUED, time.monotonic()
             rec.message = ""
@@ -281,7 +322,9 @@ class ParallelTaskManager:
             self._wake.set()
         elif rec.status != TaskStatus.BLOCKED:
             rec.status = TaskStatus.BLOCKED
-            rec.message = "waiting for " + ", ".join(d.id for d in deps if d.status != TaskStatus.COMPLETED)
+            rec.message = "waiting for " + ", ".join(
+                d.id for d in deps if d.status != TaskStatus.COMPLETED
+            )
             self._emit_update(rec)
 
     # ------------------------------------------------------------------ scheduling
@@ -338,7 +381,8 @@ class ParallelTaskManager:
         if not rec.task.claims:
             return True
         return not any(
-            a.task.claims and claims_overlap(a.task.claims, rec.task.claims)
+            a.task.claims
+            and claims_overlap(a.task.claims, rec.task.claims)
             and "exclusive" in (a.task.lock_type.value, rec.task.lock_type.value)
             for a in active
         )
@@ -347,8 +391,11 @@ class ParallelTaskManager:
         slots = self._free_slots.setdefault(agent, [])
         if slots:
             return slots.pop(0)
-        used = {int(r.agent_id.rsplit("_", 1)[-1]) for r in self._active()
-                if r.task.agent == agent and r.agent_id}
+        used = {
+            int(r.agent_id.rsplit("_", 1)[-1])
+            for r in self._active()
+            if r.task.agent == agent and r.agent_id
+        }
         return next(i for i in range(1, len(used) + 2) if i not in used)
 
     # ------------------------------------------------------------------ running
@@ -385,19 +432,33 @@ class ParallelTaskManager:
             self._set_status(rec, TaskStatus.ACQUIRING, "taking leases")
 
             def on_wait(holder: LockRecord) -> None:
-                self._set_status(rec, TaskStatus.ACQUIRING,
-                                 f"waiting for {holder.file_path} (leased by task {holder.locked_by!r})")
+                self._set_status(
+                    rec,
+                    TaskStatus.ACQUIRING,
+                    f"waiting for {holder.file_path} (leased by task {holder.locked_by!r})",
+                )
 
-            await services.leases.acquire(task.id, task.claims, task.lock_type,
-                                          agent=task.agent, title=task.title, on_wait=on_wait)
+            await services.leases.acquire(
+                task.id,
+                task.claims,
+                task.lock_type,
+                agent=task.agent,
+                title=task.title,
+                on_wait=on_wait,
+            )
             self._emit(LocksChanged(locks=services.leases.records()))
         failures = conflicts = 0
-        max_retries = task.max_retries if task.max_retries is not None else self.settings.max_retries
+        max_retries = (
+            task.max_retries if task.max_retries is not None else self.settings.max_retries
+        )
         while True:
             rec.attempts += 1
             try:
                 outcome = await run_attempt(
-                    services, task, attempt=rec.attempts, agent_id=rec.agent_id,
+                    services,
+                    task,
+                    attempt=rec.attempts,
+                    agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),
                     set_status=lambda s, msg: self._set_status(rec, s, msg),
                 )
@@ -414,7 +475,11 @@ class ParallelTaskManager:
                     self._finish(rec, TaskStatus.FAILED, error)
                     return
                 delay = self.settings.retry_backoff_s * 2 ** (failures - 1)
-                self._set_status(rec, TaskStatus.RUNNING, f"{error}; retry {failures}/{max_retries} in {delay:g}s")
+                self._set_status(
+                    rec,
+                    TaskStatus.RUNNING,
+                    f"{error}; retry {failures}/{max_retries} in {delay:g}s",
+                )
                 await anyio.sleep(delay)
                 continue
             rec.run_s += outcome.run_s
@@ -423,14 +488,24 @@ class ParallelTaskManager:
             if outcome.conflicts:
                 conflicts += 1
                 will_retry = conflicts <= self.settings.conflict_retries
-                self._emit(TaskConflict(task_id=task.id, conflicts=outcome.conflicts,
-                                        attempt=rec.attempts, will_retry=will_retry))
+                self._emit(
+                    TaskConflict(
+                        task_id=task.id,
+                        conflicts=outcome.conflicts,
+                        attempt=rec.attempts,
+                        will_retry=will_retry,
+                    )
+                )
                 if will_retry:
-                    self._set_status(rec, TaskStatus.RUNNING, "conflict; re-running on the current files")
+                    self._set_status(
+                        rec, TaskStatus.RUNNING, "conflict; re-running on the current files"
+                    )
                     continue
                 rec.conflicts = outcome.conflicts
                 paths = ", ".join(c.path for c in outcome.conflicts if c.path) or "files"
-                self._finish(rec, TaskStatus.CONFLICT, f"conflict in {paths}: {outcome.conflicts[0].reason}")
+                self._finish(
+                    rec, TaskStatus.CONFLICT, f"conflict in {paths}: {outcome.conflicts[0].reason}"
+                )
                 return
             rec.files_modified = outcome.files
             self._finish(rec, TaskStatus.COMPLETED, f"{len(outcome.files)} files changed")
@@ -457,7 +532,10 @@ class ParallelTaskManager:
         rec.done.set()
         for dep_id in self._dependents.get(rec.id, []):
             dependent = self._records[dep_id]
-            if not dependent.status.terminal and dependent.status in (TaskStatus.BLOCKED, TaskStatus.PENDING):
+            if not dependent.status.terminal and dependent.status in (
+                TaskStatus.BLOCKED,
+                TaskStatus.PENDING,
+            ):
                 self._enqueue_if_ready(dependent)
         self._wake.set()
 
@@ -473,12 +551,20 @@ class ParallelTaskManager:
 
     def _emit_update(self, rec: TaskRecord) -> None:
         rec.updated_wall = utcnow()
-        self._emit(TaskUpdate(
-            agent_id=rec.agent_id or f"{rec.task.agent}_worker", task_id=rec.id,
-            status=rec.status, progress=rec.progress, files_modified=rec.files_modified,
-            title=rec.task.display_title, agent=rec.task.agent, message=rec.message,
-            error=rec.error, coordinator_id=self.coordinator_id,
-        ))
+        self._emit(
+            TaskUpdate(
+                agent_id=rec.agent_id or f"{rec.task.agent}_worker",
+                task_id=rec.id,
+                status=rec.status,
+                progress=rec.progress,
+                files_modified=rec.files_modified,
+                title=rec.task.display_title,
+                agent=rec.task.agent,
+                message=rec.message,
+                error=rec.error,
+                coordinator_id=self.coordinator_id,
+            )
+        )
 
     def _emit(self, message: Message) -> None:
         self.bus.publish(message)

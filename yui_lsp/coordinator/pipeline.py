@@ -21,11 +21,25 @@ from yui_lsp.agents.base import Emit, WriteGuard
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import AgentFailedError, LeaseError
 from yui_lsp.protocol import (
-    ChangeKind, FileConflict, LockType, Task, TaskStatus, WorkspaceEvent,
+    ChangeKind,
+    FileConflict,
+    LockType,
+    Task,
+    TaskStatus,
+    WorkspaceEvent,
 )
 from yui_lsp.workspace import (
-    Applier, Integration, LeaseTable, MergedFile, SandboxPool, StaleContentError,
-    WorkspaceReader, expand_claims, integrate, path_matches, resolve_inside,
+    Applier,
+    Integration,
+    LeaseTable,
+    MergedFile,
+    SandboxPool,
+    StaleContentError,
+    WorkspaceReader,
+    expand_claims,
+    integrate,
+    path_matches,
+    resolve_inside,
 )
 
 #: How often an apply is re-merged when the user keeps typing under it.
@@ -85,8 +99,13 @@ async def run_attempt(
     adapter = adapter_for(profile)
     adapter.check_available(profile)
     sandbox = await services.sandboxes.acquire(task.id)
-    emit(WorkspaceEvent(task_id=task.id, event="sandbox_ready",
-                        detail={"base": sandbox.base, "attempt": attempt}))
+    emit(
+        WorkspaceEvent(
+            task_id=task.id,
+            event="sandbox_ready",
+            detail={"base": sandbox.base, "attempt": attempt},
+        )
+    )
     try:
         set_status(TaskStatus.RUNNING, f"{profile.kind} running")
         started = time.monotonic()
@@ -119,12 +138,20 @@ async def run_attempt(
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
 
         def merge() -> Integration:
-            return integrate(changes, sandbox, services.reader, task.claims,
-                             lambda p: services.leases.holder(p, exclude_task=task.id))
+            return integrate(
+                changes,
+                sandbox,
+                services.reader,
+                task.claims,
+                lambda p: services.leases.holder(p, exclude_task=task.id),
+            )
 
         files, conflicts = await _land(services, task, merge, emit)
         return AttemptOutcome(
-            files=files, conflicts=conflicts, metrics=outcome.metrics, run_s=run_s,
+            files=files,
+            conflicts=conflicts,
+            metrics=outcome.metrics,
+            run_s=run_s,
             integration_s=time.monotonic() - started,
         )
     finally:
@@ -155,18 +182,23 @@ async def _run_direct(
                 continue  # not text: a refactor never touches it
             new_text, count = refactor_text(text, spec)
             if count:
-                integration.files.append(MergedFile(
-                    path=rel, kind=ChangeKind.MODIFY, content=new_text.encode("utf-8"),
-                    expected=current,
-                ))
+                integration.files.append(
+                    MergedFile(
+                        path=rel,
+                        kind=ChangeKind.MODIFY,
+                        content=new_text.encode("utf-8"),
+                        expected=current,
+                    )
+                )
         return integration
 
     run_s = time.monotonic() - started
     set_status(TaskStatus.INTEGRATING, f"writing {len(paths)} candidate files")
     started = time.monotonic()
     files, conflicts = await _land(services, task, merge, emit)
-    return AttemptOutcome(files=files, conflicts=conflicts, run_s=run_s,
-                          integration_s=time.monotonic() - started)
+    return AttemptOutcome(
+        files=files, conflicts=conflicts, run_s=run_s, integration_s=time.monotonic() - started
+    )
 
 
 async def _land(
@@ -178,13 +210,18 @@ async def _land(
         if integration.conflicts:
             return [], integration.conflicts
         outside = [f.path for f in integration.files if not path_matches(f.path, task.claims)]
-        if outside and services.leases.try_acquire(
-            task.id, sorted(outside), LockType.EXCLUSIVE, agent=task.agent, title=task.title
-        ) is None:
+        if (
+            outside
+            and services.leases.try_acquire(
+                task.id, sorted(outside), LockType.EXCLUSIVE, agent=task.agent, title=task.title
+            )
+            is None
+        ):
             holders = {p: services.leases.holder(p, exclude_task=task.id) for p in outside}
             return [], [
                 FileConflict(path=p, reason=f"leased by task {h.locked_by!r}" if h else "leased")
-                for p, h in holders.items() if h is not None
+                for p, h in holders.items()
+                if h is not None
             ] or [FileConflict(path=outside[0], reason="leased by another task")]
         emit(WorkspaceEvent(task_id=task.id, event="merged", paths=integration.paths))
         if not integration.files:
@@ -214,5 +251,3 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
         raise LeaseError(f"{rel} is leased by another task; write refused after 30 s")
 
     return guard
-
-

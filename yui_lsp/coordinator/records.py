@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import anyio
 
 from yui_lsp.protocol import (
-    FileConflict, Task, TaskInfo, TaskMetrics, TaskResult, TaskStatus, utcnow,
+    FileConflict,
+    Task,
+    TaskInfo,
+    TaskMetrics,
+    TaskResult,
+    TaskStatus,
+    utcnow,
 )
 
 

@@ -23,5 +23,8 @@ class ResourceGate:
         if self.max_cpu_percent < 100:
             cpu = psutil.cpu_percent(interval=None)
             if cpu > self.max_cpu_percent:
-                return f"waiting for CPU: {cpu:.0f}% busy, max_cpu_percent is {self.max_cpu_percent:.0f}"
+                return (
+                    f"waiting for CPU: {cpu:.0f}% busy, "
+                    f"max_cpu_percent is {self.max_cpu_percent:.0f}"
+                )
         return None

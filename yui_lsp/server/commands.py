@@ -18,6 +18,13 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 from yui_lsp.coordinator import all_tasks, control, live_coordinators
+from yui_lsp.coordinator.components import (
+    DEVELOP_COMPONENTS,
+    MULTI_LANG_COMPONENTS,
+    component_tasks,
+    files_to_refactor,
+    refactor_tasks,
+)
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -25,8 +32,7 @@ from yui_lsp.errors import (
     UnknownTaskError,
     YuiError,
 )
-from yui_lsp.protocol import Plan, RefactorSpec, Task
-from yui_lsp.server.components import component_tasks, refactor_tasks
+from yui_lsp.protocol import Plan, RefactorSpec, Task, new_task_id
 from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.params import (
@@ -185,7 +191,11 @@ class Commands:
         self._limit_workers(folder, params.max_workers)
         # Every field but these names a component and its agent.
         assignments = params.model_dump(exclude={"folder", "prompt", "max_workers"})
-        tasks = component_tasks(assignments, folder.manager.settings, params.prompt)
+        chosen = {name.replace("_", "-"): agent for name, agent in assignments.items() if agent}
+        develop = isinstance(params, DevelopParams)
+        defaults = DEVELOP_COMPONENTS if develop else MULTI_LANG_COMPONENTS
+        tasks = component_tasks(chosen, defaults, folder.manager.settings, params.prompt,
+                                unique_ids=True)
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
 
     async def refactor(self, params: RefactorParams) -> SubmitManyResult:
@@ -194,8 +204,11 @@ class Commands:
         spec = RefactorSpec(pattern=params.pattern, replacement=params.replacement,
                             regex=params.regex, files=params.files)
         check_inside(folder, Task(title="refactor", refactor=spec))
-        tasks = await anyio.to_thread.run_sync(
-            refactor_tasks, folder.root, spec, folder.manager.max_workers)
+        files = await anyio.to_thread.run_sync(files_to_refactor, folder.root, spec.files, spec)
+        if not files:
+            raise PlanError(f"no file matching {', '.join(spec.files)} contains {spec.pattern!r}")
+        tasks = refactor_tasks(files, spec, folder.manager.max_workers, agent="refactor",
+                               id_prefix=new_task_id("refactor"))
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
 
     # ----------------------------------------------------------------- control
