@@ -75,8 +75,7 @@ async function main() {
     await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
     log(`status item: ${await statusItem(page).innerText()}`);
 
-    await page.keyboard.press("Control+P");
-    await typeIntoQuickInput(page, cfg.file);
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().click();
     await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
     await page.locator(".editor-instance .monaco-editor").first().click();
     log(`opened ${cfg.file}`);
@@ -126,7 +125,7 @@ async function main() {
     log("result landed in the editor");
 
     await runCommand(page, "Yui: Show Tasks");
-    const treeRow = page.locator(".monaco-list-row", { hasText: cfg.title }).first();
+    const treeRow = page.locator(".part.sidebar .monaco-list-row", { hasText: cfg.title }).first();
     await treeRow.waitFor({ state: "visible" });
     log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
     await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
