@@ -9,6 +9,7 @@ remove them. A git sandbox goes back to the pool after its task (``git checkout 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -43,6 +44,18 @@ def _process_tag(pid: int) -> str:
     except psutil.Error:
         return ""
     return f"{pid}-{started}"
+
+
+def _kill_processes_inside(folders: list[Path]) -> None:
+    """SIGKILL every process whose working directory is inside one of ``folders``."""
+    if not folders:
+        return
+    prefixes = [os.path.realpath(f) for f in folders]
+    for proc in psutil.process_iter(["cwd"]):
+        cwd = proc.info.get("cwd") or ""
+        if any(cwd == p or cwd.startswith(p + os.sep) for p in prefixes):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
 
 def _owner_alive(name: str) -> bool:
@@ -123,10 +136,14 @@ class SandboxPool:
         """Remove sandboxes left by processes that are gone; returns what was removed."""
         removed = []
         if self.folder.is_dir():
-            for entry in sorted(self.folder.iterdir()):
-                if not _owner_alive(entry.name.split(".")[0]):
-                    shutil.rmtree(entry, ignore_errors=True)
-                    removed.append(entry)
+            orphans = [e for e in sorted(self.folder.iterdir())
+                       if not _owner_alive(e.name.split(".")[0])]
+            # An agent outlives a coordinator killed with SIGKILL (it runs in its own process
+            # group); it must not keep working in a folder that is about to vanish.
+            _kill_processes_inside(orphans)
+            for entry in orphans:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
         if self.is_git:
             self._prune()
         return removed
