@@ -30,6 +30,18 @@ def stamp(name: str, log: Path, sleep: float = 0.3) -> list[str]:
     return [PY, "-c", code]
 
 
+def barrier(name: str, gate: Path, parties: int) -> list[str]:
+    """A command that arrives at ``gate`` and waits (20 s at most) for ``parties`` arrivals."""
+    code = (
+        f"import pathlib,time,sys;g=pathlib.Path({str(gate)!r});(g/{name!r}).touch()\n"
+        "end=time.time()+20\n"
+        f"while len(list(g.iterdir()))<{parties}:\n"
+        "    time.sleep(0.02)\n"
+        "    if time.time()>end: sys.exit('the other tasks never ran alongside')\n"
+    )
+    return [PY, "-c", code]
+
+
 def intervals(log: Path) -> dict[str, tuple[float, float]]:
     spans: dict[str, list[float]] = {}
     for line in log.read_text().splitlines():
@@ -53,14 +65,14 @@ def write_file(rel: str, text: str) -> list[str]:
 async def test_independent_tasks_run_at_the_same_time(
     repo: Path, settings: Settings, tmp_path: Path
 ) -> None:
-    log = tmp_path / "times.log"
+    gate = tmp_path / "gate"
+    gate.mkdir()
     async with ParallelTaskManager(repo, settings=settings, max_workers=3) as m:
         for name in ("one", "two", "three"):
-            await m.submit_task(Task(id=name, command=stamp(name, log, 1.5)), "shell")
+            await m.submit_task(Task(id=name, command=barrier(name, gate, 3)), "shell")
         results = await m.wait_for_completion(timeout=60)
-    assert [r.status for r in results] == [TaskStatus.COMPLETED] * 3
-    spans = intervals(log)
-    assert overlap(spans["one"], spans["two"]) and overlap(spans["two"], spans["three"])
+    # Each task waits until all three have arrived: run one after another, they would fail.
+    assert [r.status for r in results] == [TaskStatus.COMPLETED] * 3, results
 
 
 async def test_no_parallel_runs_one_at_a_time(
@@ -217,18 +229,24 @@ async def test_overlapping_claims_never_run_together(
     repo: Path, settings: Settings, tmp_path: Path
 ) -> None:
     log = tmp_path / "times.log"
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    both = [
+        PY,
+        "-c",
+        f"import subprocess;subprocess.run({barrier('whole', gate, 2)!r}, check=True);"
+        f"subprocess.run({stamp('whole', log)!r}, check=True)",
+    ]
     async with ParallelTaskManager(repo, settings=settings, max_workers=4) as m:
-        await m.submit_task(
-            Task(id="whole", claims=["src/**"], command=stamp("whole", log, 1.5)), "shell"
-        )
+        await m.submit_task(Task(id="whole", claims=["src/**"], command=both), "shell")
         await m.submit_task(Task(id="one", claims=["src/a.py"], command=stamp("one", log)), "shell")
         await m.submit_task(
-            Task(id="docs", claims=["README.md"], command=stamp("docs", log, 1.5)), "shell"
+            Task(id="docs", claims=["README.md"], command=barrier("docs", gate, 2)), "shell"
         )
-        await m.wait_for_completion(timeout=60)
+        results = await m.wait_for_completion(timeout=60)
+    assert all(r.status == TaskStatus.COMPLETED for r in results), results
     spans = intervals(log)
     assert not overlap(spans["whole"], spans["one"])
-    assert overlap(spans["whole"], spans["docs"])
 
 
 async def test_unknown_agent_and_missing_command_are_clear_errors(
