@@ -75,6 +75,9 @@ async function main() {
     await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
     log(`status item: ${await statusItem(page).innerText()}`);
 
+    // The chat panel only crowds the screenshots.
+    await runCommand(page, "View: Hide Secondary Side Bar");
+    await page.keyboard.press("Escape");
     await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().click();
     await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
     await page.locator(".editor-instance .monaco-editor").first().click();
@@ -110,8 +113,14 @@ async function main() {
       throw new Error(`no lease badge on ${cfg.file} (saw ${JSON.stringify(badge)})`);
     }
     log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
-    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().hover();
-    await page.waitForTimeout(1200);
+    // Hovering the row shows the decoration's tooltip: which task holds the file.
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
+      .locator(".label-name").hover();
+    const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Leased by task" }).first();
+    await hover.waitFor({ state: "visible", timeout: 10000 });
+    const tip = (await hover.innerText()).replace(/\s+/g, " ");
+    if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
+    log(`badge tooltip: ${tip}`);
     await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
 
     const until = Date.now() + timeout;

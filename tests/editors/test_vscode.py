@@ -170,6 +170,8 @@ def test_task_from_the_command_palette_in_real_vscode(
     code_server: str, vscode_workspace: Path, tmp_path: Path
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    for stale in ("vscode-running.png", "vscode-done.png", "vscode-failure.png"):
+        (ARTIFACTS / stale).unlink(missing_ok=True)
     settings = {
         "url": code_server,
         "shots": str(ARTIFACTS),
@@ -187,6 +189,7 @@ def test_task_from_the_command_palette_in_real_vscode(
         timeout=240,
     )
     report = done.stdout + done.stderr
+    print(report)  # shown by pytest on failure, and with -s
     assert done.returncode == 0, report + "\n" + (tmp_path / "code-server.log").read_text()
     assert "result landed in the editor" in report
     assert (ARTIFACTS / "vscode-running.png").stat().st_size > 10_000
