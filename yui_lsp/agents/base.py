@@ -48,6 +48,10 @@ class AgentRun:
     output_line_max: int = 4000
     attempt: int = 1
     env: dict[str, str] = field(default_factory=dict)
+    #: Size cap of ``log_path``; past it, lines are counted but no longer written.
+    log_max_bytes: int = 5_000_000
+    #: Least time between two progress ``TaskUpdate`` messages of this run.
+    progress_interval_s: float = 0.5
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""Named agent profiles: the built-ins, the user's ``[tool.yui.agents.NAME]``, env overrides."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+
+from yui_lsp.config import AgentKind, AgentProfile, Settings
+from yui_lsp.errors import UnknownAgentError
+
+
+@dataclass(frozen=True)
+class Executable:
+    """The default executable of an agent kind, how to override it and how to install it."""
+
+    argv: tuple[str, ...]
+    env_var: str | None
+    product: str
+    install_hint: str
+
+
+#: Default executables of the kinds that run an external CLI.
+EXECUTABLES: dict[str, Executable] = {
+    "kiro": Executable(
+        ("kiro-cli",), "YUI_KIRO_CLI", "Kiro CLI",
+        "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`",
+    ),
+    "kiro-acp": Executable(
+        ("kiro-cli", "acp"), "YUI_KIRO_CLI", "Kiro CLI",
+        "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`",
+    ),
+    "claude": Executable(
+        ("claude",), "YUI_CLAUDE_CLI", "Claude Code", "npm install -g @anthropic-ai/claude-code"
+    ),
+    "codex": Executable(("codex",), "YUI_CODEX_CLI", "Codex CLI", "npm install -g @openai/codex"),
+    "gemini": Executable(
+        ("gemini",), "YUI_GEMINI_CLI", "Gemini CLI", "npm install -g @google/gemini-cli"
+    ),
+    "aider": Executable(
+        ("aider",), "YUI_AIDER_CLI", "Aider",
+        "python -m pip install aider-install && aider-install",
+    ),
+}
+
+# ACP-speaking profiles of other CLIs, run by the generic ACP client (kind "acp").
+_ACP_PROFILES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "gemini-acp": (("gemini", "--experimental-acp"), "YUI_GEMINI_CLI"),
+    "claude-acp": (("claude-code-acp",), None),
+    "codex-acp": (("codex-acp",), None),
+}
+
+
+def default_command(kind: str) -> list[str] | None:
+    """The command of ``kind`` with its ``YUI_*_CLI`` override applied, or None (built-ins)."""
+    exe = EXECUTABLES.get(kind)
+    if exe is None:
+        return None
+    return _with_override(exe.argv, exe.env_var)
+
+
+def _with_override(argv: tuple[str, ...], env_var: str | None) -> list[str]:
+    override = os.environ.get(env_var, "").strip() if env_var else ""
+    if not override:
+        return list(argv)
+    # The override names the executable (possibly with leading args, e.g. "node cli.js");
+    # the kind's fixed subcommand (``acp``) still follows it. shlex splits, never a shell.
+    return [*shlex.split(override), *argv[1:]]
+
+
+def builtin_profiles() -> dict[str, AgentProfile]:
+    """Every profile yui knows without configuration, with env overrides applied."""
+    profiles: dict[str, AgentProfile] = {}
+    kinds: tuple[AgentKind, ...] = ("kiro", "kiro-acp", "claude", "codex", "gemini", "aider")
+    for kind in kinds:
+        profiles[kind] = AgentProfile(kind=kind, command=default_command(kind))
+    for name, (argv, env_var) in _ACP_PROFILES.items():
+        profiles[name] = AgentProfile(kind="acp", command=_with_override(argv, env_var))
+    profiles["shell"] = AgentProfile(kind="shell")
+    profiles["refactor"] = AgentProfile(kind="refactor")
+    profiles["yui"] = AgentProfile(kind="yui")
+    return profiles
+
+
+def resolve_profile(name: str, settings: Settings) -> AgentProfile:
+    """The profile called ``name``: the user's definition if any, else the built-in one.
+
+    A user profile without ``command`` gets its kind's default (and env override).
+    """
+    if name in settings.agents:
+        profile = settings.agents[name]
+        if profile.command is None and profile.kind in EXECUTABLES:
+            profile = profile.model_copy(update={"command": default_command(profile.kind)})
+        return profile
+    builtins = builtin_profiles()
+    if name in builtins:
+        return builtins[name]
+    raise UnknownAgentError(name, sorted({*builtins, *settings.agents}))

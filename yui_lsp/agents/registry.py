@@ -1,0 +1,31 @@
+"""Which adapter runs which kind of agent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from yui_lsp.agents.base import AgentAdapter
+from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter
+from yui_lsp.agents.command import CommandAdapter
+from yui_lsp.agents.kiro import KiroAdapter
+from yui_lsp.config import AgentProfile
+from yui_lsp.errors import AgentUnavailableError
+
+_ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
+    "yui": YuiAdapter,
+    "shell": ShellAdapter,
+    "refactor": RefactorAdapter,
+    "command": CommandAdapter,
+    "kiro": KiroAdapter,
+}
+
+
+def adapter_for(profile: AgentProfile) -> AgentAdapter:
+    """The adapter that runs agents of ``profile.kind``."""
+    factory = _ADAPTERS.get(profile.kind)
+    if factory is None:
+        raise AgentUnavailableError(
+            f"agents of kind {profile.kind!r} are not supported by this version of yui "
+            f"(supported: {', '.join(sorted(_ADAPTERS))})"
+        )
+    return factory()

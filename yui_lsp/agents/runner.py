@@ -1,0 +1,299 @@
+"""The subprocess runner every CLI adapter uses.
+
+Two layers, so where an agent runs can change without touching the adapters:
+
+* :class:`Executor` starts one process from a :class:`ProcessSpec`, delivers its output line
+  by line and returns its exit code; on cancellation it ends the whole process tree and reaps
+  it before letting the cancellation through. :class:`LocalExecutor` does that with a local
+  process group; a remote executor (a Ray cluster) can take its place later.
+* :func:`run_agent_process` wraps an executor with what every agent run needs: the child's
+  environment, cleaned/logged/emitted output, liveness (output or file activity in the
+  sandbox), the idle timeout (hung), the wall-clock timeout, and clear errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from yui_lsp.agents.base import AgentRun
+from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream
+from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
+
+#: Called with each raw output line (without its newline). May raise to abort the run.
+RawLineHandler = Callable[[Stream, bytes], None]
+#: Called by adapters' parsers with each cleaned line.
+LineHandler = Callable[[Stream, str], None]
+
+# A line longer than this without a newline is cut and delivered anyway, so a flood of
+# bytes with no newline cannot grow memory without bound.
+MAX_LINE_BYTES = 256 * 1024
+# Directories never scanned for file activity: large, and not the agent's doing.
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".yui"})
+_SCAN_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process to run: argv only (never a shell), its cwd, full env and optional stdin."""
+
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Bytes written to stdin, which is then closed; None = stdin is /dev/null.
+    stdin: bytes | None = None
+
+
+class Executor(Protocol):
+    """Where agent processes run."""
+
+    async def execute(self, spec: ProcessSpec, on_line: RawLineHandler) -> int:
+        """Run ``spec`` to its exit, delivering output lines; return the exit code.
+
+        If ``on_line`` raises or the caller is cancelled, the process and everything it
+        started are ended (SIGTERM, then SIGKILL after a grace period) and reaped first.
+        """
+        ...
+
+
+class LocalExecutor:
+    """Runs agents as local subprocesses, each in its own process group (session)."""
+
+    def __init__(self, grace_s: float = 3.0, drain_s: float = 2.0) -> None:
+        #: Time between SIGTERM and SIGKILL.
+        self.grace_s = grace_s
+        #: After the main process exits, how long its children may keep the pipes open.
+        self.drain_s = drain_s
+
+    async def execute(self, spec: ProcessSpec, on_line: RawLineHandler) -> int:
+        process = await anyio.open_process(
+            list(spec.argv),
+            stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=spec.cwd,
+            env=dict(spec.env),
+            start_new_session=True,
+        )
+        try:
+            async with anyio.create_task_group() as tg:
+                drained: list[anyio.Event] = []
+                streams: tuple[tuple[ByteReceiveStream | None, Stream], ...] = (
+                    (process.stdout, "stdout"), (process.stderr, "stderr"),
+                )
+                for stream, name in streams:
+                    if stream is not None:
+                        drained.append(anyio.Event())
+                        tg.start_soon(_read_lines, stream, name, on_line, drained[-1])
+                if process.stdin is not None and spec.stdin is not None:
+                    await _feed_stdin(process, spec.stdin)
+                code = await process.wait()
+                # Grandchildren may still hold the pipes open: give them a moment to finish
+                # writing, then end the group so the readers see EOF.
+                with anyio.move_on_after(self.drain_s):
+                    for event in drained:
+                        await event.wait()
+                _signal_group(process.pid, signal.SIGKILL)
+            return code
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._end(process)
+
+    async def _end(self, process: Process) -> None:
+        if process.returncode is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            with anyio.move_on_after(self.grace_s):
+                await process.wait()
+        # Always sweep the group: the leader may be gone while its children live on.
+        _signal_group(process.pid, signal.SIGKILL)
+        if process.returncode is None:
+            await process.wait()
+        await process.aclose()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+async def _feed_stdin(process: Process, data: bytes) -> None:
+    assert process.stdin is not None
+    # An agent that exits without reading its prompt is not our failure to report here.
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        await process.stdin.send(data)
+    with contextlib.suppress(OSError):
+        await process.stdin.aclose()
+
+
+async def _read_lines(
+    stream: ByteReceiveStream, name: Stream, on_line: RawLineHandler, done: anyio.Event
+) -> None:
+    pending = b""
+    try:
+        while True:
+            try:
+                chunk = await stream.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                on_line(name, line)
+            while len(pending) > MAX_LINE_BYTES:
+                on_line(name, pending[:MAX_LINE_BYTES])
+                pending = pending[MAX_LINE_BYTES:]
+        if pending:
+            on_line(name, pending)
+    finally:
+        done.set()
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class ProcessOutcome:
+    """How an agent process ended (only returned when it ended by itself)."""
+
+    exit_code: int
+    duration_s: float
+    sink: OutputSink
+
+
+def child_env(run: AgentRun) -> dict[str, str]:
+    """The agent's environment: ours, plus the profile's, plus the run's."""
+    return {**os.environ, **run.profile.env, **run.env}
+
+
+def newest_mtime(root: Path) -> float:
+    """Newest modification time under ``root`` (bounded walk, skipping VCS/vendor dirs)."""
+    newest = 0.0
+    seen = 0
+    stack = [root]
+    while stack and seen < _SCAN_LIMIT:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            newest = max(newest, st.st_mtime)
+            if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS:
+                stack.append(Path(entry.path))
+    return newest
+
+
+async def run_agent_process(
+    run: AgentRun,
+    argv: Sequence[str],
+    *,
+    on_line: LineHandler | None = None,
+    stdin: bytes | None = None,
+    progress: ProgressReporter | None = None,
+    executor: Executor | None = None,
+) -> ProcessOutcome:
+    """Run one agent process for ``run`` with liveness, timeouts and output handling.
+
+    Raises AgentUnavailableError when the executable cannot be started, AgentFailedError
+    when the agent hangs or exceeds its wall-clock limit; exceptions raised by ``on_line``
+    (a parser that saw a fatal line) end the process and propagate.
+    """
+    executor = executor or LocalExecutor()
+    name = Path(argv[0]).name
+    wall_s = run.task.timeout_s or run.profile.timeout_s
+    idle_s = run.profile.idle_timeout_s or run.idle_timeout_s
+    spec = ProcessSpec(argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin)
+    started = time.monotonic()
+    hung = False
+    abort: YuiError | None = None
+    exit_code: int | None = None
+
+    with OutputSink(run) as sink:
+
+        def deliver(stream: Stream, raw: bytes) -> None:
+            nonlocal abort
+            text = sink.line(stream, raw)
+            if abort is not None:
+                return
+            if on_line is None:
+                if progress is not None and text.strip():
+                    progress.activity(text)
+                return
+            try:
+                on_line(stream, text)
+            except YuiError as exc:
+                # A parser saw a fatal line (e.g. a login prompt): stop the agent now and
+                # raise the parser's error once the process group is gone.
+                abort = exc
+                group.cancel_scope.cancel()
+
+        async def watchdog(scope: anyio.CancelScope) -> None:
+            nonlocal hung
+            tick = min(1.0, idle_s / 5)
+            last_mtime = await anyio.to_thread.run_sync(newest_mtime, run.workdir)
+            while True:
+                await anyio.sleep(tick)
+                if progress is not None:
+                    progress.flush()
+                quiet = time.monotonic() - sink.last_activity
+                if quiet < idle_s / 2:
+                    continue
+                # Quiet for a while: is it editing files without printing?
+                mtime = await anyio.to_thread.run_sync(newest_mtime, run.workdir)
+                if mtime > last_mtime:
+                    last_mtime = mtime
+                    sink.last_activity = time.monotonic()
+                    if progress is not None:
+                        progress.activity("editing files")
+                elif quiet >= idle_s:
+                    hung = True
+                    scope.cancel()
+                    return
+
+        with anyio.move_on_after(wall_s if wall_s else float("inf")) as wall_scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(watchdog, group.cancel_scope)
+                try:
+                    exit_code = await executor.execute(spec, deliver)
+                except FileNotFoundError as exc:
+                    raise AgentUnavailableError(
+                        f"cannot start {name}: {exc.strerror} ({argv[0]})"
+                    ) from None
+                except PermissionError:
+                    raise AgentUnavailableError(
+                        f"cannot start {name}: {argv[0]} is not executable"
+                    ) from None
+                group.cancel_scope.cancel()
+
+        duration = time.monotonic() - started
+        if progress is not None:
+            progress.flush()
+        if abort is not None:
+            raise abort
+        if hung:
+            sink.note(f"no output or file activity for {idle_s:g} s; stopped")
+            raise AgentFailedError(
+                f"{name} produced no output for {idle_s:g} s; treated as hung "
+                f"(raise idle_timeout_s of agent {run.task.agent!r} if it needs longer)"
+            )
+        if wall_scope.cancelled_caught or exit_code is None:
+            sink.note(f"wall-clock limit of {wall_s or 0:g} s reached; stopped")
+            raise AgentFailedError(
+                f"{name} did not finish within {wall_s or 0:g} s and was stopped "
+                "(raise the task's timeout_s if it needs longer)"
+            )
+        return ProcessOutcome(exit_code=exit_code, duration_s=duration, sink=sink)
