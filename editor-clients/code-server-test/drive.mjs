@@ -114,10 +114,14 @@ async function main() {
     }
     log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
     // Hovering the row shows the decoration's tooltip: which task holds the file.
-    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
-      .locator(".label-name").hover();
+    const label = page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
+      .locator(".label-name");
     const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Leased by task" }).first();
-    await hover.waitFor({ state: "visible", timeout: 10000 });
+    for (let attempt = 0; attempt < 5 && !(await hover.isVisible()); attempt++) {
+      await page.mouse.move(700, 500);
+      await label.hover();
+      await hover.waitFor({ state: "visible", timeout: 2000 }).catch(() => undefined);
+    }
     const tip = (await hover.innerText()).replace(/\s+/g, " ");
     if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
     log(`badge tooltip: ${tip}`);

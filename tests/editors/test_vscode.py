@@ -67,7 +67,7 @@ def free_port() -> int:
 
 SLOW_EDIT = """\
 import pathlib, time
-time.sleep(6)
+time.sleep(10)
 notes = pathlib.Path("notes.txt")
 notes.write_text(notes.read_text() + "written by the sandboxed task\\n")
 """
@@ -101,6 +101,8 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        # No extension gallery: the test is offline, and a dead loopback port fails fast.
+        "EXTENSIONS_GALLERY": json.dumps({"serviceUrl": "http://127.0.0.1:9/gallery"}),
         # The server under test is this checkout's, installed or not.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
