@@ -92,6 +92,9 @@ class Settings(_Conf):
     # apply
     apply_mode: Literal["auto", "review"] = "auto"
     backup_retention: int = Field(default=50, ge=0, description="Applied tasks kept for undo.")
+    task_retention: int = Field(
+        default=1000, ge=1, description="Ended tasks a coordinator keeps in memory for results."
+    )
     # logs
     output_line_max: int = Field(default=4000, ge=80)
     log_max_bytes: int = Field(default=5_000_000, ge=1000)

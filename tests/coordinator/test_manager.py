@@ -350,3 +350,24 @@ def test_sandboxes_leave_nothing_behind(repo: Path, settings: Settings, tmp_path
         ["git", "worktree", "list"], cwd=repo, capture_output=True, text=True
     ).stdout
     assert len(worktrees.strip().splitlines()) == 1
+
+
+async def test_long_lived_coordinator_forgets_old_results_but_not_their_outcome(
+    repo: Path, tmp_path: Path
+) -> None:
+    settings = Settings(sandbox_dir=str(tmp_path / "sb"), task_retention=3)
+    async with ParallelTaskManager(repo, settings=settings, sequential=True) as m:
+        for i in range(8):
+            await m.submit_task(
+                Task(id=f"t{i}", refactor=RefactorSpec(pattern="zzz", replacement="q")),
+                "refactor",
+            )
+        await m.wait_for_completion(timeout=60)
+        assert [r.task_id for r in m.get_results()] == ["t5", "t6", "t7"]
+        # A forgotten task still counts as completed for its dependents, and its id stays taken.
+        later = await m.submit_task(
+            Task(id="after", depends_on=["t0"], command=["true"]), "shell"
+        )
+        assert (await later.result(timeout=30)).status == TaskStatus.COMPLETED
+        with pytest.raises(PlanError, match="used twice"):
+            await m.submit_task(Task(id="t0", command=["true"]), "shell")

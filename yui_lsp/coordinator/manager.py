@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -55,12 +56,12 @@ from yui_lsp.protocol import (
 )
 from yui_lsp.workspace import (
     Applier,
+    ClaimSet,
     DiskReader,
     JournaledApplier,
     LeaseTable,
     SandboxPool,
     WorkspaceReader,
-    claims_overlap,
     recover,
     validate_claims,
 )
@@ -75,7 +76,6 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-_ACTIVE = frozenset({TaskStatus.ACQUIRING, TaskStatus.RUNNING, TaskStatus.INTEGRATING})
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
 
 
@@ -106,6 +106,12 @@ class ParallelTaskManager:
         self._kind = kind
         self._join_domain = join_domain
         self._records: dict[str, TaskRecord] = {}
+        #: Tasks between start and end of `_run` (acquiring, running, integrating).
+        self._running: dict[str, TaskRecord] = {}
+        self._unfinished: set[str] = set()
+        #: Ended tasks in the order they ended; beyond `task_retention` only their status stays.
+        self._ended: deque[str] = deque()
+        self._forgotten: dict[str, TaskStatus] = {}
         self._dependents: dict[str, list[str]] = {}
         self._ready: list[tuple[int, int, str]] = []
         self._seq = 0
@@ -208,15 +214,16 @@ class ParallelTaskManager:
     async def wait_for_completion(self, timeout: float | None = None) -> list[TaskResult]:
         """Wait until every task (also ones submitted meanwhile) has ended."""
         with anyio.fail_after(timeout):
-            while True:
-                pending = [r for r in self._records.values() if not r.status.terminal]
-                if not pending:
-                    break
-                await pending[0].done.wait()
+            while self._unfinished:
+                await self._records[next(iter(self._unfinished))].done.wait()
         return self.get_results()
 
     def get_results(self) -> list[TaskResult]:
-        """Results of every ended task, in submission order."""
+        """Results of ended tasks, in submission order.
+
+        A coordinator that runs for long keeps the last ``task_retention`` (setting) results
+        in memory; every result is also in ``.yui/audit.jsonl``.
+        """
         return [r.result() for r in self._records.values() if r.status.terminal]
 
     def monitor_progress(self) -> dict[str, TaskStatus]:
@@ -253,6 +260,7 @@ class ParallelTaskManager:
         rec.status, rec.error, rec.progress, rec.attempts = TaskStatus.PENDING, None, 0.0, 0
         rec.cancel_requested, rec.cancel_scope, rec.done = False, None, anyio.Event()
         rec.conflicts, rec.files_modified = [], []
+        self._unfinished.add(rec.id)
         self._enqueue_if_ready(rec)
         return TaskFuture(rec)
 
@@ -262,17 +270,19 @@ class ParallelTaskManager:
         self._require_running()
         items = [t.with_id() for t in tasks]
         ids = [t.id for t in items]
-        duplicates = {i for i in ids if ids.count(i) > 1} | {i for i in ids if i in self._records}
+        seen = set(self._records) | set(self._forgotten)
+        duplicates = {i for i in ids if ids.count(i) > 1} | {i for i in ids if i in seen}
         if duplicates:
             raise PlanError(f"task id {sorted(duplicates)[0]!r} is used twice")
         for item in items:
             self._check_task(item)
-        dag.validate({t.id: t.depends_on for t in items}, known=self._records)
+        dag.validate({t.id: t.depends_on for t in items}, known=[*self._records, *self._forgotten])
         futures = []
         for item in items:
             self._seq += 1
-            rec = TaskRecord(task=item, seq=self._seq)
+            rec = TaskRecord(task=item, seq=self._seq, claim_set=ClaimSet(item.claims))
             self._records[item.id] = rec
+            self._unfinished.add(item.id)
             for dep in item.depends_on:
                 self._dependents.setdefault(dep, []).append(item.id)
             self._emit_update(rec)
@@ -303,18 +313,22 @@ class ParallelTaskManager:
         if not is_direct(task, profile):
             adapter_for(profile).check_available(profile)
 
+    def _status_of(self, task_id: str) -> TaskStatus:
+        rec = self._records.get(task_id)
+        return rec.status if rec is not None else self._forgotten[task_id]
+
     def _enqueue_if_ready(self, rec: TaskRecord) -> None:
-        deps = [self._records[d] for d in rec.task.depends_on]
+        deps = {d: self._status_of(d) for d in rec.task.depends_on}
         failed = next(
-            (d for d in deps if d.status.terminal and d.status != TaskStatus.COMPLETED), None
+            ((d, s) for d, s in deps.items() if s.terminal and s != TaskStatus.COMPLETED), None
         )
         if failed is not None:
             self._finish(
                 rec,
                 TaskStatus.FAILED,
-                f"not started: dependency {failed.id!r} ended {failed.status.value}",
+                f"not started: dependency {failed[0]!r} ended {failed[1].value}",
             )
-        elif all(d.status == TaskStatus.COMPLETED for d in deps):
+        elif all(s == TaskStatus.COMPLETED for s in deps.values()):
             rec.status, rec.queued_at = TaskStatus.QUEUED, time.monotonic()
             rec.message = ""
             bisect.insort(self._ready, (-rec.task.priority, rec.seq, rec.id))
@@ -323,7 +337,7 @@ class ParallelTaskManager:
         elif rec.status != TaskStatus.BLOCKED:
             rec.status = TaskStatus.BLOCKED
             rec.message = "waiting for " + ", ".join(
-                d.id for d in deps if d.status != TaskStatus.COMPLETED
+                d for d, s in deps.items() if s != TaskStatus.COMPLETED
             )
             self._emit_update(rec)
 
@@ -340,20 +354,20 @@ class ParallelTaskManager:
                 await self._wake.wait()
 
     def _active(self) -> list[TaskRecord]:
-        return [r for r in self._records.values() if r.status in _ACTIVE]
+        return list(self._running.values())
 
     def _start_ready(self) -> None:
         tg = self._require_running()
         active = self._active()
         reason = None
         kept: list[tuple[int, int, str]] = []
-        for entry in self._ready:
-            rec = self._records[entry[2]]
-            if rec.status != TaskStatus.QUEUED:
-                continue  # cancelled while queued
+        for index, entry in enumerate(self._ready):
             if len(active) >= self.max_workers:
-                kept.append(entry)
-                continue
+                kept.extend(self._ready[index:])  # no free worker: the rest stays in order
+                break
+            rec = self._records.get(entry[2])
+            if rec is None or rec.status != TaskStatus.QUEUED:
+                continue  # cancelled while queued
             if not self._fits(rec, active):
                 kept.append(entry)
                 continue
@@ -368,6 +382,7 @@ class ParallelTaskManager:
             rec.status = TaskStatus.ACQUIRING
             rec.message = ""
             active.append(rec)
+            self._running[rec.id] = rec
             tg.start_soon(self._run, rec)
         self._ready = kept
         self._waiting_reason = reason
@@ -378,11 +393,11 @@ class ParallelTaskManager:
             same = sum(1 for a in active if a.task.agent == rec.task.agent)
             if same >= profile.max_concurrent:
                 return False
-        if not rec.task.claims:
+        if not rec.claim_set:
             return True
         return not any(
-            a.task.claims
-            and claims_overlap(a.task.claims, rec.task.claims)
+            a.claim_set
+            and a.claim_set.overlaps(rec.claim_set)
             and "exclusive" in (a.task.lock_type.value, rec.task.lock_type.value)
             for a in active
         )
@@ -417,8 +432,9 @@ class ParallelTaskManager:
             with anyio.CancelScope(shield=True):
                 rec.cancel_scope = None
                 # Leases taken mid-run (writes outside the claims) are released too.
-                self._services.leases.release(rec.id)
-                self._emit(LocksChanged(locks=self._services.leases.records()))
+                if self._services.leases.release(rec.id):
+                    self._emit(LocksChanged(locks=self._services.leases.records()))
+                self._running.pop(rec.id, None)
                 bisect.insort(self._free_slots.setdefault(rec.task.agent, []), slot)
                 if not rec.status.terminal:
                     self._finish(rec, TaskStatus.FAILED, "stopped unexpectedly")
@@ -530,14 +546,28 @@ class ParallelTaskManager:
         self._emit_update(rec)
         self._emit(rec.metrics())
         rec.done.set()
+        self._unfinished.discard(rec.id)
         for dep_id in self._dependents.get(rec.id, []):
-            dependent = self._records[dep_id]
-            if not dependent.status.terminal and dependent.status in (
+            dependent = self._records.get(dep_id)
+            if dependent is not None and dependent.status in (
                 TaskStatus.BLOCKED,
                 TaskStatus.PENDING,
             ):
                 self._enqueue_if_ready(dependent)
+        self._ended.append(rec.id)
+        self._forget_old()
         self._wake.set()
+
+    def _forget_old(self) -> None:
+        """Keep memory flat on a long-lived coordinator: old results become a status."""
+        while len(self._ended) > self.settings.task_retention:
+            task_id = self._ended.popleft()
+            rec = self._records.get(task_id)
+            if rec is None or not rec.status.terminal or task_id in self._ended:
+                continue  # retried since, or ended again later in the queue
+            del self._records[task_id]
+            self._forgotten[task_id] = rec.status
+            self._dependents.pop(task_id, None)
 
     def _from_agent(self, rec: TaskRecord, message: Message) -> None:
         if isinstance(message, TaskUpdate):
@@ -573,7 +603,7 @@ class ParallelTaskManager:
     # ------------------------------------------------------------------ domain
 
     def _leased_task_ids(self) -> Iterable[str]:
-        return [r.id for r in self._records.values() if r.status in _ACTIVE]
+        return list(self._running)
 
     async def _publish_loop(self) -> None:
         assert self._domain is not None

@@ -17,6 +17,7 @@ from yui_lsp.protocol import (
     TaskStatus,
     utcnow,
 )
+from yui_lsp.workspace import ClaimSet
 
 
 @dataclass
@@ -40,6 +41,8 @@ class TaskRecord:
     integration_s: float = 0.0
     submission_latency_s: float = 0.0
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: The claims prepared for overlap checks (built once at submission).
+    claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
     cancel_requested: bool = False
     done: anyio.Event = field(default_factory=anyio.Event)

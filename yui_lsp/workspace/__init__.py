@@ -9,6 +9,7 @@ from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
 from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, merge3
 from yui_lsp.workspace.paths import (
+    ClaimSet,
     claims_overlap,
     expand_claims,
     path_matches,
@@ -29,6 +30,7 @@ from yui_lsp.workspace.types import (
 
 __all__ = [
     "Applier",
+    "ClaimSet",
     "DiskReader",
     "Integration",
     "JournaledApplier",

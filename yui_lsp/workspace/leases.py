@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from yui_lsp.errors import LeaseError
 from yui_lsp.protocol import LockRecord, LockType, utcnow
-from yui_lsp.workspace.paths import claims_overlap, path_matches, validate_claims
+from yui_lsp.workspace.paths import ClaimSet, claims_overlap, path_matches, validate_claims
 from yui_lsp.workspace.statedir import state_dir, write_durably
 
 _RECORDS = TypeAdapter(list[LockRecord])
@@ -113,15 +113,20 @@ class LeaseTable:
         self, table: dict[str, list[LockRecord]], task_id: str, claims: list[str],
         lock_type: LockType,
     ) -> LockRecord | None:
-        for claim in sorted(claims):
-            for other_task, records in sorted(table.items()):
-                if other_task == task_id:
-                    continue
-                for record in records:
-                    both_shared = (
-                        lock_type is LockType.SHARED and record.lock_type is LockType.SHARED
-                    )
-                    if not both_shared and claims_overlap([claim], [record.file_path]):
+        mine = ClaimSet(claims)
+        for other_task, records in sorted(table.items()):
+            if other_task == task_id:
+                continue
+            relevant = [
+                r for r in records
+                if not (lock_type is LockType.SHARED and r.lock_type is LockType.SHARED)
+            ]
+            if not relevant or not mine.overlaps(ClaimSet([r.file_path for r in relevant])):
+                continue
+            # Name the first record in the way (rare path: only when we must wait).
+            for claim in sorted(claims):
+                for record in relevant:
+                    if claims_overlap([claim], [record.file_path]):
                         return record
         return None
 
@@ -181,13 +186,18 @@ class LeaseTable:
 
     # ----------------------------------------------------------------- upkeep
 
-    def release(self, task_id: str) -> None:
-        """Drop every lease of ``task_id``."""
+    def release(self, task_id: str) -> bool:
+        """Drop every lease of ``task_id``; False when it held none."""
+        path = self._task_file(task_id)
+        if not path.exists():
+            return False  # nothing of ours to drop: skip the table lock
         lock = self._locked()
         try:
-            self._task_file(task_id).unlink(missing_ok=True)
+            existed = path.exists()
+            path.unlink(missing_ok=True)
         finally:
             lock.release()
+        return existed
 
     def renew(self, task_ids: Iterable[str]) -> None:
         """Push the expiry of our leases of ``task_ids`` one TTL into the future."""

@@ -77,7 +77,7 @@ def to_rel(root: Path, path: Path | str) -> str:
 # --------------------------------------------------------------------------- claims
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _claim_segments(claim: str) -> tuple[str, ...]:
     """A validated claim as its segments; folder claims get a trailing ``**``."""
     if not claim or "\x00" in claim:
@@ -161,15 +161,49 @@ def _globs_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return overlap(0, 0)
 
 
+class ClaimSet:
+    """A task's claims, prepared once for fast overlap checks against other tasks'.
+
+    Literal claims (no wildcard: a file, or a folder and everything under it) become their
+    folder chains; two literals overlap when one chain is a prefix of the other, which is two
+    set-disjointness checks however many thousands of files a task claims. Only claims with
+    a wildcard need the segment-by-segment glob comparison.
+    """
+
+    __slots__ = ("claims", "globs", "literals", "prefixes")
+
+    def __init__(self, claims: list[str]) -> None:
+        self.claims = list(claims)
+        self.globs = [c for c in claims if _has_glob(c)]
+        self.literals = {_literal_parts(c) for c in claims if not _has_glob(c)}
+        self.prefixes = {parts[:k] for parts in self.literals for k in range(1, len(parts) + 1)}
+
+    def overlaps(self, other: ClaimSet) -> bool:
+        """True when some path could be covered by a claim of each (conservative)."""
+        if not self.literals.isdisjoint(other.prefixes):
+            return True
+        if not other.literals.isdisjoint(self.prefixes):
+            return True
+        pairs = [(g, c) for g in self.globs for c in other.claims]
+        pairs += [(c, g) for g in other.globs for c in self.claims if not _has_glob(c)]
+        return any(_globs_overlap(_claim_segments(x), _claim_segments(y)) for x, y in pairs)
+
+    def __bool__(self) -> bool:
+        return bool(self.claims)
+
+
 def claims_overlap(a: list[str], b: list[str]) -> bool:
     """True when some path could be covered by a claim of ``a`` and one of ``b``.
 
     Conservative: when unsure whether two wildcard segments can match the same name, they
     are taken to overlap, so two tasks are never wrongly allowed to write the same file.
     """
-    return any(
-        _globs_overlap(_claim_segments(x), _claim_segments(y)) for x in a for y in b
-    )
+    return ClaimSet(a).overlaps(ClaimSet(b))
+
+
+def _literal_parts(claim: str) -> tuple[str, ...]:
+    """Folder chain of a validated literal claim (the fast path of ``_claim_segments``)."""
+    return tuple(s for s in claim.replace("\\", "/").split("/") if s not in ("", "."))
 
 
 def expand_claims(root: Path, claims: list[str]) -> list[str]:
