@@ -116,6 +116,16 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         "--extensions-dir",
         str(home / "extensions"),
     ]
+    user_settings = {
+        # A quiet, offline workbench: no welcome page, no telemetry, no update checks.
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoCheckUpdates": False,
+        "extensions.autoUpdate": False,
+    }
+    (home / "user" / "User").mkdir(parents=True)
+    (home / "user" / "User" / "settings.json").write_text(json.dumps(user_settings))
     subprocess.run(
         [*base, "--install-extension", str(VSIX)],
         env=env,
