@@ -209,3 +209,22 @@ def test_cancel_stops_a_running_task_and_the_user_is_told(yui: Editor) -> None:
     yui.cmd("YuiTasks")
     listed = yui.lua("return require('yui.float').lines()")
     assert any("cancelled" in line and "Never finishes" in line for line in listed), listed
+
+
+def test_develop_runs_a_component_from_the_project_config(yui: Editor) -> None:
+    edit = slow_edit("beta.py", 'return "beta"', 'return "BETA"', 0.5)
+    toml_argv = ", ".join(json.dumps(arg) for arg in edit)
+    (yui.workspace / "pyproject.toml").write_text(
+        f'[tool.yui.components.backend]\npaths = ["beta.py"]\ncommand = [{toml_argv}]\n'
+    )
+    beta = attach(yui, "beta.py")
+    # :YuiDevelop asks what to build through vim.ui.input; answer as a user would.
+    yui.lua("vim.ui.input = function(_, on_confirm) on_confirm('make beta loud') end")
+    yui.cmd("YuiDevelop backend=yui")
+    assert yui.wait(
+        "vim.tbl_contains(vim.api.nvim_buf_get_lines(a[1], 0, -1, false), '    return \"BETA\"')",
+        30,
+        beta,
+    ), [n["msg"] for n in yui.notifications()]
+    notes = [n["msg"] for n in yui.notifications()]
+    assert "yui: started 1 task(s): " in "\n".join(notes), notes
