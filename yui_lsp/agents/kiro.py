@@ -24,6 +24,7 @@ from yui_lsp.agents.cli import (
 from yui_lsp.agents.output import ProgressReporter, Stream
 from yui_lsp.agents.runner import run_agent_process
 from yui_lsp.errors import AgentFailedError
+from yui_lsp.redact import redact
 
 NOT_SIGNED_IN = "Kiro CLI is not signed in: set KIRO_API_KEY or run `kiro-cli login`"
 
@@ -124,8 +125,8 @@ class KiroAdapter(CliAdapter):
             raise exit_error(name, outcome)
         if auth_lines and (stdout_lines == 0 or not metrics):
             raise AgentFailedError(
-                f"Kiro CLI rejected its credential ({auth_lines[-1]}): check KIRO_API_KEY or "
-                "run `kiro-cli login`"
+                f"Kiro CLI rejected its credential ({redact(auth_lines[-1][:300])}): check "
+                "KIRO_API_KEY or run `kiro-cli login`"
             )
         if not metrics:
             said = outcome.sink.last("stderr") or outcome.sink.last("stdout") or "none"

@@ -36,8 +36,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 EMIT_LINE_BUDGET = 5000
 
 
+def decode_line(raw: bytes | str) -> str:
+    """A raw line as text for parsers: UTF-8 (invalid bytes replaced), escapes stripped.
+
+    Not capped and not redacted: JSON events must stay whole to parse.
+    """
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    return _ANSI.sub("", text.rstrip("\r\n"))
+
+
 def clean_line(raw: bytes | str, max_chars: int) -> str:
     """One printable line: decoded, ANSI stripped, controls escaped, capped at ``max_chars``."""
+    # Cap before the regexes run, so a multi-megabyte line costs no more than a long one.
+    budget = max_chars * 4 + 64
+    dropped = max(0, len(raw) - budget)
+    raw = raw[:budget]
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     text = text.rstrip("\r\n")
     # A carriage return redraws the line in a terminal: keep what was drawn last.
@@ -45,8 +58,8 @@ def clean_line(raw: bytes | str, max_chars: int) -> str:
         text = text.rsplit("\r", 1)[-1] or text.replace("\r", "")
     text = _ANSI.sub("", text)
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\t", "    "))
-    if len(text) > max_chars:
-        cut = len(text) - max_chars
+    if len(text) > max_chars or dropped:
+        cut = len(text) - max_chars + dropped
         text = f"{text[:max_chars]}… [{cut} more chars]"
     return text
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from yui_lsp.agents.aider import AiderAdapter
 from yui_lsp.agents.base import AgentAdapter
 from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter
+from yui_lsp.agents.claude import ClaudeAdapter
+from yui_lsp.agents.codex import CodexAdapter
 from yui_lsp.agents.command import CommandAdapter
+from yui_lsp.agents.gemini import GeminiAdapter
 from yui_lsp.agents.kiro import KiroAdapter
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentUnavailableError
@@ -17,6 +21,10 @@ _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
     "refactor": RefactorAdapter,
     "command": CommandAdapter,
     "kiro": KiroAdapter,
+    "claude": ClaudeAdapter,
+    "codex": CodexAdapter,
+    "gemini": GeminiAdapter,
+    "aider": AiderAdapter,
 }
 
 

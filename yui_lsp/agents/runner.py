@@ -27,17 +27,19 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from yui_lsp.agents.base import AgentRun
-from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream
+from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
 
 #: Called with each raw output line (without its newline). May raise to abort the run.
 RawLineHandler = Callable[[Stream, bytes], None]
-#: Called by adapters' parsers with each cleaned line.
+#: Called with each line for adapters' parsers: decoded and ANSI-free, but neither capped
+#: nor redacted (so JSON events parse); never log or show it as is.
 LineHandler = Callable[[Stream, str], None]
 
 # A line longer than this without a newline is cut and delivered anyway, so a flood of
-# bytes with no newline cannot grow memory without bound.
-MAX_LINE_BYTES = 256 * 1024
+# bytes with no newline cannot grow memory without bound. Large enough for one JSON event
+# carrying a whole file (a Write tool call).
+MAX_LINE_BYTES = 16 * 1024 * 1024
 # Directories never scanned for file activity: large, and not the agent's doing.
 _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".yui"})
 _SCAN_LIMIT = 50_000
@@ -226,15 +228,15 @@ async def run_agent_process(
 
         def deliver(stream: Stream, raw: bytes) -> None:
             nonlocal abort
-            text = sink.line(stream, raw)
+            shown = sink.line(stream, raw)
             if abort is not None:
                 return
             if on_line is None:
-                if progress is not None and text.strip():
-                    progress.activity(text)
+                if progress is not None and shown.strip():
+                    progress.activity(shown)
                 return
             try:
-                on_line(stream, text)
+                on_line(stream, decode_line(raw))
             except YuiError as exc:
                 # A parser saw a fatal line (e.g. a login prompt): stop the agent now and
                 # raise the parser's error once the process group is gone.
