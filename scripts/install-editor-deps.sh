@@ -75,8 +75,16 @@ code_server() {
     echo "already installed"
   else
     # code-server needs Node 24, and its native modules build from source against it.
-    PATH=$NODE24/bin:$PATH npm_config_nodedir=$NODE24 \
-      npm ci --no-audit --no-fund --foreground-scripts --loglevel=error
+    # Its native builds print thousands of compiler lines: keep them in a log, show the end
+    # only when the install fails.
+    local log=$CACHE/code-server-install.log
+    mkdir -p "$CACHE"
+    if ! PATH=$NODE24/bin:$PATH npm_config_nodedir=$NODE24 \
+      npm ci --no-audit --no-fund --foreground-scripts --loglevel=error >"$log" 2>&1; then
+      tail -n 60 "$log"
+      echo "code-server install failed; full log: $log" >&2
+      return 1
+    fi
   fi
   "$NODE24/bin/node" -p "'code-server ' + require('./node_modules/code-server/package.json').version"
 }
