@@ -52,6 +52,11 @@ class AgentProfile(_Conf):
     )
     model: str | None = Field(default=None, description="Model name passed to the CLI.")
     agent_name: str | None = Field(default=None, description="Kiro `--agent NAME`.")
+    permission_policy: Literal["claims", "allow", "reject"] = Field(
+        default="claims",
+        description="ACP permission requests: allow edits inside the task's claims (claims), "
+        "allow everything inside the sandbox (allow), or reject every request (reject).",
+    )
 
 
 class ComponentConfig(_Conf):

@@ -69,7 +69,7 @@ def _expand(root: Path, patterns: list[str]) -> list[Path]:
     return [found[key] for key in sorted(found)]
 
 
-def _write_whole(path: Path, data: bytes) -> None:
+def write_whole(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step (temp file in the same dir, then rename)."""
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".yui-tmp", dir=path.parent)
@@ -105,7 +105,7 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
             continue
         new, count = refactor_text(text, spec)
         if count and new != text:
-            _write_whole(path, new.encode("utf-8"))
+            write_whole(path, new.encode("utf-8"))
             report.changed.append(rel)
             report.replacements += count
     return report

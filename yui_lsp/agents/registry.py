@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from yui_lsp.agents.acp_client import AcpAdapter
 from yui_lsp.agents.aider import AiderAdapter
 from yui_lsp.agents.base import AgentAdapter
 from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter
@@ -25,6 +26,8 @@ _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
     "codex": CodexAdapter,
     "gemini": GeminiAdapter,
     "aider": AiderAdapter,
+    "acp": AcpAdapter,
+    "kiro-acp": lambda: AcpAdapter("kiro-acp"),
 }
 
 

@@ -112,15 +112,35 @@ class LocalExecutor:
                 await self._end(process)
 
     async def _end(self, process: Process) -> None:
-        if process.returncode is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            with anyio.move_on_after(self.grace_s):
-                await process.wait()
-        # Always sweep the group: the leader may be gone while its children live on.
-        _signal_group(process.pid, signal.SIGKILL)
-        if process.returncode is None:
-            await process.wait()
+        await stop_group(process, self.grace_s)
         await process.aclose()
+
+
+class GroupLeader(Protocol):
+    """A started process that leads its own process group (anyio's or asyncio's Process)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+
+async def stop_group(process: GroupLeader, grace_s: float) -> None:
+    """End ``process`` and its whole group: SIGTERM, SIGKILL after ``grace_s``; then reap.
+
+    Call it shielded from cancellation; it returns once the leader is reaped.
+    """
+    if process.returncode is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        with anyio.move_on_after(grace_s):
+            await process.wait()
+    # Always sweep the group: the leader may be gone while its children live on.
+    _signal_group(process.pid, signal.SIGKILL)
+    if process.returncode is None:
+        await process.wait()
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -199,6 +219,58 @@ def newest_mtime(root: Path) -> float:
     return newest
 
 
+def wall_limit(run: AgentRun) -> float | None:
+    """The run's wall-clock limit in seconds: the task's, else the profile's, else none."""
+    return run.task.timeout_s or run.profile.timeout_s
+
+
+class IdleWatch:
+    """Liveness of a run: output lines or file activity in the sandbox.
+
+    ``watch`` cancels the given scope once the run has shown no sign of life for the idle
+    timeout, and sets ``hung``. Scanning the sandbox only starts after half the timeout of
+    silence, so a chatty agent costs nothing.
+    """
+
+    def __init__(self, run: AgentRun, sink: OutputSink, progress: ProgressReporter | None):
+        self.run = run
+        self.sink = sink
+        self.progress = progress
+        self.idle_s = run.profile.idle_timeout_s or run.idle_timeout_s
+        self.hung = False
+
+    async def watch(self, scope: anyio.CancelScope) -> None:
+        """Run until the idle timeout passes without activity, then cancel ``scope``."""
+        tick = min(1.0, self.idle_s / 5)
+        last_mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
+        while True:
+            await anyio.sleep(tick)
+            if self.progress is not None:
+                self.progress.flush()
+            quiet = time.monotonic() - self.sink.last_activity
+            if quiet < self.idle_s / 2:
+                continue
+            # Quiet for a while: is it editing files without printing?
+            mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
+            if mtime > last_mtime:
+                last_mtime = mtime
+                self.sink.last_activity = time.monotonic()
+                if self.progress is not None:
+                    self.progress.activity("editing files")
+            elif quiet >= self.idle_s:
+                self.hung = True
+                scope.cancel()
+                return
+
+    def error(self, name: str) -> AgentFailedError:
+        """The error of a hung run (also noted in its log)."""
+        self.sink.note(f"no output or file activity for {self.idle_s:g} s; stopped")
+        return AgentFailedError(
+            f"{name} produced no output for {self.idle_s:g} s; treated as hung "
+            f"(raise idle_timeout_s of agent {self.run.task.agent!r} if it needs longer)"
+        )
+
+
 async def run_agent_process(
     run: AgentRun,
     argv: Sequence[str],
@@ -216,15 +288,14 @@ async def run_agent_process(
     """
     executor = executor or LocalExecutor()
     name = Path(argv[0]).name
-    wall_s = run.task.timeout_s or run.profile.timeout_s
-    idle_s = run.profile.idle_timeout_s or run.idle_timeout_s
+    wall_s = wall_limit(run)
     spec = ProcessSpec(argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin)
     started = time.monotonic()
-    hung = False
     abort: YuiError | None = None
     exit_code: int | None = None
 
     with OutputSink(run) as sink:
+        idle = IdleWatch(run, sink, progress)
 
         def deliver(stream: Stream, raw: bytes) -> None:
             nonlocal abort
@@ -243,42 +314,16 @@ async def run_agent_process(
                 abort = exc
                 group.cancel_scope.cancel()
 
-        async def watchdog(scope: anyio.CancelScope) -> None:
-            nonlocal hung
-            tick = min(1.0, idle_s / 5)
-            last_mtime = await anyio.to_thread.run_sync(newest_mtime, run.workdir)
-            while True:
-                await anyio.sleep(tick)
-                if progress is not None:
-                    progress.flush()
-                quiet = time.monotonic() - sink.last_activity
-                if quiet < idle_s / 2:
-                    continue
-                # Quiet for a while: is it editing files without printing?
-                mtime = await anyio.to_thread.run_sync(newest_mtime, run.workdir)
-                if mtime > last_mtime:
-                    last_mtime = mtime
-                    sink.last_activity = time.monotonic()
-                    if progress is not None:
-                        progress.activity("editing files")
-                elif quiet >= idle_s:
-                    hung = True
-                    scope.cancel()
-                    return
-
         with anyio.move_on_after(wall_s if wall_s else float("inf")) as wall_scope:
             async with anyio.create_task_group() as group:
-                group.start_soon(watchdog, group.cancel_scope)
+                group.start_soon(idle.watch, group.cancel_scope)
                 try:
                     exit_code = await executor.execute(spec, deliver)
-                except FileNotFoundError as exc:
-                    raise AgentUnavailableError(
-                        f"cannot start {name}: {exc.strerror} ({argv[0]})"
-                    ) from None
-                except PermissionError:
-                    raise AgentUnavailableError(
-                        f"cannot start {name}: {argv[0]} is not executable"
-                    ) from None
+                except (FileNotFoundError, PermissionError) as exc:
+                    # Raised after the task group, so callers get it bare, not in a group.
+                    abort = AgentUnavailableError(
+                        f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
+                    )
                 group.cancel_scope.cancel()
 
         duration = time.monotonic() - started
@@ -286,12 +331,8 @@ async def run_agent_process(
             progress.flush()
         if abort is not None:
             raise abort
-        if hung:
-            sink.note(f"no output or file activity for {idle_s:g} s; stopped")
-            raise AgentFailedError(
-                f"{name} produced no output for {idle_s:g} s; treated as hung "
-                f"(raise idle_timeout_s of agent {run.task.agent!r} if it needs longer)"
-            )
+        if idle.hung:
+            raise idle.error(name)
         if wall_scope.cancelled_caught or exit_code is None:
             sink.note(f"wall-clock limit of {wall_s or 0:g} s reached; stopped")
             raise AgentFailedError(
