@@ -2,7 +2,8 @@
 // from the command palette, watches the status-bar item and the explorer badge of the leased
 // file, and waits for the task's result in the open editor. Screenshots go to `shots`.
 //
-// Usage: node drive.mjs '<json>' with {url, shots, file, title, command, expect, timeoutMs}.
+// Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario?} and, for the task
+// scenario, {file, title, command, expect}; scenario "missing-server" checks the install help.
 // Exit code 0 when every check passed; otherwise the failed check is printed.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -54,6 +55,95 @@ async function editorText(page) {
   return text.replace(/\u00a0/g, " ");
 }
 
+/** A task from the command palette: status item, lease badge and tooltip, result, tree. */
+async function taskScenario(page) {
+  // The extension activated and its server answered listTasks: the idle item reads "yui".
+  await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
+  log(`status item: ${await statusItem(page).innerText()}`);
+
+  // The chat panel only crowds the screenshots.
+  await runCommand(page, "View: Hide Secondary Side Bar");
+  await page.keyboard.press("Escape");
+  await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().click();
+  await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
+  await page.locator(".editor-instance .monaco-editor").first().click();
+  log(`opened ${cfg.file}`);
+
+  await runCommand(page, "Yui: Submit Task");
+  await quickInputTitle(page, "Yui: task title");
+  await typeIntoQuickInput(page, cfg.title);
+  await quickInputTitle(page, "Yui: prompt");
+  await typeIntoQuickInput(page, "append a line from a sandboxed command");
+  await quickInputTitle(page, "Yui: agent");
+  await typeIntoQuickInput(page, "yui");
+  await quickInputTitle(page, "Yui: claims");
+  const claims = await page.locator(".quick-input-widget input.input").inputValue();
+  if (claims !== cfg.file) throw new Error(`claims default is '${claims}', expected the open file`);
+  await page.keyboard.press("Enter");
+  await quickInputTitle(page, "Yui: command");
+  await typeIntoQuickInput(page, cfg.command);
+  log("task submitted from the command palette");
+
+  await page.locator(".statusbar-item", { hasText: /yui 1 running/ }).first().waitFor({ state: "visible" });
+  log(`status item while running: ${await statusItem(page).innerText()}`);
+
+  await page.keyboard.press("Control+Shift+E");
+  let badge = { badges: [], title: "" };
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    badge = await explorerBadge(page, cfg.file);
+    if (badge.badges.some((b) => b.includes("L"))) break;
+    await page.waitForTimeout(200);
+  }
+  if (!badge.badges.some((b) => b.includes("L"))) {
+    throw new Error(`no lease badge on ${cfg.file} (saw ${JSON.stringify(badge)})`);
+  }
+  log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
+  // Hovering the row shows the decoration's tooltip: which task holds the file.
+  const label = page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
+    .locator(".label-name");
+  const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Leased by task" }).first();
+  for (let attempt = 0; attempt < 5 && !(await hover.isVisible()); attempt++) {
+    await page.mouse.move(700, 500);
+    await label.hover();
+    await hover.waitFor({ state: "visible", timeout: 2000 }).catch(() => undefined);
+  }
+  const tip = (await hover.innerText()).replace(/\s+/g, " ");
+  if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
+  log(`badge tooltip: ${tip}`);
+  await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
+
+  const until = Date.now() + timeout;
+  let text = "";
+  while (Date.now() < until) {
+    text = await editorText(page);
+    if (text.includes(cfg.expect)) break;
+    await page.waitForTimeout(200);
+  }
+  if (!text.includes(cfg.expect)) throw new Error(`editor never showed '${cfg.expect}':\n${text}`);
+  log("result landed in the editor");
+
+  await runCommand(page, "Yui: Show Tasks");
+  const treeRow = page.locator(".part.sidebar .monaco-list-row", { hasText: cfg.title }).first();
+  await treeRow.waitFor({ state: "visible" });
+  log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
+  await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
+  log(`status item after: ${await statusItem(page).innerText()}`);
+}
+
+/** The server command does not exist: the user is told, and "How to install" explains. */
+async function missingServerScenario(page) {
+  const toast = page.locator(".notification-toast", { hasText: "Yui: the server command" }).first();
+  await toast.waitFor({ state: "visible" });
+  log(`notification: ${(await toast.innerText()).replace(/\s+/g, " ")}`);
+  await page.locator(".statusbar-item", { hasText: "yui: no server" }).first().waitFor({ state: "visible" });
+  await toast.locator(".monaco-button", { hasText: "How to install" }).click();
+  await page.locator(".monaco-editor .view-lines", { hasText: "pip install yui-lsp" }).first()
+    .waitFor({ state: "visible" });
+  log("install help opened");
+  await page.screenshot({ path: join(cfg.shots, "vscode-missing-server.png") });
+}
+
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), "yui-chromium-"));
   const browser = await chromium.launchPersistentContext(profile, {
@@ -71,78 +161,7 @@ async function main() {
     await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
     log(`workbench loaded in ${Date.now() - started} ms`);
 
-    // The extension activated and its server answered listTasks: the idle item reads "yui".
-    await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
-    log(`status item: ${await statusItem(page).innerText()}`);
-
-    // The chat panel only crowds the screenshots.
-    await runCommand(page, "View: Hide Secondary Side Bar");
-    await page.keyboard.press("Escape");
-    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().click();
-    await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
-    await page.locator(".editor-instance .monaco-editor").first().click();
-    log(`opened ${cfg.file}`);
-
-    await runCommand(page, "Yui: Submit Task");
-    await quickInputTitle(page, "Yui: task title");
-    await typeIntoQuickInput(page, cfg.title);
-    await quickInputTitle(page, "Yui: prompt");
-    await typeIntoQuickInput(page, "append a line from a sandboxed command");
-    await quickInputTitle(page, "Yui: agent");
-    await typeIntoQuickInput(page, "yui");
-    await quickInputTitle(page, "Yui: claims");
-    const claims = await page.locator(".quick-input-widget input.input").inputValue();
-    if (claims !== cfg.file) throw new Error(`claims default is '${claims}', expected the open file`);
-    await page.keyboard.press("Enter");
-    await quickInputTitle(page, "Yui: command");
-    await typeIntoQuickInput(page, cfg.command);
-    log("task submitted from the command palette");
-
-    await page.locator(".statusbar-item", { hasText: /yui 1 running/ }).first().waitFor({ state: "visible" });
-    log(`status item while running: ${await statusItem(page).innerText()}`);
-
-    await page.keyboard.press("Control+Shift+E");
-    let badge = { badges: [], title: "" };
-    const deadline = Date.now() + timeout;
-    while (Date.now() < deadline) {
-      badge = await explorerBadge(page, cfg.file);
-      if (badge.badges.some((b) => b.includes("L"))) break;
-      await page.waitForTimeout(200);
-    }
-    if (!badge.badges.some((b) => b.includes("L"))) {
-      throw new Error(`no lease badge on ${cfg.file} (saw ${JSON.stringify(badge)})`);
-    }
-    log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
-    // Hovering the row shows the decoration's tooltip: which task holds the file.
-    const label = page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
-      .locator(".label-name");
-    const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Leased by task" }).first();
-    for (let attempt = 0; attempt < 5 && !(await hover.isVisible()); attempt++) {
-      await page.mouse.move(700, 500);
-      await label.hover();
-      await hover.waitFor({ state: "visible", timeout: 2000 }).catch(() => undefined);
-    }
-    const tip = (await hover.innerText()).replace(/\s+/g, " ");
-    if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
-    log(`badge tooltip: ${tip}`);
-    await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
-
-    const until = Date.now() + timeout;
-    let text = "";
-    while (Date.now() < until) {
-      text = await editorText(page);
-      if (text.includes(cfg.expect)) break;
-      await page.waitForTimeout(200);
-    }
-    if (!text.includes(cfg.expect)) throw new Error(`editor never showed '${cfg.expect}':\n${text}`);
-    log("result landed in the editor");
-
-    await runCommand(page, "Yui: Show Tasks");
-    const treeRow = page.locator(".part.sidebar .monaco-list-row", { hasText: cfg.title }).first();
-    await treeRow.waitFor({ state: "visible" });
-    log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
-    await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
-    log(`status item after: ${await statusItem(page).innerText()}`);
+    await (cfg.scenario === "missing-server" ? missingServerScenario(page) : taskScenario(page));
   } catch (err) {
     // Leave evidence: what the user would have seen, and the status bar's items.
     await page.screenshot({ path: join(cfg.shots, "vscode-failure.png") }).catch(() => undefined);

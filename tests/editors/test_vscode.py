@@ -176,23 +176,11 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.mark.slow
-@pytest.mark.vscode
-def test_task_from_the_command_palette_in_real_vscode(
-    code_server: str, vscode_workspace: Path, tmp_path: Path
-) -> None:
+def drive(url: str, tmp_path: Path, **scenario: object) -> str:
+    """Run the playwright driver on the workbench at ``url``; its report, or fail with it."""
     ARTIFACTS.mkdir(exist_ok=True)
-    for stale in ("vscode-running.png", "vscode-done.png", "vscode-failure.png"):
-        (ARTIFACTS / stale).unlink(missing_ok=True)
-    settings = {
-        "url": code_server,
-        "shots": str(ARTIFACTS),
-        "file": "notes.txt",
-        "title": "Append a note",
-        "command": f"{sys.executable} slow_edit.py",
-        "expect": "written by the sandboxed task",
-        "timeoutMs": 60000,
-    }
+    (ARTIFACTS / "vscode-failure.png").unlink(missing_ok=True)
+    settings = {"url": url, "shots": str(ARTIFACTS), "timeoutMs": 60000, **scenario}
     done = subprocess.run(
         [str(NODE24), "drive.mjs", json.dumps(settings)],
         cwd=CODE_SERVER_TEST,
@@ -203,5 +191,35 @@ def test_task_from_the_command_palette_in_real_vscode(
     report = done.stdout + done.stderr
     print(report)  # shown by pytest on failure, and with -s
     assert done.returncode == 0, report + "\n" + (tmp_path / "code-server.log").read_text()
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.vscode
+def test_task_from_the_command_palette_in_real_vscode(code_server: str, tmp_path: Path) -> None:
+    for stale in ("vscode-running.png", "vscode-done.png"):
+        (ARTIFACTS / stale).unlink(missing_ok=True)
+    report = drive(
+        code_server,
+        tmp_path,
+        file="notes.txt",
+        title="Append a note",
+        command=f"{sys.executable} slow_edit.py",
+        expect="written by the sandboxed task",
+    )
     assert "result landed in the editor" in report
     assert (ARTIFACTS / "vscode-running.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "vscode-done.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.vscode
+def test_a_missing_server_is_explained_with_install_help(
+    code_server: str, vscode_workspace: Path, tmp_path: Path
+) -> None:
+    # The workbench reads the folder's settings when the browser opens it, after this.
+    settings = {"yui.server.command": [str(tmp_path / "no-such-dir" / "yui-lsp")]}
+    (vscode_workspace / ".vscode" / "settings.json").write_text(json.dumps(settings))
+    report = drive(code_server, tmp_path, scenario="missing-server")
+    assert "was not found" in report
+    assert "install help opened" in report
