@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +97,13 @@ def pid_alive(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+def all_dead(pids: list[int], within_s: float = 3.0) -> bool:
+    """True once none of ``pids`` is alive (grandchildren die asynchronously after SIGKILL)."""
+    deadline = time.monotonic() + within_s
+    while any(pid_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.agents.conftest import FAKE_KIRO, RunFactory, pid_alive
+from tests.agents.conftest import FAKE_KIRO, RunFactory, all_dead
 from yui_lsp.agents.acp_client import AcpAdapter
 from yui_lsp.agents.registry import adapter_for
 from yui_lsp.config import AgentProfile
@@ -97,16 +97,21 @@ async def test_silent_agent_is_hung(make_run: RunFactory) -> None:
         await AcpAdapter("kiro-acp").run(run)
 
 
-async def test_group_is_gone_after_run(make_run: RunFactory, tmp_path: Path) -> None:
+async def test_group_is_gone_after_run(make_run: RunFactory) -> None:
     run = make_run(ACP, "write a.py: x")
     await AcpAdapter("kiro-acp").run(run)
-    # The agent's process ended with the session: nothing left of our children.
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _is_fake(p)]
+    # The agent's process ended with the session: nothing of ours runs in the sandbox.
+    assert all_dead(_agents_in(make_run.workdir))
 
 
-def _is_fake(proc: Path) -> bool:
-    try:
-        cmdline = (proc / "cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"acp_agent.py" in cmdline and pid_alive(int(proc.name))
+def _agents_in(workdir: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "cwd").resolve() == workdir.resolve():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.agents.conftest import RunFactory, pid_alive
+from tests.agents.conftest import RunFactory, all_dead
 from yui_lsp.agents.kiro import KiroAdapter, parse_credits
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError
@@ -107,7 +107,7 @@ async def test_hang_is_detected_and_whole_group_killed(
         await KiroAdapter().run(run)
     assert time.monotonic() - started < 8
     pids = [int(p) for p in pidfile.read_text().split()]
-    assert pids and not any(pid_alive(pid) for pid in pids)
+    assert len(pids) == 2 and all_dead(pids)
 
 
 async def test_cancellation_ends_process_group(
@@ -120,7 +120,7 @@ async def test_cancellation_ends_process_group(
         await KiroAdapter().run(run)
     assert scope.cancelled_caught
     pids = [int(p) for p in pidfile.read_text().split()]
-    assert len(pids) == 2 and not any(pid_alive(pid) for pid in pids)
+    assert len(pids) == 2 and all_dead(pids)
 
 
 async def test_wall_clock_timeout(make_run: RunFactory, kiro_profile: ProfileFactory) -> None:
