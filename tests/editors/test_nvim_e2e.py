@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from nvim_harness import Editor
+from editor_harness import REPO, Editor
 
 pytestmark = [pytest.mark.nvim, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from nvim_harness import Editor
+from editor_harness import Editor
 
 # No filetype matches, so no server starts: these tests exercise the plugin alone.
 NO_SERVER = {"cmd": ["false"], "filetypes": ["no-such-filetype"]}
@@ -179,3 +179,13 @@ def test_checkhealth_reports_a_missing_server_command(editor: Editor) -> None:
     text = "\n".join(editor.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
     assert "server command not found: definitely-not-a-yui-server" in text
     assert "pip install yui-lsp" in text
+
+
+def test_a_stale_task_list_does_not_hide_tasks_heard_of_since(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    update(editor, task_id="a", title="Fix parser", status="running", progress=0.5)
+    update(editor, task_id="b", title="Docs", status="completed", progress=1.0)
+    # A yui.listTasks answer computed before task "a" existed and before "b" ended.
+    stale = [{"task": {"id": "b", "title": "Docs", "agent": "kiro"}, "status": "running"}]
+    editor.lua("require('yui.tasks').merge(vim.json.decode(...))", json.dumps(stale))
+    assert editor.statusline() == "yui: 1 running | Fix parser 50%"

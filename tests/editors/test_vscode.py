@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, git
+from editor_harness import REPO, git
 
 VSCODE = REPO / "editor-clients" / "vscode"
 CODE_SERVER_TEST = REPO / "editor-clients" / "code-server-test"

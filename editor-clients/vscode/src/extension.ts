@@ -89,7 +89,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const refreshFromServer = async (): Promise<void> => {
     const listed = await host.run<{ tasks?: Record<string, unknown>[] }>("yui.listTasks");
-    tasks.replace((listed.tasks ?? []).map(taskFromInfo));
+    tasks.merge((listed.tasks ?? []).map(taskFromInfo));
     const locked = await host.run<{ locks?: Record<string, unknown>[] }>("yui.listLocks");
     onLocksChanged(locked);
     refreshStatus();

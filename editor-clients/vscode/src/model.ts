@@ -111,10 +111,14 @@ export class TaskTable {
     return TERMINAL.has(task.status) && !wasTerminal;
   }
 
-  replace(tasks: TaskView[]): void {
-    this.tasks.clear();
+  /** Merge the server's list (`yui.listTasks`) in. Tasks heard of since are kept: the list
+   * may be older than the latest notifications, and an ended task does not come back. */
+  merge(tasks: TaskView[]): void {
     for (const task of tasks) {
-      this.tasks.set(task.id, task);
+      const known = this.tasks.get(task.id);
+      if (!(known && TERMINAL.has(known.status) && !TERMINAL.has(task.status))) {
+        this.tasks.set(task.id, task);
+      }
     }
   }
 

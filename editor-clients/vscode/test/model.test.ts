@@ -101,3 +101,11 @@ test("the task log says what happened", () => {
   }));
   assert.equal(logLine(task, new Date(2026, 0, 1, 9, 5, 7)), "[09:05:07] Fix (yui): failed 50% — exit 3");
 });
+
+test("a stale task list neither hides new tasks nor revives ended ones", () => {
+  const table = new TaskTable();
+  table.update(taskFromUpdate(update({ task_id: "a", status: "running" })));
+  table.update(taskFromUpdate(update({ task_id: "b", status: "completed" })));
+  table.merge([taskFromInfo({ task: { id: "b" }, status: "running" })]);
+  assert.deepEqual(table.all().map((t) => [t.id, t.status]), [["a", "running"], ["b", "completed"]]);
+});

@@ -154,7 +154,7 @@ end
 ---@param done fun()?
 function M.refresh_tasks(done)
   M.exec("yui.listTasks", nil, function(result)
-    tasks.replace(result.tasks or {})
+    tasks.merge(result.tasks or {})
     redraw()
     if done then
       done()

@@ -48,15 +48,16 @@ function M.update(msg)
   return task, TERMINAL[task.status] == true and not was_terminal
 end
 
---- Replace what is known with the server's full list (`yui.listTasks`).
+--- Merge the server's list (`yui.listTasks`) into what is known. Tasks heard of since the
+--- request was answered are kept: the list may be older than the latest notifications.
 ---@param infos table[]
-function M.replace(infos)
-  by_id, order = {}, {}
+function M.merge(infos)
   for _, info in ipairs(infos) do
-    store(record.from_info(info))
-  end
-  if current and not (by_id[current] and ACTIVE[by_id[current].status]) then
-    current = nil
+    local task = record.from_info(info)
+    local known = by_id[task.id]
+    if not (known and TERMINAL[known.status] and not TERMINAL[task.status]) then
+      store(task)
+    end
   end
 end
 

