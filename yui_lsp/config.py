@@ -29,6 +29,10 @@ AgentKind = Literal[
     "yui",
 ]
 
+#: How agent processes are confined (see docs/confinement.md): ``auto`` uses bubblewrap when
+#: it is installed and works, ``required`` refuses to run an agent without it, ``off`` never.
+ConfineMode = Literal["auto", "off", "required"]
+
 
 class _Conf(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -56,6 +60,11 @@ class AgentProfile(_Conf):
         default="claims",
         description="ACP permission requests: allow edits inside the task's claims (claims), "
         "allow everything inside the sandbox (allow), or reject every request (reject).",
+    )
+    confine: ConfineMode | None = Field(
+        default=None,
+        description="OS-level confinement of this agent's process (auto, off, required); "
+        "default: the `confine` setting.",
     )
 
 
@@ -94,6 +103,11 @@ class Settings(_Conf):
         description="Untracked files copied into every sandbox.",
     )
     sandbox_pool_size: int = Field(default=4, ge=0)
+    confine: ConfineMode = Field(
+        default="auto",
+        description="Agents run with the workspace read-only (bubblewrap): auto = when "
+        "available, required = refuse to run agents without it, off = never.",
+    )
     # apply
     apply_mode: Literal["auto", "review"] = "auto"
     backup_retention: int = Field(default=50, ge=0, description="Applied tasks kept for undo.")

@@ -85,14 +85,21 @@ def builtin_profiles() -> dict[str, AgentProfile]:
 def resolve_profile(name: str, settings: Settings) -> AgentProfile:
     """The profile called ``name``: the user's definition if any, else the built-in one.
 
-    A user profile without ``command`` gets its kind's default (and env override).
+    A user profile without ``command`` gets its kind's default (and env override); one
+    without ``confine`` gets the settings' ``confine``.
     """
     if name in settings.agents:
         profile = settings.agents[name]
         if profile.command is None and profile.kind in EXECUTABLES:
             profile = profile.model_copy(update={"command": default_command(profile.kind)})
-        return profile
+        return _with_confine(profile, settings)
     builtins = builtin_profiles()
     if name in builtins:
-        return builtins[name]
+        return _with_confine(builtins[name], settings)
     raise UnknownAgentError(name, sorted({*builtins, *settings.agents}))
+
+
+def _with_confine(profile: AgentProfile, settings: Settings) -> AgentProfile:
+    if profile.confine is not None:
+        return profile
+    return profile.model_copy(update={"confine": settings.confine})

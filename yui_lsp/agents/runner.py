@@ -27,6 +27,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from yui_lsp.agents.base import AgentRun
+from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
 
@@ -54,6 +55,8 @@ class ProcessSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     #: Bytes written to stdin, which is then closed; None = stdin is /dev/null.
     stdin: bytes | None = None
+    #: What the process may not write (the user's workspace); None = unconfined.
+    confine: ConfineRequest | None = None
 
 
 class Executor(Protocol):
@@ -64,22 +67,38 @@ class Executor(Protocol):
 
         If ``on_line`` raises or the caller is cancelled, the process and everything it
         started are ended (SIGTERM, then SIGKILL after a grace period) and reaped first.
+        ``spec.confine`` is honoured (or AgentUnavailableError raised when it must be and
+        cannot be).
         """
         ...
 
 
 class LocalExecutor:
-    """Runs agents as local subprocesses, each in its own process group (session)."""
+    """Runs agents as local subprocesses, each in its own process group (session).
 
-    def __init__(self, grace_s: float = 3.0, drain_s: float = 2.0) -> None:
+    A spec with ``confine`` runs under bubblewrap (see :mod:`yui_lsp.agents.confine`); bwrap
+    leads the process group, so group signals still reach the agent and all it started.
+    """
+
+    def __init__(
+        self,
+        grace_s: float = 3.0,
+        drain_s: float = 2.0,
+        note: Callable[[str], None] | None = None,
+    ) -> None:
         #: Time between SIGTERM and SIGKILL.
         self.grace_s = grace_s
         #: After the main process exits, how long its children may keep the pipes open.
         self.drain_s = drain_s
+        #: Told when a run is less confined than asked (e.g. bwrap missing in mode auto).
+        self.note = note
 
     async def execute(self, spec: ProcessSpec, on_line: RawLineHandler) -> int:
+        launch = await plan_launch(spec.confine, spec.argv, spec.env, spec.cwd)
+        if launch.note is not None and self.note is not None:
+            self.note(launch.note)
         process = await anyio.open_process(
-            list(spec.argv),
+            launch.argv,
             stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -106,7 +125,7 @@ class LocalExecutor:
                     for event in drained:
                         await event.wait()
                 _signal_group(process.pid, signal.SIGKILL)
-            return code
+            return _unwrapped_exit(code) if launch.confined else code
         finally:
             with anyio.CancelScope(shield=True):
                 await self._end(process)
@@ -114,6 +133,15 @@ class LocalExecutor:
     async def _end(self, process: Process) -> None:
         await stop_group(process, self.grace_s)
         await process.aclose()
+
+
+def _unwrapped_exit(code: int) -> int:
+    # bwrap reports an agent killed by signal N as exit 128+N, like a shell: map it back to
+    # the negative code a direct child would give, so "killed by SIGKILL" stays readable.
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            return -signal.Signals(code - 128).value
+    return code
 
 
 class GroupLeader(Protocol):
@@ -219,6 +247,13 @@ def newest_mtime(root: Path) -> float:
     return newest
 
 
+def confine_request(run: AgentRun) -> ConfineRequest:
+    """What the run's agent may not write: the workspace, per the profile's ``confine``."""
+    return ConfineRequest(
+        mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir
+    )
+
+
 def wall_limit(run: AgentRun) -> float | None:
     """The run's wall-clock limit in seconds: the task's, else the profile's, else none."""
     return run.task.timeout_s or run.profile.timeout_s
@@ -286,15 +321,18 @@ async def run_agent_process(
     when the agent hangs or exceeds its wall-clock limit; exceptions raised by ``on_line``
     (a parser that saw a fatal line) end the process and propagate.
     """
-    executor = executor or LocalExecutor()
     name = Path(argv[0]).name
     wall_s = wall_limit(run)
-    spec = ProcessSpec(argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin)
+    spec = ProcessSpec(
+        argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin,
+        confine=confine_request(run),
+    )
     started = time.monotonic()
     abort: YuiError | None = None
     exit_code: int | None = None
 
     with OutputSink(run) as sink:
+        executor = executor or LocalExecutor(note=sink.note)
         idle = IdleWatch(run, sink, progress)
 
         def deliver(stream: Stream, raw: bytes) -> None:
@@ -324,6 +362,8 @@ async def run_agent_process(
                     abort = AgentUnavailableError(
                         f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
                     )
+                except AgentUnavailableError as exc:
+                    abort = exc
                 group.cancel_scope.cancel()
 
         duration = time.monotonic() - started
