@@ -48,7 +48,7 @@ async def test_hostile_arguments_are_refused_and_the_server_keeps_serving(
                                              {**base, "agent": "no-such-agent"})
 
     listed = await editor.run("yui.listTasks")
-    assert listed == {"tasks": []}, "nothing was queued and the server still answers"
+    assert listed == {"tasks": [], "total": 0}, "nothing was queued and the server still answers"
     assert not (outside / "secret.txt").exists()
 
 
@@ -77,7 +77,7 @@ async def test_plan_with_a_cycle_is_refused_whole(open_editor: EditorFactory) ->
     message = await error_of(editor, "yui.submitPlan", {"tasks": [
         {**task, "id": "a", "dependsOn": ["b"]}, {**task, "id": "b", "dependsOn": ["a"]}]})
     assert "cycle" in message and "a" in message
-    assert (await editor.run("yui.listTasks")) == {"tasks": []}
+    assert (await editor.run("yui.listTasks")) == {"tasks": [], "total": 0}
 
 
 async def test_plan_runs_in_dependency_order(open_editor: EditorFactory, repo: Path) -> None:

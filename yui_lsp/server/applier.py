@@ -26,6 +26,7 @@ from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.server.documents import EditorDocuments, uri_of
 from yui_lsp.server.edits import EditPlan, Target, decode
 from yui_lsp.server.params import ResultReadyNotification
+from yui_lsp.server.wire import wire
 from yui_lsp.workspace import (
     DiskReader,
     Integration,
@@ -155,8 +156,7 @@ class EditorApplier:
         return integration.paths
 
     def _announce(self, payload: ResultReadyNotification) -> None:
-        self._server.protocol.notify("yui/resultReady",
-                                     payload.model_dump(mode="json"))
+        self._server.protocol.notify("yui/resultReady", wire(payload))
 
     def _plan(self, integration: Integration) -> EditPlan:
         """Check every file still holds what the merge saw, and build the edit."""

@@ -32,8 +32,9 @@ from yui_lsp.errors import (
     UnknownTaskError,
     YuiError,
 )
-from yui_lsp.protocol import Plan, RefactorSpec, Task, new_task_id
+from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskInfo, new_task_id
 from yui_lsp.server.host import CoordinatorHost, Folder
+from yui_lsp.server.listing import TaskListing
 from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.params import (
     DevelopParams,
@@ -49,8 +50,9 @@ from yui_lsp.server.params import (
     SubmitResult,
     SubmitTaskParams,
     TaskIdParams,
-    TaskListResult,
+    TaskListParams,
 )
+from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import resolve_inside
 
 #: JSON-RPC error code of a YuiError that is not about the arguments.
@@ -60,7 +62,7 @@ _BAD_REQUEST = (PlanError, PathOutsideWorkspaceError, UnknownAgentError, Unknown
 _GLOB = re.compile(r"[*?\[]")
 
 P = TypeVar("P", bound=BaseModel)
-Handler = Callable[[Any], Awaitable[BaseModel]]
+Handler = Callable[[Any], Awaitable[BaseModel | WireJson]]
 
 
 def _field_error(exc: ValidationError) -> str:
@@ -113,7 +115,7 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.refactor": (RefactorParams, "refactor"),
     "yui.cancelTask": (TaskIdParams, "cancel_task"),
     "yui.retryTask": (TaskIdParams, "retry_task"),
-    "yui.listTasks": (ListParams, "list_tasks"),
+    "yui.listTasks": (TaskListParams, "list_tasks"),
     "yui.listLocks": (ListParams, "list_locks"),
     "yui.applyResult": (TaskIdParams, "apply_result"),
     "yui.discardResult": (TaskIdParams, "discard_result"),
@@ -129,6 +131,7 @@ class Commands:
         self._server = server
         self._host = host
         self._marks = marks
+        self._listing = TaskListing()
         for name, (model, method) in TABLE.items():
             self._register(name, model, getattr(self, method))
 
@@ -150,7 +153,7 @@ class Commands:
                     str(exc), YUI_ERROR_CODE) from None
             except ValidationError as exc:
                 raise JsonRpcInvalidParams(_field_error(exc)) from None
-            return result.model_dump(mode="json", by_alias=True)
+            return result if isinstance(result, WireJson) else wire(result, by_alias=True)
 
         run.__name__ = name.replace(".", "_")
         self._server.command(name)(run)
@@ -276,10 +279,10 @@ class Commands:
 
     # ----------------------------------------------------------------- lists
 
-    async def list_tasks(self, params: ListParams) -> TaskListResult:
+    async def list_tasks(self, params: TaskListParams) -> WireJson:
         folders = [self._host.folder(params.folder)] if params.folder else \
             list(self._host.folders.values())
-        tasks = []
+        tasks: list[TaskInfo] = []
         for folder in folders:
             tasks += folder.manager.tasks()
             own_id = folder.manager.coordinator_id
@@ -288,7 +291,8 @@ class Commands:
             if any(entry.coordinator_id != own_id for entry in others):
                 listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
                 tasks += [t for t in listed if t.coordinator_id != own_id]
-        return TaskListResult(tasks=tasks)
+        # Built from cached JSON entries, not through TaskListResult: see listing.py.
+        return WireJson(self._listing.answer(tasks, params))
 
     async def list_locks(self, params: ListParams) -> LockListResult:
         folders = [self._host.folder(params.folder)] if params.folder else \

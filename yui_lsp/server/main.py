@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from yui_lsp import __version__
+
+#: Environment variable naming a file for --profile (for editors that cannot pass flags).
+PROFILE_ENV = "YUI_LSP_PROFILE"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -21,6 +26,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-file", metavar="PATH", help="write the server's log to PATH")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log detail")
+    parser.add_argument("--profile", metavar="PATH", default=os.environ.get(PROFILE_ENV),
+                        help=f"write cProfile statistics of the server's event loop to PATH "
+                             f"when it exits (or set {PROFILE_ENV}=PATH)")
     parser.add_argument("--version", action="version", version=f"yui-lsp {__version__}")
     return parser.parse_args(argv)
 
@@ -41,10 +49,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from yui_lsp.server.server import create_server
 
     server = create_server()
-    if args.tcp is not None:
-        server.start_tcp(args.host, args.tcp)
-    else:
-        server.start_io()
+    # The event loop runs on this thread: profiling it shows what delays every answer.
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    try:
+        if args.tcp is not None:
+            server.start_tcp(args.host, args.tcp)
+        else:
+            server.start_io()
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
     return 0
 
 

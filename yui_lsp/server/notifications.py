@@ -19,6 +19,7 @@ from yui_lsp.protocol import (
 )
 from yui_lsp.server.host import Folder
 from yui_lsp.server.params import LocksChangedNotification
+from yui_lsp.server.wire import wire
 
 #: Notification method of each bus message type.
 METHODS: dict[type, str] = {
@@ -40,8 +41,8 @@ class Notifications:
     def on_message(self, folder: Folder, message: Message) -> None:
         method = METHODS.get(type(message))
         if method is not None:
-            self._server.protocol.notify(method, message.model_dump(mode="json"))
+            self._server.protocol.notify(method, wire(message))
 
     def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
         payload = LocksChangedNotification(folder=folder.uri, locks=locks)
-        self._server.protocol.notify(LOCKS_CHANGED, payload.model_dump(mode="json"))
+        self._server.protocol.notify(LOCKS_CHANGED, wire(payload))

@@ -7,11 +7,11 @@ object in, one out. ``docs/protocol.md`` is generated from both modules.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo
+from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo, TaskStatus
 
 
 class FolderParam(Model):
@@ -91,7 +91,29 @@ class ShowDiffParams(Model):
 
 
 class ListParams(FolderParam):
-    """`yui.listTasks`, `yui.listLocks`: no arguments needed."""
+    """`yui.listLocks`: no arguments needed."""
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class TaskListParams(FolderParam):
+    """`yui.listTasks`: every argument is optional; none lists every task, compactly."""
+
+    status: Annotated[list[TaskStatus] | None, BeforeValidator(_one_or_many)] = Field(
+        default=None,
+        description="Only tasks in this status (or any of these statuses).",
+    )
+    limit: int | None = Field(
+        default=None, ge=0, description="At most this many tasks (after `offset`)."
+    )
+    offset: int = Field(default=0, ge=0, description="Skip this many matching tasks first.")
+    verbose: bool = Field(
+        default=False,
+        description="Include each task's `prompt` and `command` (left out by default: "
+        "they can be long and no task list shows them).",
+    )
 
 
 class SubmitResult(Model):
@@ -107,9 +129,14 @@ class SubmitManyResult(Model):
 
 
 class TaskListResult(Model):
-    """Answer of `yui.listTasks`: this server's tasks and every other coordinator's."""
+    """Answer of `yui.listTasks`: this server's tasks and every other coordinator's.
+
+    Tasks come in submission order, this server's first. Unless `verbose` was asked for,
+    each `task` lacks `prompt` and `command`.
+    """
 
     tasks: list[TaskInfo]
+    total: int = Field(description="How many tasks match the filter (before paging).")
 
 
 class LockListResult(Model):

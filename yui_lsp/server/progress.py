@@ -1,10 +1,14 @@
 """Work-done progress: one token per task, begin → report → end; cancel cancels the task.
 
 Each task of this server's coordinators gets a follower task (in the host's task group)
-that creates the token, then turns the task's updates and its agent's output lines into
-reports. Bursts of output are coalesced: the follower sends only the latest state of
-whatever has arrived since its last report, so a chatty agent cannot flood the editor and
-a single line still reaches it at once.
+once it starts working (acquiring its leases): the follower creates the token, then turns
+the task's updates and its agent's output lines into reports. Tasks still waiting
+(pending, blocked, queued) have no progress: five hundred queued tasks would otherwise be
+five hundred progress bars, token requests and idle followers.
+
+Bursts of output are coalesced: the follower sends only the latest state of whatever has
+arrived since its last report, so a chatty agent cannot flood the editor and a single line
+still reaches it at once.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.protocol import AgentOutput, LockRecord, Message, TaskUpdate
+from yui_lsp.protocol import AgentOutput, LockRecord, Message, TaskStatus, TaskUpdate
 from yui_lsp.server.host import CoordinatorHost, Folder
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 CREATE_TIMEOUT_S = 10.0
 #: Longest activity line shown in the editor's progress.
 ACTIVITY_MAX = 200
+#: Statuses of a task that is not doing anything yet: no progress is shown for them.
+WAITING = frozenset({TaskStatus.PENDING, TaskStatus.BLOCKED, TaskStatus.QUEUED})
 
 
 @dataclass
@@ -60,7 +66,8 @@ class TaskProgress:
             return
         stream = self._followers.get(message.task_id)
         if stream is None:
-            if not isinstance(message, TaskUpdate) or message.status.terminal:
+            if (not isinstance(message, TaskUpdate) or message.status.terminal
+                    or message.status in WAITING):
                 return
             if not self._supported():
                 return

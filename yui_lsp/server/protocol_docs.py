@@ -33,8 +33,9 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "Cancel a task (also one run by another coordinator on the repository)."),
     ("yui.retryTask", params.TaskIdParams, params.OkResult,
      "Run an ended task again on the current text."),
-    ("yui.listTasks", params.ListParams, params.TaskListResult,
-     "Every task on the workspace folders: this server's and other coordinators'."),
+    ("yui.listTasks", params.TaskListParams, params.TaskListResult,
+     "Every task on the workspace folders: this server's and other coordinators'; "
+     "filter by `status`, page with `offset`/`limit`; `verbose` adds prompts and commands."),
     ("yui.listLocks", params.ListParams, params.LockListResult,
      "Every live lease on the workspace folders."),
     ("yui.applyResult", params.TaskIdParams, params.OkResult,

@@ -8,6 +8,7 @@ lease released.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.notifications import Notifications
 from yui_lsp.server.progress import TaskProgress
 from yui_lsp.server.settings import FolderSettings, overrides_from
+from yui_lsp.server.wire import converter
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,8 @@ class YuiLanguageServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("yui-lsp", __version__,
-                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         converter_factory=converter)
         self.folder_settings = FolderSettings(self)
         self.host = CoordinatorHost(self, self.folder_settings)
         self.task_progress = TaskProgress(self, self.host)
@@ -66,6 +69,9 @@ def create_server() -> YuiLanguageServer:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: YuiLanguageServer, params: lsp.InitializedParams) -> None:
+        # Modules, models and schemas loaded so far live as long as the process: keep the
+        # garbage collector's full passes (which pause every answer) off them.
+        gc.freeze()
         # This handler is the connection's long-lived task: it returns at shutdown.
         try:
             await ls.host.run(ls.workspace_folders())
