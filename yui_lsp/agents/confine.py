@@ -66,7 +66,7 @@ def _base_flags() -> list[str]:
     return ["--dev-bind", "/", "/", "--die-with-parent"]
 
 
-def _probe(bwrap: str) -> str | None:
+def probe(bwrap: str) -> str | None:
     """None if ``bwrap`` can build our kind of sandbox here, else the reason it cannot."""
     with tempfile.TemporaryDirectory(prefix="yui-confine-") as scratch:
         argv = [
@@ -97,7 +97,7 @@ async def unavailable_reason() -> str | None:
         where = f"${BWRAP_ENV}" if os.environ.get(BWRAP_ENV, "").strip() else "PATH"
         return f"bwrap (bubblewrap) not found on {where}"
     if bwrap not in _probed:
-        _probed[bwrap] = await anyio.to_thread.run_sync(_probe, bwrap)
+        _probed[bwrap] = await anyio.to_thread.run_sync(probe, bwrap)
     return _probed[bwrap]
 
 
