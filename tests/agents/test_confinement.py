@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from tests.cli.conftest import cli_env, yui_argv
+from tests.coordinator import conftest as coordinator_setup
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.agents.confine import (
     BWRAP_ENV,
@@ -32,6 +33,9 @@ from yui_lsp.config import Settings
 from yui_lsp.protocol import TaskResult
 
 PY = sys.executable
+# A small committed git repository (src/a.py, src/b.py, README.md), as the coordinator tests use.
+repo = coordinator_setup.repo
+git = coordinator_setup.git
 
 
 def _why_no_bwrap() -> str | None:
@@ -69,26 +73,6 @@ if sys.argv[2] == "edit":
                                     text=True).stdout.split()
 print(json.dumps(outcome))
 """
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    (root / "src").mkdir(parents=True)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "t")
-    (root / "src" / "a.py").write_text("x = 1\n")
-    (root / "src" / "b.py").write_text("y = 2\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    return root
 
 
 def user_files(root: Path) -> dict[str, bytes]:
