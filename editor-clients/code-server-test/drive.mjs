@@ -111,6 +111,7 @@ async function taskScenario(page) {
   const tip = (await hover.innerText()).replace(/\s+/g, " ");
   if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
   log(`badge tooltip: ${tip}`);
+  await page.waitForTimeout(400); // let the hover finish fading in
   await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
 
   const until = Date.now() + timeout;
