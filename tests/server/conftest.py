@@ -17,9 +17,8 @@ def git(root: Path, *args: str) -> str:
                           text=True).stdout
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
+def make_repo(root: Path) -> Path:
+    """A git repository at ``root`` with src/a.py and src/b.py committed."""
     (root / "src").mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "t@example.com")
@@ -31,6 +30,11 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
 EditorFactory = Callable[..., Awaitable[Editor]]
 
 
@@ -39,8 +43,9 @@ async def open_editor(repo: Path, tmp_path: Path) -> AsyncIterator[EditorFactory
     """Start editors on ``repo``; each is shut down cleanly after the test."""
     editors: list[Editor] = []
 
-    async def start(options: dict[str, Any] | None = None, **kwargs: Any) -> Editor:
-        editor = await start_editor(repo, tmp_path / "cache", options, **kwargs)
+    async def start(options: dict[str, Any] | None = None, root: Path | None = None,
+                    **kwargs: Any) -> Editor:
+        editor = await start_editor(root or repo, tmp_path / "cache", options, **kwargs)
         editors.append(editor)
         return editor
 

@@ -185,17 +185,24 @@ def capabilities(*, document_changes: bool = True) -> lsp.ClientCapabilities:
 
 
 async def start_editor(root: Path, cache: Path, options: dict[str, Any] | None = None,
-                       caps: lsp.ClientCapabilities | None = None) -> Editor:
-    """Start ``python -m yui_lsp`` on ``root`` and initialize it like an editor would."""
+                       caps: lsp.ClientCapabilities | None = None,
+                       folders: list[Path] | None = None) -> Editor:
+    """Start ``python -m yui_lsp`` on ``root`` and initialize it like an editor would.
+
+    With ``folders`` the editor opens those workspace folders (a multi-root workspace) and
+    ``root`` is a directory above them all that buffer paths are relative to.
+    """
     client = make_test_lsp_client()
     editor = Editor(client, root)
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "CI": "true"}
     await client.start_io(sys.executable, "-m", "yui_lsp", env=env)
     init = {"sandboxDir": str(cache / "sandboxes"), "retryBackoffS": 0.01, **(options or {})}
+    opened = folders or [root]
     await client.initialize_session(lsp.InitializeParams(
         capabilities=caps or capabilities(),
-        root_uri=str(from_fs_path(str(root))),
-        workspace_folders=[lsp.WorkspaceFolder(uri=str(from_fs_path(str(root))), name="repo")],
+        root_uri=str(from_fs_path(str(opened[0]))),
+        workspace_folders=[lsp.WorkspaceFolder(uri=str(from_fs_path(str(folder))),
+                                               name=folder.name) for folder in opened],
         initialization_options=init,
     ))
     return editor

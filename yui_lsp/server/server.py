@@ -102,6 +102,11 @@ def create_server() -> YuiLanguageServer:
             settings = await ls.folder_settings(folder.uri, folder.root)
             folder.options.apply_mode = settings.apply_mode
             folder.manager.max_workers = settings.max_workers
+            # Tells the user (in the editor's log) that the change took effect.
+            ls.window_log_message(lsp.LogMessageParams(
+                type=lsp.MessageType.Info,
+                message=f"yui: {folder.root.name}: now up to {settings.max_workers} tasks "
+                        f"at once, results applied {settings.apply_mode}"))
 
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     async def progress_cancelled(ls: YuiLanguageServer,
