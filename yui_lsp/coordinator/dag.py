@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from yui_lsp.errors import DependencyCycleError, PlanError
 
@@ -35,9 +35,12 @@ def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
     return None
 
 
-def validate(new: Mapping[str, list[str]], known: Iterable[str] = ()) -> None:
-    """Refuse unknown dependencies and cycles among ``new`` tasks (plus already ``known`` ids)."""
-    known_ids = set(known)
+def validate(new: Mapping[str, list[str]], known: Container[str] = ()) -> None:
+    """Refuse unknown dependencies and cycles among ``new`` tasks (plus already ``known`` ids).
+
+    ``known`` is only asked ``in``: a coordinator passes a view of its tables, not a copy.
+    """
+    known_ids = known
     for task_id, deps in new.items():
         for dep in deps:
             if dep == task_id:

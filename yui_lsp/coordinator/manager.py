@@ -16,8 +16,8 @@ import os
 import socket
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -77,6 +77,16 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
+
+
+class _KnownIds:
+    """Ids a coordinator knows (live records and forgotten ones), without copying them."""
+
+    def __init__(self, *tables: Mapping[str, object]) -> None:
+        self._tables = tables
+
+    def __contains__(self, task_id: object) -> bool:
+        return any(task_id in table for table in self._tables)
 
 
 class ParallelTaskManager:
@@ -270,8 +280,8 @@ class ParallelTaskManager:
         self._require_running()
         items = [t.with_id() for t in tasks]
         ids = [t.id for t in items]
-        seen = set(self._records) | set(self._forgotten)
-        duplicates = {i for i in ids if ids.count(i) > 1} | {i for i in ids if i in seen}
+        known = _KnownIds(self._records, self._forgotten)
+        duplicates = {i for i, n in Counter(ids).items() if n > 1} | {i for i in ids if i in known}
         if duplicates:
             raise PlanError(f"task id {sorted(duplicates)[0]!r} is used twice")
         for item in items:
