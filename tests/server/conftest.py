@@ -52,4 +52,4 @@ async def open_editor(repo: Path, tmp_path: Path) -> AsyncIterator[EditorFactory
     yield start
     for editor in editors:
         await editor.client.shutdown_session()
-        await editor.client.stop()
+        await editor.client.stop()  # type: ignore[no-untyped-call]

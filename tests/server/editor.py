@@ -159,9 +159,16 @@ class Editor:
 
     async def finished(self, task_id: str, timeout: float = WAIT_S) -> dict[str, Any]:
         """The task's terminal update."""
+        return await self.ended_after(task_id, 0, timeout)
+
+    async def ended_after(self, task_id: str, seen: int,
+                          timeout: float = WAIT_S) -> dict[str, Any]:
+        """The first terminal update of ``task_id`` after its first ``seen`` updates."""
         terminal = {"completed", "failed", "cancelled", "conflict"}
-        return await self.until(lambda: next(
-            (u for u in self.updates(task_id) if u["status"] in terminal), None), timeout)
+        update: dict[str, Any] = await self.until(lambda: next(
+            (u for u in self.updates(task_id)[seen:] if u["status"] in terminal), None),
+            timeout)
+        return update
 
     async def run(self, command: str, argument: Any = None) -> Any:
         return plain(await self.client.workspace_execute_command_async(lsp.ExecuteCommandParams(
