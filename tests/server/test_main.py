@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pstats
 import socket
 import subprocess
 import sys
@@ -60,3 +61,24 @@ def test_help_names_the_transports() -> None:
                           text=True, timeout=30)
     assert done.returncode == 0
     assert "--tcp" in done.stdout and "--log-file" in done.stdout
+
+
+def _frame(message: dict[str, object]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_profile_option_writes_statistics_of_the_event_loop(tmp_path: Path) -> None:
+    stats = tmp_path / "server.prof"
+    messages: list[dict[str, object]] = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"capabilities": {}, "processId": None}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    session = b"".join(_frame(m) for m in messages)
+    done = subprocess.run([sys.executable, "-m", "yui_lsp", "--profile", str(stats)],
+                          input=session, capture_output=True, timeout=60)
+    assert b'"id": 2' in done.stdout, done.stderr.decode()
+    functions = {name for _, _, name in pstats.Stats(str(stats)).stats}  # type: ignore[attr-defined]
+    assert "initialize" in functions, "the server's own handlers are in the profile"
