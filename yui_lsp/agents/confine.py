@@ -42,7 +42,8 @@ _probed: dict[str, str | None] = {}
 
 @dataclass(frozen=True)
 class ConfineRequest:
-    """What an agent process may write: everything but ``workspace``, except ``writable``."""
+    """What an agent process may not write: ``workspace``, apart from its own sandbox (and
+    the git directory and temp dir, should they lie inside it)."""
 
     mode: ConfineMode
     #: The user's workspace, read-only for the agent (None = nothing to protect).
