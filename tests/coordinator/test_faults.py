@@ -70,7 +70,8 @@ def test_coordinator_killed_mid_run_is_cleaned_up_by_the_next(repo: Path, tmp_pa
     finally:
         if coordinator.poll() is None:
             coordinator.kill()
-    assert psutil.pid_exists(agent_pid), "the agent runs in its own process group and survives"
+    # Confined agents die with their coordinator (bubblewrap --die-with-parent); unconfined
+    # ones survive it and are reaped by the next coordinator. Either way, none keeps working.
 
     async def next_coordinator() -> TaskStatus:
         settings = Settings(sandbox_dir=str(sandboxes))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lsprotocol import types as lsp
 
 from tests.server.conftest import EditorFactory, make_repo
@@ -130,8 +129,6 @@ async def test_max_workers_from_workspace_configuration_applies_live(
         assert (await editor.finished(task_id))["status"] == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason="the coordinator starts queued tasks after max_workers "
-                   "is raised only when something else wakes its scheduler (requested)")
 async def test_raising_max_workers_starts_queued_tasks_at_once(
         open_editor: EditorFactory, tmp_path: Path) -> None:
     go = tmp_path / "go"

@@ -40,7 +40,7 @@ async def test_sandbox_holds_head_plus_uncommitted_changes(repo: Path, cache: Pa
         assert sandbox.base_bytes("src/util.py") is None
         # The user's repository is untouched.
         assert set(run_git(repo, "status", "--porcelain").splitlines()) == {
-            " M src/app.py", " D src/util.py", "?? .yui/", "?? build.log", "?? notes.txt"}
+            " M src/app.py", " D src/util.py", "?? build.log", "?? notes.txt"}
     finally:
         await pool.close()
     assert not any(cache.rglob("*.py")) and len(worktrees(repo)) == 1

@@ -106,7 +106,7 @@ class ParallelTaskManager:
     ) -> None:
         self.root = Path(root).resolve()
         self.settings = settings or load_settings(self.root)
-        self.max_workers = 1 if sequential else (max_workers or self.settings.max_workers)
+        self._max_workers = 1 if sequential else (max_workers or self.settings.max_workers)
         self.coordinator_id = (
             f"{kind}-{socket.gethostname()[:16]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         )
@@ -134,6 +134,18 @@ class ParallelTaskManager:
         self._domain: DomainMembership | None = None
         self._gate = ResourceGate(self.settings.min_free_memory_mb, self.settings.max_cpu_percent)
         self._waiting_reason: str | None = None
+
+    @property
+    def max_workers(self) -> int:
+        """How many tasks may be active at once; raising it starts queued tasks at once."""
+        return self._max_workers
+
+    @max_workers.setter
+    def max_workers(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._max_workers = value
+        self._wake.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -383,12 +395,13 @@ class ParallelTaskManager:
                 continue
             shortage = self._gate.shortage() if active else None
             if shortage:
+                # Nothing behind this task may overtake it while resources are short.
                 reason = shortage
                 if rec.message != shortage:
                     rec.message = shortage
                     self._emit_update(rec)
-                kept.append(entry)
-                continue
+                kept.extend(self._ready[index:])
+                break
             rec.status = TaskStatus.ACQUIRING
             rec.message = ""
             active.append(rec)
