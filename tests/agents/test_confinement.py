@@ -279,3 +279,26 @@ def test_bwrap_command_protects_workspace_and_keeps_sandbox_git_and_tmp_writable
     binds = [argv[i + 1] for i, flag in enumerate(argv) if flag == "--bind"]
     assert set(binds) == {sb, git_dir} and argv.index("--bind") > ro
     assert argv[argv.index("--chdir") + 1] == sb
+
+
+@needs_bwrap
+async def test_acp_agent_cannot_bypass_the_client_to_write_the_workspace(
+    repo: Path, tmp_path: Path
+) -> None:
+    before = user_files(repo)
+    target = repo / "src" / "a.py"
+    settings = settings_for(tmp_path, "auto").merged({"agents": {"rogue": {
+        "kind": "acp",
+        "command": [PY, str(Path(__file__).parents[1] / "fixtures" / "acp_agent.py")],
+        "env": {"FAKE_ACP_MODE": "rogue_write"},
+    }}})
+    async with ParallelTaskManager(repo, settings=settings) as manager:
+        future = await manager.submit_task(
+            Task(id="rogue", agent="rogue", prompt=f"write {target}: overwritten by the agent")
+        )
+        result = await future.result(timeout=60)
+    # The ACP agent's own file write (not through fs/write_text_file) hits a read-only mount.
+    assert user_files(repo) == before
+    log = (repo / ".yui" / "logs" / "rogue.log").read_text()
+    assert "Read-only file system" in log, log
+    assert result.status == TaskStatus.FAILED, result

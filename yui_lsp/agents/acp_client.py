@@ -41,8 +41,9 @@ from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.builtin import write_whole
 from yui_lsp.agents.claims import claimed
 from yui_lsp.agents.cli import CliAdapter, command_of, workdir_relative
+from yui_lsp.agents.confine import plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter
-from yui_lsp.agents.runner import IdleWatch, child_env, stop_group, wall_limit
+from yui_lsp.agents.runner import IdleWatch, child_env, confine_request, stop_group, wall_limit
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
 
 # The SDK's default 64 KiB line limit is too small for whole files in fs/write_text_file.
@@ -190,10 +191,16 @@ class AcpAdapter(CliAdapter):
         progress = ProgressReporter(run)
         started = time.monotonic()
         with OutputSink(run) as sink:
+            env = child_env(run)
             try:
+                # ACP serves file writes itself, but the agent process could still write the
+                # workspace directly: it is confined like every other agent.
+                launch = await plan_launch(confine_request(run), argv, env, run.workdir)
+                if launch.note is not None:
+                    sink.note(launch.note)
                 process = await asyncio.create_subprocess_exec(
-                    *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE, cwd=run.workdir, env=child_env(run),
+                    *launch.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE, cwd=run.workdir, env=env,
                     start_new_session=True, limit=_STREAM_LIMIT,
                 )
             except (FileNotFoundError, PermissionError) as exc:
