@@ -195,6 +195,12 @@ def test_cancel_stops_a_running_task_and_the_user_is_told(yui: Editor) -> None:
     beta = attach(yui, "beta.py")
     submit_edit(yui, "Never finishes", "beta.py", "beta", "BETA", 60.0)
     assert yui.wait("require('yui').statusline():find('1 running') ~= nil", 20)
+    # "running" in the statusline includes acquiring; the lease diagnostic says it is held.
+    assert yui.wait(
+        "#vim.tbl_filter(function(d) return d.source == 'yui' end, vim.diagnostic.get(a[1])) > 0",
+        20,
+        beta,
+    )
     yui.cmd("YuiLocks")
     assert yui.wait("#vim.fn.getqflist() > 0", 10)
     qf = yui.lua("return vim.tbl_map(function(i) return i.text end, vim.fn.getqflist())")
