@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +18,10 @@ _IDENTITY = {
     "GIT_COMMITTER_NAME": "yui",
     "GIT_COMMITTER_EMAIL": "yui@localhost",
 }
+
+
+#: A full commit id (SHA-1 or SHA-256 repositories).
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class GitError(YuiError):
@@ -69,3 +75,52 @@ def is_git_root(root: Path) -> bool:
 def split_z(data: bytes) -> list[str]:
     """NUL-separated git output as strings."""
     return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+
+
+def git_dir_of(work_tree: Path) -> Path | None:
+    """The git folder of ``work_tree`` (following a worktree's ``.git`` file), None if none."""
+    dot_git = Path(work_tree) / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        first = dot_git.read_text("utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+    if not first.startswith("gitdir: "):
+        return None
+    target = Path(first[len("gitdir: "):].strip())
+    return target if target.is_absolute() else (Path(work_tree) / target).resolve()
+
+
+def _ref_value(git_dir: Path, ref: str) -> str | None:
+    """A ref's commit id from the loose ref files or packed-refs; None when not found there."""
+    common = git_dir
+    with contextlib.suppress(OSError):
+        common = (git_dir / (git_dir / "commondir").read_text("utf-8").strip()).resolve()
+    for folder in dict.fromkeys((git_dir, common)):
+        with contextlib.suppress(OSError):
+            return (folder / ref).read_text("ascii").strip()
+    with contextlib.suppress(OSError):
+        for line in (common / "packed-refs").read_text("utf-8").splitlines():
+            if line.endswith(" " + ref) and not line.startswith(("#", "^")):
+                return line.split(" ", 1)[0]
+    return None
+
+
+def read_head(work_tree: Path) -> str:
+    """The commit id HEAD of ``work_tree`` points at.
+
+    Read from the ref files: spawning ``git rev-parse`` per sandbox costs more CPU than the
+    rest of a warm hand-out. Anything unusual (reftable, a symref chain, a missing ref) goes
+    to git itself, so the answer is always git's.
+    """
+    git_dir = git_dir_of(work_tree)
+    value: str | None = None
+    if git_dir is not None and not (git_dir / "reftable").exists():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            value = (git_dir / "HEAD").read_text("ascii").strip()
+        if value is not None and value.startswith("ref: "):
+            value = _ref_value(git_dir, value[len("ref: "):].strip())
+    if value is not None and _OBJECT_ID.fullmatch(value):
+        return value
+    return git_out(["rev-parse", "--verify", "HEAD"], cwd=work_tree)

@@ -3,8 +3,14 @@
 Sandboxes live in the user cache dir (``<cache>/sandboxes/<repo-hash>/``) so editors,
 watchers and indexers never see them. Each folder is named after the owning process
 (``<pid>-<start-time>-<n>``) so any process can tell which ones belong to dead processes and
-remove them. A git sandbox goes back to the pool after its task (``git checkout --force`` +
-``git clean -fdx``), which makes the next one ready far faster than ``git worktree add``.
+remove them. A git sandbox goes back to the pool after its task, reset to its base (only
+what the task touched, when its diff saw that), which makes the next one ready far faster
+than ``git worktree add``.
+
+Hand-out is CPU-bound when many tasks start at once, so every git process counts. The
+user's uncommitted changes are recorded once per snapshot as a base commit (HEAD plus
+those changes), built beside the user's index; each sandbox then just checks that commit
+out, or does nothing when it already holds it.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import contextlib
 import hashlib
 import os
 import shutil
+import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -22,7 +30,7 @@ import filelock
 import platformdirs
 import psutil
 
-from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, split_z
+from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, state_dir
@@ -58,6 +66,14 @@ def _kill_processes_inside(folders: list[Path]) -> None:
                 proc.kill()
 
 
+def _inside(real_root: str, real_path: str) -> bool:
+    return real_path == real_root or real_path.startswith(real_root + os.sep)
+
+
+def _nul_list(paths: list[str]) -> bytes:
+    return b"\0".join(os.fsencode(p) for p in paths)
+
+
 def _owner_alive(name: str) -> bool:
     """Whether the sandbox folder ``name`` belongs to a process that still runs."""
     parts = name.split("-")
@@ -68,6 +84,39 @@ def _owner_alive(name: str) -> bool:
 
 def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
+
+
+#: A file whose mtime is this close to a snapshot could have been rewritten within the same
+#: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
+_RACY_NS = 100_000_000
+
+StatKey = tuple[int, int, int, int, int] | None
+
+
+def _stat_key(path: Path) -> StatKey:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+@dataclass(frozen=True)
+class _WorkspaceSnapshot:
+    """The user's workspace as one base commit, and how to tell it is still current."""
+
+    started: float  # time.monotonic() when the snapshot began
+    head: str
+    status: bytes
+    stats: dict[str, StatKey] = field(default_factory=dict)
+    taken_ns: int = 0  # wall clock when the stats were taken
+    base: str = ""
+
+    def still_current(self, head: str, status: bytes, stats: dict[str, StatKey]) -> bool:
+        """Same HEAD, same status, and every changed file untouched since (not racily)."""
+        if (head, status, stats) != (self.head, self.status, self.stats):
+            return False
+        return all(key is None or key[2] < self.taken_ns - _RACY_NS for key in stats.values())
 
 
 class SandboxPool:
@@ -89,15 +138,19 @@ class SandboxPool:
         self._counter = 0
         self._idle: list[Sandbox] = []
         self._busy: dict[str, Sandbox] = {}
+        # Hand-outs run in worker threads; one snapshot at a time, shared by those waiting.
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: _WorkspaceSnapshot | None = None
 
     # ----------------------------------------------------------------- public
 
     async def acquire(self, task_id: str) -> Sandbox:
         """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+        requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -156,19 +209,20 @@ class SandboxPool:
         git_dir = None if self.is_git else path.with_name(path.name + ".gitdir")
         return Sandbox(path, git_dir, pooled=self.is_git)
 
-    def _prepare(self, sandbox: Sandbox, task_id: str) -> None:
+    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            head = git_out(["rev-parse", "HEAD"], cwd=self.root)
-            if (sandbox.path / ".git").exists():
-                git([*sandbox.git_args(), "checkout", "-q", "--detach", "--force", head])
-            else:
+            base = self._workspace_base(requested)
+            if not (sandbox.path / ".git").exists():
                 with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
-                    git(["worktree", "add", "-q", "--detach", str(sandbox.path), head],
+                    git(["worktree", "add", "-q", "--detach", str(sandbox.path), base],
                         cwd=self.root)
-            changed = self._overlay_changes(sandbox)
-            sandbox.base = self._commit_base(sandbox, head, changed)
+            elif sandbox.clean_at != base or sandbox.head() != base:
+                # A pooled sandbox was reset to its last base on release; switching bases
+                # rewrites only the files that differ.
+                git([*sandbox.git_args(), "checkout", "-q", "--detach", "--force", base])
+            sandbox.base = sandbox.clean_at = base
         else:
             self._copy_folder(sandbox)
         for rel in expand_claims(self.root, self.include):
@@ -178,34 +232,56 @@ class SandboxPool:
         sandbox.task_id = task_id
         sandbox.ready_s = time.perf_counter() - started
 
-    def _overlay_changes(self, sandbox: Sandbox) -> list[str]:
-        """Copy the user's uncommitted changes in; returns the paths they touch."""
-        status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
-                      "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
-        changed = []
-        for entry in split_z(status):
-            rel = entry[3:]
-            if rel.startswith(STATE_DIR_NAME + "/") or rel.endswith("/"):
-                continue  # yui's own state; nested repositories
-            src, dst = self.root / rel, sandbox.path / rel
-            if src.is_symlink() or src.is_file():
-                copy_entry(src, dst, self._real_root)
-            elif not src.exists() and (dst.exists() or dst.is_symlink()):
-                dst.unlink()
-            changed.append(rel)
-        return changed
+    def _workspace_base(self, requested: float) -> str:
+        """The commit recording the workspace as the user sees it, no older than ``requested``.
 
-    def _commit_base(self, sandbox: Sandbox, head: str, changed: list[str]) -> str:
+        Hand-outs that queued while another one took its snapshot use that snapshot: it
+        began after they asked, so it is at least as fresh as one of their own (a task that
+        depends on another is asked for only after that one's result was applied). A new
+        snapshot whose HEAD, status and changed files' stat all equal the last one reuses
+        its base commit instead of hashing the changes again.
+        """
+        with self._snapshot_lock:
+            last = self._snapshot
+            if last is not None and last.started >= requested:
+                return last.base
+            started = time.monotonic()
+            head = read_head(self.root)
+            status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
+                          "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
+            changed = [entry[3:] for entry in split_z(status)
+                       # yui's own state; nested repositories
+                       if not entry[3:].startswith(STATE_DIR_NAME + "/")
+                       and not entry.endswith("/")]
+            taken_ns = time.time_ns()
+            stats = {rel: _stat_key(self.root / rel) for rel in changed}
+            if last is not None and last.still_current(head, status, stats):
+                base = last.base
+            else:
+                base = self._commit_base(head, changed)
+            self._snapshot = _WorkspaceSnapshot(started, head, status, stats, taken_ns, base)
+            return base
+
+    def _commit_base(self, head: str, changed: list[str]) -> str:
+        """HEAD plus the changes at ``changed``, built in a scratch index (never the user's)."""
         if not changed:
             return head
-        args = sandbox.git_args()
-        spec = b"\0".join(os.fsencode(p) for p in changed)
-        git([*args, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"], stdin=spec)
-        tree = git_out([*args, "write-tree"])
-        base = git_out([*args, "commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE])
-        # The agent's `git diff` / `git status` then show only its own work.
-        git([*args, "update-ref", "--no-deref", "HEAD", base])
-        return base
+        # A symlink leading out of the workspace is not handed to the agent.
+        refused = [rel for rel in changed if (self.root / rel).is_symlink()
+                   and not _inside(self._real_root, os.path.realpath(self.root / rel))]
+        kept = [rel for rel in changed if rel not in refused]
+        with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
+            from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
+            git(["read-tree", head], cwd=self.root, env=env)
+            if kept:
+                git(["add", "-A", *from_stdin], cwd=self.root, env=env, stdin=_nul_list(kept))
+            if refused:
+                git(["rm", "-q", "--cached", "--ignore-unmatch", *from_stdin],
+                    cwd=self.root, env=env, stdin=_nul_list(refused))
+            tree = git_out(["write-tree"], cwd=self.root, env=env)
+        # The sandbox's HEAD is this commit, so the agent's `git diff` shows only its work.
+        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root)
 
     def _copy_folder(self, sandbox: Sandbox) -> None:
         assert sandbox.git_dir is not None
@@ -220,9 +296,7 @@ class SandboxPool:
         git([*sandbox.git_args(), "update-ref", "HEAD", sandbox.base])
 
     def _reset(self, sandbox: Sandbox) -> None:
-        args = sandbox.git_args()
-        git([*args, "checkout", "-q", "--detach", "--force", sandbox.base])
-        git([*args, "clean", "-q", "-fdx"])
+        sandbox.reset()
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)
