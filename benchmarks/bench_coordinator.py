@@ -233,6 +233,10 @@ def bench_refactor(quick: bool) -> list[Figure]:
 async def _rss_growth(count: int) -> dict[str, float]:
     import psutil
 
+    from yui_lsp.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as the `yui` and `yui-lsp` entry points do
+
     process = psutil.Process()
     with _repo({"a.txt": "nothing to see\n"}) as (root, settings):
         async with ParallelTaskManager(root, settings=settings, max_workers=8) as manager:
@@ -274,7 +278,8 @@ def bench_memory(quick: bool) -> list[Figure]:
                 figures["again_mb"] - figures["after_mb"], "MB", figures["after_mb"],
                 "baseline = RSS after the first batch; a leak would grow here as much again; "
                 "the first batch's growth holds the last task_retention (1000) results and "
-                "the allocator's high-water mark of 10,000 queued tasks"),
+                "the allocator's high-water mark of 10,000 queued tasks; malloc arenas capped at 2 "
+                "as the yui entry points do"),
         _figure("tiny task throughput", count / figures["seconds"], "tasks/s", None,
                 "refactor tasks that match nothing: scheduling + bus + audit per task"),
     ]

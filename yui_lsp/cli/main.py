@@ -23,6 +23,7 @@ from yui_lsp.config import Settings, load_settings
 from yui_lsp.coordinator import components
 from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
+from yui_lsp.runtime import limit_malloc_arenas
 
 from . import inspect
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
@@ -275,6 +276,7 @@ def _lsp(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `yui` console script; returns the exit code."""
+    limit_malloc_arenas()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["lsp"]:
         return _lsp(arguments[1:])

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from yui_lsp import __version__
+from yui_lsp.runtime import limit_malloc_arenas
 
 #: Environment variable naming a file for --profile (for editors that cannot pass flags).
 PROFILE_ENV = "YUI_LSP_PROFILE"
@@ -35,6 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the server; returns when the client disconnects."""
+    limit_malloc_arenas()
     args = parse_args(argv)
     # Never log to stdout: on stdio it carries the protocol.
     handler: logging.Handler = (
