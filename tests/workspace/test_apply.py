@@ -23,6 +23,7 @@ from yui_lsp.workspace import (
     MergedFile,
     StaleContentError,
     recover,
+    statedir,
     undo,
 )
 
@@ -67,6 +68,17 @@ def expected_after(before: dict[str, bytes], new: Files) -> dict[str, bytes]:
         else:
             after[rel] = content
     return after
+
+
+@pytest.fixture(params=["syncfs", "fsync"])
+def durability(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+               tmp_path: Path) -> str:
+    """Both ways of flushing: one syncfs per filesystem, or an fsync per file and folder."""
+    if request.param == "fsync":
+        monkeypatch.setattr(statedir, "_device_has_syncfs", lambda device, folder: False)
+    elif not statedir.syncfs_supported(tmp_path):
+        pytest.skip("syncfs(2) is not trusted on this filesystem")
+    return str(request.param)
 
 
 async def test_apply_writes_everything_and_keeps_a_backup(tmp_path: Path) -> None:
@@ -132,19 +144,34 @@ def _failing_after(real: object, calls: int, error: int) -> object:
     return failing
 
 
-def test_disk_full_while_staging_leaves_every_file_old(tmp_path: Path) -> None:
+def test_disk_full_while_staging_leaves_every_file_old(tmp_path: Path, durability: str) -> None:
     before = {f"f{i}.txt": f"old {i}\n".encode() for i in range(5)}
     write(tmp_path, dict(before))
     integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
-    # fsync 1-14 record the journal (10 blobs, the manifest, its folders); 15-19 stage the
-    # new contents next to their targets: the disk fills up in the middle of those.
-    full_disk = mock.patch("os.fsync", _failing_after(os.fsync, 17, errno.ENOSPC))
+    # The journal is one pack file; each new content is then written to a temp file next to
+    # its target: the disk fills up in the middle of those.
+    full_disk = mock.patch("os.write", _failing_after(os.write, 3, errno.ENOSPC))
     with full_disk, pytest.raises(ApplyError, match="result failed: No space left"):
         JournaledApplier(tmp_path, 3).apply_sync("t", integration)
     assert snapshot(tmp_path) == before and leftovers(tmp_path) == []
 
 
-def test_failure_while_replacing_rolls_back_the_files_already_replaced(tmp_path: Path) -> None:
+def test_write_error_reported_by_the_flush_leaves_every_file_old(tmp_path: Path,
+                                                                durability: str) -> None:
+    before = {f"f{i}.txt": f"old {i}\n".encode() for i in range(5)}
+    write(tmp_path, dict(before))
+    integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
+    # Flush 1 records the journal; flush 2, after staging, is where the kernel reports
+    # that writing the temp files back to the disk failed.
+    broken_disk = mock.patch("yui_lsp.workspace.journal.make_durable",
+                             _failing_after(statedir.make_durable, 2, errno.EIO))
+    with broken_disk, pytest.raises(ApplyError, match="result failed: Input/output error"):
+        JournaledApplier(tmp_path, 3).apply_sync("t", integration)
+    assert snapshot(tmp_path) == before and leftovers(tmp_path) == []
+
+
+def test_failure_while_replacing_rolls_back_the_files_already_replaced(tmp_path: Path,
+                                                                      durability: str) -> None:
     before = {f"f{i}.txt": f"old {i}\n".encode() for i in range(5)}
     write(tmp_path, dict(before))
     integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
@@ -162,14 +189,17 @@ class SimulatedCrash(BaseException):
 @settings(max_examples=120, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    step=st.integers(0, 70),
+    step=st.integers(0, 45),
     old=st.lists(st.sampled_from([None, b"", b"old\n", b"\x00old-binary"]), min_size=4,
                  max_size=4),
     new=st.lists(st.sampled_from([None, b"new\n", b"new\n" * 50]), min_size=4, max_size=4),
 )
 def test_crash_at_any_step_recovers_all_old_or_all_new(
-    tmp_path: Path, step: int, old: list[bytes | None], new: list[bytes | None]
+    tmp_path: Path, durability: str, step: int, old: list[bytes | None],
+    new: list[bytes | None],
 ) -> None:
+    # Steps are the calls that change or flush the disk: 22 for an apply of 4 files with
+    # syncfs, 41 with an fsync per file and folder; steps past the end crash nothing.
     with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
         root = Path(tmp)
         write(root, {f"d{i}/f.txt": c for i, c in enumerate(old) if c is not None})
@@ -188,7 +218,8 @@ def test_crash_at_any_step_recovers_all_old_or_all_new(
             return step_or_crash
 
         patches = [mock.patch(f"os.{name}", crash_at_step(getattr(os, name)))
-                   for name in ("fsync", "replace", "unlink", "rmdir", "mkdir")]
+                   for name in ("fsync", "replace", "unlink", "rmdir", "mkdir", "write")]
+        patches.append(mock.patch.object(statedir, "syncfs", crash_at_step(statedir.syncfs)))
         for patch in patches:
             patch.start()
         try:

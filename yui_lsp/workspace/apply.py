@@ -1,9 +1,10 @@
 """Headless atomic apply, crash recovery and undo.
 
-Order of one apply (each step durable before the next):
+Order of one apply (each step durable before the next; a step = one write barrier, so an
+apply of thousands of files costs a handful of flushes):
 1. every target still holds what the merge saw (else ``StaleContentError``, nothing written);
-2. the journal gets every old and new content, then its manifest;
-3. each new content goes to a temp file beside its target (fsynced);
+2. the journal gets every old and new content and its manifest;
+3. each new content goes to a temp file beside its target;
 4. each temp file is renamed over its target, removed paths are unlinked;
 5. a commit record; the journal becomes the task's backup.
 A crash before 2 completes leaves nothing to do; after it, :func:`recover` rolls forward.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,31 +24,39 @@ import anyio
 from yui_lsp.errors import ApplyError, YuiError
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.workspace import journal as jr
-from yui_lsp.workspace.journal import PathOp
-from yui_lsp.workspace.merge import DiskReader, merge3
+from yui_lsp.workspace.merge import merge3
 from yui_lsp.workspace.paths import resolve_inside
 from yui_lsp.workspace.types import Integration, MergedFile, StaleContentError, WorkspaceReader
 
 
-def _old_mode(path: Path) -> int | None:
+def _now(target: Path) -> tuple[bytes | None, int | None]:
+    """What ``target`` holds (as ``DiskReader`` reads it) and its ``st_mode``."""
     try:
-        return path.lstat().st_mode
-    except FileNotFoundError:
-        return None
+        mode = target.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    if stat.S_ISLNK(mode):
+        return bytes(os.readlink(target), "utf-8"), mode
+    try:
+        return target.read_bytes(), mode
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None, mode
 
 
-def _plan(root: Path, integration: Integration) -> list[tuple[PathOp, bytes | None, bytes | None]]:
-    """Per-path operations with their new and old contents; a rename is a remove plus a create."""
-    planned: list[tuple[PathOp, bytes | None, bytes | None]] = []
+def _prepare(root: Path, integration: Integration) -> list[jr.Change]:
+    """Per-path changes, each target checked to hold what the merge saw.
+
+    A rename is a remove plus a create. Each path is resolved and read once: the read that
+    proves it unchanged also gives the old content the journal keeps.
+    """
+    changes: list[jr.Change] = []
 
     def add(path: str, new: bytes | None, old: bytes | None, mode: int | None) -> None:
-        i = len(planned)
-        op = PathOp(
-            path=path, new=None if new is None else f"{i}.new",
-            old=None if old is None else f"{i}.old", mode=mode,
-            old_mode=_old_mode(resolve_inside(root, path)),
-        )
-        planned.append((op, new, old))
+        target = resolve_inside(root, path)
+        now, old_mode = _now(target)
+        if now != old:
+            raise StaleContentError(path)
+        changes.append(jr.Change(path, target, new, old, mode, old_mode))
 
     for merged in integration.files:
         if merged.kind is ChangeKind.RENAME and merged.old_path:
@@ -54,42 +64,35 @@ def _plan(root: Path, integration: Integration) -> list[tuple[PathOp, bytes | No
             add(merged.path, merged.content, None, merged.mode)
         else:
             add(merged.path, merged.content, merged.expected, merged.mode)
-    return planned
+    return changes
 
 
-def _check_current(root: Path, integration: Integration) -> None:
-    disk = DiskReader(root)
-    for merged in integration.files:
-        if merged.kind is ChangeKind.RENAME and merged.old_path:
-            if disk.read(merged.old_path) != merged.expected:
-                raise StaleContentError(merged.old_path)
-            if disk.read(merged.path) is not None:
-                raise StaleContentError(merged.path)
-        elif disk.read(merged.path) != merged.expected:
-            raise StaleContentError(merged.path)
-
-
-def _writable(path: Path) -> bool:
+def _writable(path: Path, mode: int) -> bool:
     # Write bits are checked too: a file the user made read-only stays untouched even when
     # yui runs with privileges that would let it write anyway.
-    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+    return os.access(path, os.W_OK) and bool(mode & 0o222)
 
 
-def _check_writable(root: Path, ops: list[PathOp]) -> None:
-    for op in ops:
-        target = resolve_inside(root, op.path)
-        if target.exists() and not target.is_symlink() and not _writable(target):
+def _check_writable(changes: list[jr.Change]) -> None:
+    folders: dict[Path, Path | None] = {}  # target folder -> nearest existing one if unwritable
+    for change in changes:
+        mode = change.old_mode
+        if mode is not None and not stat.S_ISLNK(mode) and not _writable(change.target, mode):
             raise ApplyError(
-                f"{op.path} is read-only, so the task's result was not applied "
+                f"{change.path} is read-only, so the task's result was not applied "
                 "(make it writable and retry the task)"
             )
-        folder = target.parent
-        while not folder.exists():
-            folder = folder.parent
-        if not (_writable(folder) and os.access(folder, os.X_OK)):
+        parent = change.target.parent
+        if parent not in folders:
+            folder = parent
+            while not folder.exists():
+                folder = folder.parent
+            usable = _writable(folder, folder.stat().st_mode) and os.access(folder, os.X_OK)
+            folders[parent] = None if usable else folder
+        if (denied := folders[parent]) is not None:
             raise ApplyError(
-                f"cannot write in {folder.name or 'the workspace root'}/ for {op.path}; nothing "
-                "was applied (fix the folder's permissions and retry the task)"
+                f"cannot write in {denied.name or 'the workspace root'}/ for {change.path}; "
+                "nothing was applied (fix the folder's permissions and retry the task)"
             )
 
 
@@ -108,48 +111,39 @@ class JournaledApplier:
         """The blocking body of :meth:`apply` (also used by :func:`undo`)."""
         if not integration.files:
             return []
-        planned = _plan(self.root, integration)
-        ops = [op for op, _, _ in planned]
-        _check_current(self.root, integration)
-        _check_writable(self.root, ops)
+        changes = _prepare(self.root, integration)
+        _check_writable(changes)
         journal = jr.journal_root(self.root) / task_id
         if journal.exists():
             _recover_one(self.root, journal, self.retention)
         try:
-            (journal / "blobs").mkdir(parents=True)
-            for op, new, old in planned:
-                if op.new is not None and new is not None:
-                    jr.write_blob(journal / "blobs", op.new, new)
-                if op.old is not None and old is not None:
-                    jr.write_blob(journal / "blobs", op.old, old)
-            jr.write_manifest(journal, task_id, ops)
+            jr.write_journal(journal, task_id, changes)
         except OSError as exc:
             shutil.rmtree(journal, ignore_errors=True)
             raise ApplyError(
                 f"could not record task {task_id}'s result under .yui/journal ({exc.strerror}); "
                 "nothing was applied (free disk space and retry)"
             ) from None
-        self._write_files(journal, task_id, ops)
-        jr.mark(journal, jr.COMMITTED)
-        jr.retire(self.root, journal, task_id, self.retention)
+        self._write_files(journal, task_id, changes)
+        jr.commit(self.root, journal, task_id, self.retention)
         return [m.path for m in integration.files]
 
-    def _write_files(self, journal: Path, task_id: str, ops: list[PathOp]) -> None:
+    def _write_files(self, journal: Path, task_id: str, changes: list[jr.Change]) -> None:
+        placements = [jr.Placement(c.target, c.new, c.mode, c.old_mode) for c in changes]
         try:
-            for op in ops:
-                jr.stage(self.root, journal, task_id, op)
+            folders = jr.stage_all(task_id, placements)
         except OSError as exc:
-            jr.remove_temps(self.root, task_id, ops)
+            jr.remove_temps(task_id, [c.target for c in changes])
             shutil.rmtree(journal, ignore_errors=True)
             raise ApplyError(_write_failure(task_id, exc)) from None
         try:
-            for op in ops:
-                jr.land(self.root, task_id, op)
-            jr.sync_parents(self.root, ops)
+            jr.land_all(task_id, placements, folders)
         except OSError as exc:
             # Some targets already hold the new content: put every one back to its old.
             jr.mark(journal, jr.ABORTED)
-            _roll_back(self.root, journal, task_id, ops)
+            recorded = jr.read_journal(journal)
+            assert recorded is not None  # recorded durably before any target was touched
+            _roll_back(self.root, recorded)
             raise ApplyError(_write_failure(task_id, exc)) from None
 
 
@@ -161,29 +155,26 @@ def _write_failure(task_id: str, exc: OSError) -> str:
     )
 
 
-def _roll_back(root: Path, journal: Path, task_id: str, ops: list[PathOp]) -> None:
-    for op in ops:
-        jr.restore(root, journal, task_id, op)
-    jr.remove_temps(root, task_id, ops)
-    jr.sync_parents(root, ops)
-    shutil.rmtree(journal)
+def _roll_back(root: Path, journal: jr.Journal) -> None:
+    jr.roll_back(root, journal)
+    jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
+    shutil.rmtree(journal.folder)
 
 
-def _recover_one(root: Path, journal: Path, retention: int) -> str:
+def _recover_one(root: Path, folder: Path, retention: int) -> str:
     """Finish or undo one interrupted apply; returns what was done."""
-    if not (journal / jr.MANIFEST).exists():
+    journal = jr.read_journal(folder)
+    if journal is None:
         # Interrupted while writing the journal: no target was touched yet.
-        shutil.rmtree(journal)
+        shutil.rmtree(folder)
         return "discarded"
-    task_id, ops = jr.read_manifest(journal)
-    if (journal / jr.ABORTED).exists():
-        _roll_back(root, journal, task_id, ops)
+    if (folder / jr.ABORTED).exists():
+        _roll_back(root, journal)
         return "rolled back"
-    if not (journal / jr.COMMITTED).exists():
-        jr.roll_forward(root, journal, task_id, ops)
-        jr.mark(journal, jr.COMMITTED)
-    jr.remove_temps(root, task_id, ops)
-    jr.retire(root, journal, task_id, retention)
+    if not (folder / jr.COMMITTED).exists():
+        jr.roll_forward(root, journal)
+    jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
+    jr.commit(root, folder, journal.task_id, retention)
     return "rolled forward"
 
 
@@ -225,11 +216,16 @@ def undo(root: Path, task_id: str, current: WorkspaceReader) -> UndoReport:
         )
     if (backup / jr.UNDONE).exists():
         raise YuiError(f"task {task_id!r} was already undone")
-    _, ops = jr.read_manifest(backup)
+    recorded = jr.read_journal(backup)
+    if recorded is None:
+        raise YuiError(
+            f"the backup of task {task_id!r} is damaged (.yui/backups/{task_id}); it cannot be "
+            "undone automatically (restore the files from git or by hand)"
+        )
     report = UndoReport(task_id=task_id)
     files: list[MergedFile] = []
-    for op in ops:
-        applied, previous = jr.blob(backup, op.new), jr.blob(backup, op.old)
+    for op in recorded.ops:
+        applied, previous = recorded.content(op.new), recorded.content(op.old)
         now = current.read(op.path)
         outcome = merge3(applied, now, previous, op.path)
         if outcome.conflict is not None:

@@ -1,40 +1,100 @@
 """The write-ahead journal of one apply: what each path held before and will hold after.
 
-A journal is the folder ``.yui/journal/<task_id>/``: ``blobs/`` with every old and new
-content, then ``manifest.json`` (written last, atomically: its presence means the journal is
-complete), then, once every file is in place, a ``committed`` marker; an ``aborted`` marker
-means the apply failed half-way and must be rolled back. Committed journals become the
-task's backup under ``.yui/backups/<task_id>/``, which ``undo`` reads.
+A journal is the folder ``.yui/journal/<task_id>/``: ``blobs.pack`` holds every old and new
+content back to back, and ``manifest.json`` lists each path's operation with the spans of
+its contents in the pack, plus the pack's size and SHA-256. A journal is complete when its
+manifest parses and its pack matches the checksum; an incomplete one was cut off before any
+target was touched. Once every file is in place a ``committed`` marker follows; an
+``aborted`` marker means the apply failed half-way and must be rolled back. Committed
+journals become the task's backup under ``.yui/backups/<task_id>/``, which ``undo`` reads.
+
+Journals of earlier versions keep one file per content under ``blobs/`` and count as
+complete when their manifest exists; they are still read.
+
+Durability comes from write barriers (:func:`make_durable`), not from one fsync per file:
+a few flushes per apply, whatever its size, in the order the recovery relies on.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import stat
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from yui_lsp.workspace.paths import resolve_inside
-from yui_lsp.workspace.statedir import fsync_dir, state_dir, write_durably
+from yui_lsp.workspace.statedir import make_durable, state_dir, write_durably
 
 MANIFEST = "manifest.json"
+PACK = "blobs.pack"
+LEGACY_BLOBS = "blobs"
 COMMITTED = "committed"
 ABORTED = "aborted"
 UNDONE = "undone"
+FORMAT = 2
+
+#: Where a content lives in a journal: ``(offset, length)`` in the pack, or the name of a
+#: file under ``blobs/`` in journals of earlier versions.
+BlobRef = str | tuple[int, int]
 
 
 @dataclass
 class PathOp:
-    """One path's part of an apply: replace it with ``new`` (None = remove it)."""
+    """One path's part of an apply, as recorded: replace it with ``new`` (None = remove it)."""
 
     path: str
-    new: str | None  # blob name in the journal, None = path must not exist afterwards
-    old: str | None  # blob name of the previous content, None = path did not exist
+    new: BlobRef | None  # None = path must not exist afterwards
+    old: BlobRef | None  # None = path did not exist
     mode: int | None = None  # st_mode for the new content (symlink or executable bits)
     old_mode: int | None = None
+
+
+@dataclass
+class Change:
+    """One path's part of an apply, in memory: its target on disk and both contents."""
+
+    path: str
+    target: Path
+    new: bytes | None
+    old: bytes | None
+    mode: int | None = None
+    old_mode: int | None = None
+
+
+@dataclass
+class Placement:
+    """Content to put at ``target`` (None = remove it), with the permissions it gets."""
+
+    target: Path
+    content: bytes | None
+    mode: int | None = None
+    old_mode: int | None = None
+
+
+@dataclass
+class Journal:
+    """A complete journal read back from disk."""
+
+    folder: Path
+    task_id: str
+    ops: list[PathOp]
+    _pack: bytes | None = field(default=None, repr=False)
+
+    def content(self, ref: BlobRef | None) -> bytes | None:
+        """The bytes ``ref`` points at (None for None)."""
+        if ref is None:
+            return None
+        if isinstance(ref, str):
+            return (self.folder / LEGACY_BLOBS / ref).read_bytes()
+        if self._pack is None:
+            self._pack = (self.folder / PACK).read_bytes()
+        offset, length = ref
+        return self._pack[offset : offset + length]
 
 
 def journal_root(root: Path) -> Path:
@@ -51,111 +111,224 @@ def temp_name(target: Path, task_id: str) -> Path:
     return target.with_name(f".{target.name[:180]}.yui-{tag}.tmp")
 
 
-def write_blob(folder: Path, name: str, data: bytes) -> None:
-    with (folder / name).open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+# --------------------------------------------------------------------------- recording
 
 
-def write_manifest(journal: Path, task_id: str, ops: list[PathOp]) -> None:
-    body = {"task_id": task_id, "ops": [asdict(op) for op in ops]}
-    fsync_dir(journal / "blobs")
-    write_durably(journal / MANIFEST, json.dumps(body, indent=1).encode())
-    fsync_dir(journal.parent)
+def write_journal(journal: Path, task_id: str, changes: list[Change]) -> list[PathOp]:
+    """Record every old and new content of ``changes``, durably; returns the recorded ops."""
+    journal.mkdir(parents=True)
+    ops: list[PathOp] = []
+    digest = hashlib.sha256()
+    offset = 0
+    with (journal / PACK).open("wb") as pack:
+
+        def put(data: bytes | None) -> tuple[int, int] | None:
+            nonlocal offset
+            if data is None:
+                return None
+            pack.write(data)
+            digest.update(data)
+            span = (offset, len(data))
+            offset += len(data)
+            return span
+
+        for change in changes:
+            new, old = put(change.new), put(change.old)
+            ops.append(PathOp(change.path, new, old, change.mode, change.old_mode))
+    body = {"format": FORMAT, "task_id": task_id, "pack_size": offset,
+            "pack_sha256": digest.hexdigest(), "ops": [asdict(op) for op in ops]}
+    staged = journal / f".{MANIFEST}.tmp"
+    staged.write_bytes(json.dumps(body, indent=1).encode())
+    os.replace(staged, journal / MANIFEST)
+    # One barrier: the pack, the manifest and the journal's own folder entries are on disk
+    # before any target is touched. A crash before it may leave a manifest whose pack does
+    # not match: read_journal calls that incomplete.
+    make_durable([journal / PACK, journal / MANIFEST], [journal, journal.parent,
+                                                         journal.parent.parent])
+    return ops
 
 
-def read_manifest(journal: Path) -> tuple[str, list[PathOp]]:
-    body = json.loads((journal / MANIFEST).read_text(encoding="utf-8"))
-    return str(body["task_id"]), [PathOp(**op) for op in body["ops"]]
+def _ref(value: Any) -> BlobRef | None:
+    if value is None or isinstance(value, str):
+        return value
+    offset, length = value
+    return (int(offset), int(length))
+
+
+def read_journal(journal: Path) -> Journal | None:
+    """The journal in ``journal``, or None when it is incomplete (cut off while recording)."""
+    try:
+        body = json.loads((journal / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None  # torn by a crash before the recording barrier
+    found = Journal(journal, str(body["task_id"]), [
+        PathOp(path=op["path"], new=_ref(op["new"]), old=_ref(op["old"]), mode=op["mode"],
+               old_mode=op["old_mode"])
+        for op in body["ops"]
+    ])
+    if body.get("format", 1) >= FORMAT:
+        try:
+            pack = (journal / PACK).read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(pack) != body["pack_size"] or hashlib.sha256(pack).hexdigest() != body[
+            "pack_sha256"
+        ]:
+            return None
+        found._pack = pack
+    return found
 
 
 def mark(journal: Path, marker: str) -> None:
+    """Leave ``marker`` in the journal, durably."""
     write_durably(journal / marker, b"")
 
 
-def blob(journal: Path, name: str | None) -> bytes | None:
-    return None if name is None else (journal / "blobs" / name).read_bytes()
+# --------------------------------------------------------------------------- placing files
 
 
-def stage(root: Path, journal: Path, task_id: str, op: PathOp) -> None:
-    """Write ``op``'s new content to its temp file next to the target, durably."""
-    if op.new is None:
-        return
-    target = resolve_inside(root, op.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(target, task_id)
-    data = blob(journal, op.new) or b""
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    if op.mode is not None and stat.S_ISLNK(op.mode):
+def _write_new(tmp: Path, data: bytes, mode: int | None) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        os.unlink(tmp)  # a symlink left by an interrupted earlier attempt
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if mode is not None:
+            os.fchmod(fd, stat.S_IMODE(mode))
+    finally:
+        os.close(fd)
+
+
+def _stage(placement: Placement, task_id: str) -> Path | None:
+    """Write the new content to its temp file; returns it when it is a regular file."""
+    data = placement.content
+    assert data is not None
+    tmp = temp_name(placement.target, task_id)
+    if placement.mode is not None and stat.S_ISLNK(placement.mode):
+        tmp.unlink(missing_ok=True)
         os.symlink(data.decode("utf-8"), tmp)
-        return
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if op.mode is not None:
-        os.chmod(tmp, stat.S_IMODE(op.mode))
-    elif op.old_mode is not None:
-        os.chmod(tmp, stat.S_IMODE(op.old_mode))
+        return None
+    mode = placement.mode
+    if mode is None and placement.old_mode is not None and stat.S_ISREG(placement.old_mode):
+        mode = placement.old_mode  # a rewritten file keeps its permissions
+    _write_new(tmp, data, mode)
+    return tmp
 
 
-def land(root: Path, task_id: str, op: PathOp) -> None:
-    """Put the staged content in place (or remove the path): one atomic rename or unlink."""
-    target = resolve_inside(root, op.path)
-    if op.new is None:
-        target.unlink(missing_ok=True)
-        return
-    os.replace(temp_name(target, task_id), target)
-
-
-def restore(root: Path, journal: Path, task_id: str, op: PathOp) -> None:
-    """Put ``op.path`` back to its old content (idempotent)."""
-    back = PathOp(path=op.path, new=op.old, old=None, mode=op.old_mode)
-    if op.old is not None:
-        stage(root, journal, task_id, back)
-    land(root, task_id, back)
-
-
-def roll_forward(root: Path, journal: Path, task_id: str, ops: list[PathOp]) -> None:
-    """Bring every path to its new content (idempotent: safe to repeat after a crash)."""
-    for op in ops:
-        stage(root, journal, task_id, op)
-    for op in ops:
-        land(root, task_id, op)
-    sync_parents(root, ops)
-
-
-def remove_temps(root: Path, task_id: str, ops: list[PathOp]) -> None:
-    for op in ops:
-        tmp = temp_name(resolve_inside(root, op.path), task_id)
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-
-
-def sync_parents(root: Path, ops: list[PathOp]) -> None:
-    for folder in sorted({resolve_inside(root, op.path).parent for op in ops}):
+def _make_folders(placements: list[Placement]) -> set[Path]:
+    """Create the missing folders of new contents; returns the folders whose entries changed."""
+    changed: set[Path] = set()
+    for folder in sorted({p.target.parent for p in placements if p.content is not None}):
         if folder.is_dir():
-            fsync_dir(folder)
+            continue
+        missing = folder
+        while not missing.exists():
+            changed.add(missing.parent)
+            missing = missing.parent
+        folder.mkdir(parents=True, exist_ok=True)
+    return changed
 
 
-def retire(root: Path, journal: Path, task_id: str, retention: int) -> None:
-    """Move a committed journal to the backups (or drop it), keeping ``retention`` of them."""
+def stage_all(task_id: str, placements: list[Placement]) -> set[Path]:
+    """Write every new content to its temp file and make them durable (one barrier).
+
+    Returns the folders :func:`land_all` must flush.
+    """
+    folders = _make_folders(placements) | {p.target.parent for p in placements}
+    temps = [
+        tmp for p in placements if p.content is not None
+        if (tmp := _stage(p, task_id)) is not None
+    ]
+    make_durable(temps, folders)
+    return folders
+
+
+def land_all(task_id: str, placements: list[Placement], folders: set[Path]) -> None:
+    """Rename every temp file over its target, unlink removed paths, then one barrier."""
+    for placement in placements:
+        if placement.content is None:
+            placement.target.unlink(missing_ok=True)
+        else:
+            os.replace(temp_name(placement.target, task_id), placement.target)
+    make_durable([], folders)
+
+
+def place(task_id: str, placements: list[Placement]) -> None:
+    """Bring every placement's target to its content (idempotent: safe to repeat)."""
+    land_all(task_id, placements, stage_all(task_id, placements))
+
+
+def remove_temps(task_id: str, targets: list[Path]) -> None:
+    for target in targets:
+        temp_name(target, task_id).unlink(missing_ok=True)
+
+
+def targets(root: Path, ops: list[PathOp]) -> list[Path]:
+    return [resolve_inside(root, op.path) for op in ops]
+
+
+def roll_forward(root: Path, journal: Journal) -> None:
+    """Bring every path of ``journal`` to its new content."""
+    place(journal.task_id, [
+        Placement(target, journal.content(op.new), op.mode, op.old_mode)
+        for op, target in zip(journal.ops, targets(root, journal.ops), strict=True)
+    ])
+
+
+def roll_back(root: Path, journal: Journal) -> None:
+    """Bring every path of ``journal`` back to its old content."""
+    place(journal.task_id, [
+        Placement(target, journal.content(op.old), op.old_mode)
+        for op, target in zip(journal.ops, targets(root, journal.ops), strict=True)
+    ])
+
+
+# --------------------------------------------------------------------------- commit
+
+
+def commit(root: Path, journal: Path, task_id: str, retention: int) -> None:
+    """Mark a journal whose files are all in place committed and keep it as the backup."""
+    (journal / COMMITTED).write_bytes(b"")
+    backups = retire(root, journal, task_id, retention)
+    # One barrier for the marker and the move. Lost to a crash, recovery rolls the task
+    # forward once more: the same bytes again.
+    make_durable([], [backups, journal.parent])
+
+
+def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
+    """Move a committed journal to the backups (or drop it), keeping ``retention`` of them.
+
+    Returns the backups folder.
+    """
     backups = backup_root(root)
     backups.mkdir(exist_ok=True)
     if retention <= 0:
         shutil.rmtree(journal)
-        return
+        return backups
     target = backups / task_id
     if target.exists():
         shutil.rmtree(target)
     os.replace(journal, target)
-    fsync_dir(backups)
     kept = sorted(
-        (p for p in backups.iterdir() if (p / COMMITTED).exists()),
-        key=lambda p: (p / COMMITTED).stat().st_mtime_ns,
+        (p for p in backups.iterdir() if (p / MANIFEST).exists()),
+        key=_backup_age,
         reverse=True,
     )
     for old in kept[retention:]:
         shutil.rmtree(old)
+    return backups
+
+
+def _backup_age(backup: Path) -> int:
+    # A crash may keep a backup's move but lose its marker: the manifest dates it then.
+    marker = backup / COMMITTED
+    return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
