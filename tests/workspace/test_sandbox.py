@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.workspace.conftest import run_git, write
 from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind
 from yui_lsp.workspace import SandboxPool
+from yui_lsp.workspace.gitcmd import read_head
+from yui_lsp.workspace.sandbox import Sandbox
 
 
 def worktrees(repo: Path) -> list[str]:
@@ -88,6 +91,15 @@ async def test_symlink_out_of_the_sandbox_is_refused(repo: Path, cache: Path) ->
     finally:
         await pool.release(sandbox)
     assert not sandbox.path.exists()  # pool_size 0: removed, not kept
+    await pool.close()
+    pool = SandboxPool(repo, cache, include=[], pool_size=1)
+    sandbox = await pool.acquire("t")
+    os.symlink("/etc/passwd", sandbox.path / "passwd")
+    with pytest.raises(PathOutsideWorkspaceError):
+        sandbox.diff()
+    await pool.release(sandbox)
+    assert not (sandbox.path / "passwd").is_symlink()  # kept in the pool, link gone
+    await pool.close()
 
 
 async def test_pooled_sandbox_is_reset_between_tasks(repo: Path, cache: Path) -> None:
@@ -159,3 +171,103 @@ async def test_orphans_of_dead_processes_are_removed(repo: Path, cache: Path) ->
     finally:
         await pool.close()
     assert len(worktrees(repo)) == 1
+
+
+async def test_release_undoes_exactly_what_the_task_did(repo: Path, cache: Path) -> None:
+    write(repo, {"notes.txt": "user's untracked note\n", ".env": "TOKEN=1\n"})
+    pool = SandboxPool(repo, cache, include=[".env"], pool_size=1)
+    first = await pool.acquire("t1")
+    root = first.path
+    (root / "src/app.py").write_text("agent edit\n")
+    (root / "README.md").unlink()
+    (root / "notes.txt").write_text("agent rewrote the note\n")
+    os.chmod(root / "tests/test_app.py", 0o755)
+    write(root, {"gen/deep/new.py": "x = 1\n", "__pycache__/m.pyc": b"\x00", ".env": "leak"})
+    assert {c.path for c in first.diff().changes} == {
+        "src/app.py", "README.md", "notes.txt", "tests/test_app.py", "gen/deep/new.py"}
+    await pool.release(first)
+    assert not (root / "gen").exists() and not (root / "__pycache__").exists()
+    second = await pool.acquire("t2")
+    try:
+        assert second.path == root
+        assert (root / "src/app.py").read_text() == "def main():\n    return 1\n"
+        assert (root / "README.md").read_text() == "# demo\n"
+        assert (root / "notes.txt").read_text() == "user's untracked note\n"
+        assert not os.access(root / "tests/test_app.py", os.X_OK)
+        assert (root / ".env").read_text() == "TOKEN=1\n"  # copied in again, not the leak
+        assert second.diff().changes == []
+        assert run_git(root, "status", "--porcelain") == ""
+    finally:
+        await pool.close()
+
+
+async def test_each_hand_out_sees_the_users_latest_edit(repo: Path, cache: Path) -> None:
+    pool = SandboxPool(repo, cache, include=[], pool_size=2)
+    try:
+        for text in ("X = 2\n", "X = 3\n", "X = 4\n"):  # same size: only the content moves
+            write(repo, {"src/util.py": text})
+            sandbox = await pool.acquire(f"t{text[4]}")
+            assert (sandbox.path / "src/util.py").read_text() == text
+            assert sandbox.base_bytes("src/util.py") == text.encode()
+            await pool.release(sandbox)
+        run_git(repo, "commit", "-qam", "user commits")
+        sandbox = await pool.acquire("after-commit")
+        # Nothing uncommitted any more: the sandbox sits on the user's new commit itself.
+        assert sandbox.base == run_git(repo, "rev-parse", "HEAD").strip()
+        assert run_git(sandbox.path, "status", "--porcelain") == ""
+        await pool.release(sandbox)
+    finally:
+        await pool.close()
+
+
+async def test_sandboxes_handed_out_together_share_one_base(repo: Path, cache: Path) -> None:
+    write(repo, {"src/app.py": "def main():\n    return 5\n", "draft.md": "draft\n"})
+    pool = SandboxPool(repo, cache, include=[], pool_size=4)
+    sandboxes: list[Sandbox] = []
+
+    async def take(i: int) -> None:
+        sandboxes.append(await pool.acquire(f"t{i}"))
+
+    try:
+        async with anyio.create_task_group() as group:
+            for i in range(4):
+                group.start_soon(take, i)
+        assert len({s.base for s in sandboxes}) == 1
+        for sandbox in sandboxes:
+            assert (sandbox.path / "draft.md").read_text() == "draft\n"
+            assert sandbox.diff().changes == []
+    finally:
+        await pool.close()
+    assert run_git(repo, "status", "--porcelain").splitlines() == [
+        " M src/app.py", "?? draft.md"]  # the user's index was never touched
+
+
+async def test_symlink_leaving_the_workspace_is_not_handed_out(
+    repo: Path, cache: Path, tmp_path: Path
+) -> None:
+    write(tmp_path, {"secret.txt": "secret\n"})
+    os.symlink(tmp_path / "secret.txt", repo / "leak")
+    os.symlink("src/app.py", repo / "inner")
+    pool = SandboxPool(repo, cache, include=[], pool_size=1)
+    sandbox = await pool.acquire("t")
+    try:
+        assert not (sandbox.path / "leak").exists() and not (sandbox.path / "leak").is_symlink()
+        assert os.readlink(sandbox.path / "inner") == "src/app.py"
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("layout", ["branch", "packed", "detached", "worktree"])
+def test_head_is_read_like_git_reads_it(repo: Path, tmp_path: Path, layout: str) -> None:
+    where = repo
+    if layout == "packed":
+        run_git(repo, "pack-refs", "--all")
+    elif layout == "detached":
+        run_git(repo, "checkout", "-q", "--detach")
+    elif layout == "worktree":
+        where = tmp_path / "wt"
+        run_git(repo, "worktree", "add", "-q", "-b", "side", str(where))
+        write(where, {"side.txt": "s\n"})
+        run_git(where, "add", "-A")
+        run_git(where, "commit", "-qm", "side")
+    assert read_head(where) == run_git(where, "rev-parse", "HEAD").strip()
