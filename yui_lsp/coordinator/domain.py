@@ -168,8 +168,8 @@ class DomainMembership:
             entry.model_dump_json().encode(),
         )
 
-    def publish(self, tasks: list[TaskInfo]) -> None:
-        data = json.dumps([t.model_dump(mode="json") for t in tasks]).encode()
+    def publish_json(self, data: bytes) -> None:
+        """Replace this coordinator's task table (a JSON list of TaskInfo)."""
         write_atomic(_yui_dir(self.root) / "tasks" / f"{self.coordinator_id}.json", data)
 
     def unregister(self) -> None:

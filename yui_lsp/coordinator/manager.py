@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -122,6 +123,7 @@ class ParallelTaskManager:
         #: Ended tasks in the order they ended; beyond `task_retention` only their status stays.
         self._ended: deque[str] = deque()
         self._forgotten: dict[str, TaskStatus] = {}
+        self._published: dict[str, tuple[datetime, str]] = {}
         self._dependents: dict[str, list[str]] = {}
         self._ready: list[tuple[int, int, str]] = []
         self._seq = 0
@@ -633,8 +635,20 @@ class ParallelTaskManager:
         while True:
             await self._dirty.wait()
             self._dirty = anyio.Event()
-            await anyio.to_thread.run_sync(self._domain.publish, self.tasks())
+            await anyio.to_thread.run_sync(self._domain.publish_json, self._tasks_json())
             await anyio.sleep(0.2)  # coalesce bursts: at most five table writes a second
+
+    def _tasks_json(self) -> bytes:
+        """The task table as JSON; each task is serialised again only when it changed."""
+        cache = self._published
+        fresh: dict[str, tuple[datetime, str]] = {}
+        for task_id, rec in self._records.items():
+            hit = cache.get(task_id)
+            if hit is None or hit[0] != rec.updated_wall:
+                hit = (rec.updated_wall, rec.info(self.coordinator_id).model_dump_json())
+            fresh[task_id] = hit
+        self._published = fresh
+        return ("[" + ",".join(text for _, text in fresh.values()) + "]").encode()
 
     async def _handle_control(self, request: dict[str, Any]) -> dict[str, Any]:
         op, task_id = request.get("op"), str(request.get("task_id", ""))
