@@ -23,7 +23,8 @@ import json
 import os
 import shutil
 import stat
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,10 +106,14 @@ def backup_root(root: Path) -> Path:
     return state_dir(root) / "backups"
 
 
+@lru_cache(maxsize=64)
+def _temp_tag(task_id: str) -> str:
+    return hashlib.sha1(task_id.encode()).hexdigest()[:10]
+
+
 def temp_name(target: Path, task_id: str) -> Path:
     """The temp file next to ``target`` that becomes it (derivable again after a crash)."""
-    tag = hashlib.sha1(task_id.encode()).hexdigest()[:10]
-    return target.with_name(f".{target.name[:180]}.yui-{tag}.tmp")
+    return target.with_name(f".{target.name[:180]}.yui-{_temp_tag(task_id)}.tmp")
 
 
 # --------------------------------------------------------------------------- recording
@@ -136,9 +141,15 @@ def write_journal(journal: Path, task_id: str, changes: list[Change]) -> list[Pa
             new, old = put(change.new), put(change.old)
             ops.append(PathOp(change.path, new, old, change.mode, change.old_mode))
     body = {"format": FORMAT, "task_id": task_id, "pack_size": offset,
-            "pack_sha256": digest.hexdigest(), "ops": [asdict(op) for op in ops]}
+            "pack_sha256": digest.hexdigest(), "ops": [
+                # One line per path: readable, and a tenth of the cost of asdict + indent.
+                {"path": op.path, "new": op.new, "old": op.old, "mode": op.mode,
+                 "old_mode": op.old_mode}
+                for op in ops
+            ]}
+    text = json.dumps(body, separators=(",", ":")).replace(',{"path"', ',\n{"path"')
     staged = journal / f".{MANIFEST}.tmp"
-    staged.write_bytes(json.dumps(body, indent=1).encode())
+    staged.write_bytes(text.encode())
     os.replace(staged, journal / MANIFEST)
     # One barrier: the pack, the manifest and the journal's own folder entries are on disk
     # before any target is touched. A crash before it may leave a manifest whose pack does
