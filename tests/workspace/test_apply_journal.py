@@ -72,8 +72,9 @@ def test_interrupted_apply_of_an_earlier_version_rolls_forward_and_undoes(tmp_pa
 def _flushes(root: Path, task_id: str, count: int) -> int:
     old: dict[str, str | bytes] = {f"d{i % 7}/f{i}.txt": f"old {i}\n" for i in range(count)}
     write(root, old)
-    integration = result(root, task_id, {f"d{i % 7}/f{i}.txt": b"new\n" for i in range(count)}
-                         | {f"new/f{i}.txt": b"created\n" for i in range(count)})
+    new: dict[str, bytes | None] = {f"d{i % 7}/f{i}.txt": b"new\n" for i in range(count)}
+    new |= {f"new/f{i}.txt": b"created\n" for i in range(count)}
+    integration = result(root, task_id, new)
     calls = {"n": 0}
 
     def counted(real: object) -> object:
