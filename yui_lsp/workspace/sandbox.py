@@ -196,7 +196,13 @@ class Sandbox:
             return ChangeSet(task_id=self.task_id, base=self.base, changes=[])
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
             env = self._scratch_index(Path(tmp))
-            git([*self.git_args(), "add", "-A"], env=env)
+            if self._seen is None:
+                git([*self.git_args(), "add", "-A"], env=env)
+            else:  # status named every path that differs from base: hash only those
+                spec = b"\0".join(os.fsencode(rel) for code, rel in self._seen if code != "!!")
+                git([*self.git_args(), "add", "-A", "--pathspec-from-file=-",
+                     "--pathspec-file-nul"], env={**env, "GIT_LITERAL_PATHSPECS": "1"},
+                    stdin=spec)
             raw = git([*self.git_args(), "diff-index", "--cached", "-r", "-z", "--raw",
                        "--find-renames=100%", self.base], env=env).stdout
         fields = split_z(raw)
