@@ -163,8 +163,8 @@ def test_write_error_reported_by_the_flush_leaves_every_file_old(tmp_path: Path,
     integration = result(tmp_path, "t", {rel: b"new\n" for rel in before})
     # Flush 1 records the journal; flush 2, after staging, is where the kernel reports
     # that writing the temp files back to the disk failed.
-    broken_disk = mock.patch("yui_lsp.workspace.journal.make_durable",
-                             _failing_after(statedir.make_durable, 2, errno.EIO))
+    broken_disk = mock.patch.object(statedir.WriteBarrier, "flush", _failing_after(
+        statedir.WriteBarrier.flush, 2, errno.EIO))
     with broken_disk, pytest.raises(ApplyError, match="result failed: Input/output error"):
         JournaledApplier(tmp_path, 3).apply_sync("t", integration)
     assert snapshot(tmp_path) == before and leftovers(tmp_path) == []

@@ -24,7 +24,8 @@ def test_journal_cut_off_before_its_flush_is_discarded_and_nothing_changes(
     changes = [jr.Change(f.path, tmp_path / f.path, f.content, f.expected) for f in
                integration.files]
     folder = jr.journal_root(tmp_path) / "t"
-    jr.write_journal(folder, "t", changes)
+    with statedir.WriteBarrier(tmp_path) as barrier:
+        jr.write_journal(folder, "t", changes, barrier)
     # A power cut kept the manifest but only part of the pack's data.
     pack = folder / jr.PACK
     pack.write_bytes(pack.read_bytes()[:3])

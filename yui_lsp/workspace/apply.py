@@ -26,6 +26,7 @@ from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.workspace import journal as jr
 from yui_lsp.workspace.merge import merge3
 from yui_lsp.workspace.paths import resolve_inside
+from yui_lsp.workspace.statedir import WriteBarrier
 from yui_lsp.workspace.types import Integration, MergedFile, StaleContentError, WorkspaceReader
 
 
@@ -116,34 +117,37 @@ class JournaledApplier:
         journal = jr.journal_root(self.root) / task_id
         if journal.exists():
             _recover_one(self.root, journal, self.retention)
-        try:
-            jr.write_journal(journal, task_id, changes)
-        except OSError as exc:
-            shutil.rmtree(journal, ignore_errors=True)
-            raise ApplyError(
-                f"could not record task {task_id}'s result under .yui/journal ({exc.strerror}); "
-                "nothing was applied (free disk space and retry)"
-            ) from None
-        self._write_files(journal, task_id, changes)
-        jr.commit(self.root, journal, task_id, self.retention)
+        with WriteBarrier(self.root) as barrier:
+            try:
+                jr.write_journal(journal, task_id, changes, barrier)
+            except OSError as exc:
+                shutil.rmtree(journal, ignore_errors=True)
+                raise ApplyError(
+                    f"could not record task {task_id}'s result under .yui/journal "
+                    f"({exc.strerror}); nothing was applied (free disk space and retry)"
+                ) from None
+            self._write_files(journal, task_id, changes, barrier)
+            jr.commit(self.root, journal, task_id, self.retention, barrier)
         return [m.path for m in integration.files]
 
-    def _write_files(self, journal: Path, task_id: str, changes: list[jr.Change]) -> None:
+    def _write_files(
+        self, journal: Path, task_id: str, changes: list[jr.Change], barrier: WriteBarrier
+    ) -> None:
         placements = [jr.Placement(c.target, c.new, c.mode, c.old_mode) for c in changes]
         try:
-            folders = jr.stage_all(task_id, placements)
+            folders = jr.stage_all(task_id, placements, barrier)
         except OSError as exc:
             jr.remove_temps(task_id, [c.target for c in changes])
             shutil.rmtree(journal, ignore_errors=True)
             raise ApplyError(_write_failure(task_id, exc)) from None
         try:
-            jr.land_all(task_id, placements, folders)
+            jr.land_all(task_id, placements, folders, barrier)
         except OSError as exc:
             # Some targets already hold the new content: put every one back to its old.
             jr.mark(journal, jr.ABORTED)
             recorded = jr.read_journal(journal)
             assert recorded is not None  # recorded durably before any target was touched
-            _roll_back(self.root, recorded)
+            _roll_back(self.root, recorded, barrier)
             raise ApplyError(_write_failure(task_id, exc)) from None
 
 
@@ -155,8 +159,8 @@ def _write_failure(task_id: str, exc: OSError) -> str:
     )
 
 
-def _roll_back(root: Path, journal: jr.Journal) -> None:
-    jr.roll_back(root, journal)
+def _roll_back(root: Path, journal: jr.Journal, barrier: WriteBarrier) -> None:
+    jr.roll_back(root, journal, barrier)
     jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
     shutil.rmtree(journal.folder)
 
@@ -168,13 +172,14 @@ def _recover_one(root: Path, folder: Path, retention: int) -> str:
         # Interrupted while writing the journal: no target was touched yet.
         shutil.rmtree(folder)
         return "discarded"
-    if (folder / jr.ABORTED).exists():
-        _roll_back(root, journal)
-        return "rolled back"
-    if not (folder / jr.COMMITTED).exists():
-        jr.roll_forward(root, journal)
-    jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
-    jr.commit(root, folder, journal.task_id, retention)
+    with WriteBarrier(root) as barrier:
+        if (folder / jr.ABORTED).exists():
+            _roll_back(root, journal, barrier)
+            return "rolled back"
+        if not (folder / jr.COMMITTED).exists():
+            jr.roll_forward(root, journal, barrier)
+        jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
+        jr.commit(root, folder, journal.task_id, retention, barrier)
     return "rolled forward"
 
 

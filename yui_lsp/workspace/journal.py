@@ -11,7 +11,7 @@ journals become the task's backup under ``.yui/backups/<task_id>/``, which ``und
 Journals of earlier versions keep one file per content under ``blobs/`` and count as
 complete when their manifest exists; they are still read.
 
-Durability comes from write barriers (:func:`make_durable`), not from one fsync per file:
+Durability comes from write barriers (:class:`WriteBarrier`), not from one fsync per file:
 a few flushes per apply, whatever its size, in the order the recovery relies on.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from yui_lsp.workspace.paths import resolve_inside
-from yui_lsp.workspace.statedir import make_durable, state_dir, write_durably
+from yui_lsp.workspace.statedir import WriteBarrier, state_dir, write_durably
 
 MANIFEST = "manifest.json"
 PACK = "blobs.pack"
@@ -119,7 +119,9 @@ def temp_name(target: Path, task_id: str) -> Path:
 # --------------------------------------------------------------------------- recording
 
 
-def write_journal(journal: Path, task_id: str, changes: list[Change]) -> list[PathOp]:
+def write_journal(
+    journal: Path, task_id: str, changes: list[Change], barrier: WriteBarrier
+) -> list[PathOp]:
     """Record every old and new content of ``changes``, durably; returns the recorded ops."""
     journal.mkdir(parents=True)
     ops: list[PathOp] = []
@@ -154,8 +156,8 @@ def write_journal(journal: Path, task_id: str, changes: list[Change]) -> list[Pa
     # One barrier: the pack, the manifest and the journal's own folder entries are on disk
     # before any target is touched. A crash before it may leave a manifest whose pack does
     # not match: read_journal calls that incomplete.
-    make_durable([journal / PACK, journal / MANIFEST], [journal, journal.parent,
-                                                         journal.parent.parent])
+    barrier.flush([journal / PACK, journal / MANIFEST],
+                  [journal, journal.parent, journal.parent.parent])
     return ops
 
 
@@ -249,7 +251,7 @@ def _make_folders(placements: list[Placement]) -> set[Path]:
     return changed
 
 
-def stage_all(task_id: str, placements: list[Placement]) -> set[Path]:
+def stage_all(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> set[Path]:
     """Write every new content to its temp file and make them durable (one barrier).
 
     Returns the folders :func:`land_all` must flush.
@@ -259,23 +261,25 @@ def stage_all(task_id: str, placements: list[Placement]) -> set[Path]:
         tmp for p in placements if p.content is not None
         if (tmp := _stage(p, task_id)) is not None
     ]
-    make_durable(temps, folders)
+    barrier.flush(temps, folders)
     return folders
 
 
-def land_all(task_id: str, placements: list[Placement], folders: set[Path]) -> None:
+def land_all(
+    task_id: str, placements: list[Placement], folders: set[Path], barrier: WriteBarrier
+) -> None:
     """Rename every temp file over its target, unlink removed paths, then one barrier."""
     for placement in placements:
         if placement.content is None:
             placement.target.unlink(missing_ok=True)
         else:
             os.replace(temp_name(placement.target, task_id), placement.target)
-    make_durable([], folders)
+    barrier.flush([], folders)
 
 
-def place(task_id: str, placements: list[Placement]) -> None:
+def place(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> None:
     """Bring every placement's target to its content (idempotent: safe to repeat)."""
-    land_all(task_id, placements, stage_all(task_id, placements))
+    land_all(task_id, placements, stage_all(task_id, placements, barrier), barrier)
 
 
 def remove_temps(task_id: str, targets: list[Path]) -> None:
@@ -287,32 +291,34 @@ def targets(root: Path, ops: list[PathOp]) -> list[Path]:
     return [resolve_inside(root, op.path) for op in ops]
 
 
-def roll_forward(root: Path, journal: Journal) -> None:
+def roll_forward(root: Path, journal: Journal, barrier: WriteBarrier) -> None:
     """Bring every path of ``journal`` to its new content."""
     place(journal.task_id, [
         Placement(target, journal.content(op.new), op.mode, op.old_mode)
         for op, target in zip(journal.ops, targets(root, journal.ops), strict=True)
-    ])
+    ], barrier)
 
 
-def roll_back(root: Path, journal: Journal) -> None:
+def roll_back(root: Path, journal: Journal, barrier: WriteBarrier) -> None:
     """Bring every path of ``journal`` back to its old content."""
     place(journal.task_id, [
         Placement(target, journal.content(op.old), op.old_mode)
         for op, target in zip(journal.ops, targets(root, journal.ops), strict=True)
-    ])
+    ], barrier)
 
 
 # --------------------------------------------------------------------------- commit
 
 
-def commit(root: Path, journal: Path, task_id: str, retention: int) -> None:
+def commit(
+    root: Path, journal: Path, task_id: str, retention: int, barrier: WriteBarrier
+) -> None:
     """Mark a journal whose files are all in place committed and keep it as the backup."""
     (journal / COMMITTED).write_bytes(b"")
     backups = retire(root, journal, task_id, retention)
     # One barrier for the marker and the move. Lost to a crash, recovery rolls the task
     # forward once more: the same bytes again.
-    make_durable([], [backups, journal.parent])
+    barrier.flush([], [backups, journal.parent])
 
 
 def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:

@@ -103,21 +103,17 @@ def _device_has_syncfs(device: int, folder: str) -> bool:
 
 
 def syncfs_supported(folder: Path) -> bool:
-    """Whether :func:`make_durable` flushes ``folder``'s filesystem with one syncfs(2)."""
+    """Whether :class:`WriteBarrier` flushes ``folder``'s filesystem with one syncfs(2)."""
     return _device_has_syncfs(os.stat(folder).st_dev, str(folder))
 
 
-def syncfs(folder: Path) -> None:
-    """Flush the whole filesystem holding ``folder``: data, inodes and folder entries."""
+def syncfs(fd: int, folder: Path) -> None:
+    """Flush the whole filesystem of ``fd`` (open on ``folder``): data, inodes, entries."""
     libc = _libc()
     assert libc is not None
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if libc.syncfs(fd) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error), str(folder))
-    finally:
-        os.close(fd)
+    if libc.syncfs(fd) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error), str(folder))
 
 
 def fsync_file(path: Path) -> None:
@@ -129,28 +125,61 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def make_durable(files: Iterable[Path], folders: Iterable[Path]) -> None:
-    """A write barrier: every write to ``files`` and every entry change in ``folders`` so far
-    reaches stable storage before this returns.
+class WriteBarrier:
+    """Write barriers for one unit of work (an apply, a recovery) on the workspace's disks.
 
-    ``folders`` must include the folder of each file. Where the filesystem supports it, this
-    is one syncfs(2) per filesystem involved, whatever the number of files (an apply of
-    thousands of files costs a few flushes, not thousands); elsewhere each file and folder is
-    fsynced.
+    :meth:`flush` makes every write to the given files and every entry change in the given
+    folders so far reach stable storage. Where the filesystem supports it, that is one
+    syncfs(2) per filesystem involved, whatever the number of files (an apply of thousands
+    of files costs a few flushes, not thousands); elsewhere each file and folder is fsynced.
+
+    Open it before the unit's first write: syncfs reports a failed write-back only to
+    descriptors opened before another process or thread saw that error, so the descriptor
+    for the anchor's filesystem is taken at once.
     """
-    folders = list(folders)
-    by_device: dict[int, Path] = {}
-    for folder in folders:
-        try:
-            by_device.setdefault(os.stat(folder).st_dev, folder)
-        except FileNotFoundError:
-            continue  # removed meanwhile (a rolled back creation): nothing left to flush
-    if by_device and all(_device_has_syncfs(dev, str(f)) for dev, f in by_device.items()):
-        for folder in by_device.values():
-            syncfs(folder)
-        return
-    for path in files:
-        fsync_file(path)
-    for folder in folders:
-        if folder.is_dir():
-            fsync_dir(folder)
+
+    def __init__(self, anchor: Path) -> None:
+        self._fds: dict[int, tuple[int, Path]] = {}
+        self._watch(anchor)
+
+    def __enter__(self) -> WriteBarrier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _watch(self, folder: Path) -> bool:
+        """Keep a descriptor on ``folder``'s filesystem; False if syncfs is not trusted there."""
+        device = os.stat(folder).st_dev
+        if device in self._fds:
+            return True
+        if not _device_has_syncfs(device, str(folder)):
+            return False
+        self._fds[device] = (os.open(folder, os.O_RDONLY | os.O_DIRECTORY), folder)
+        return True
+
+    def flush(self, files: Iterable[Path], folders: Iterable[Path]) -> None:
+        """The barrier; ``folders`` must include the folder of each file."""
+        folders = list(folders)
+        trusted = True
+        for folder in folders:
+            try:
+                trusted = self._watch(folder)
+            except FileNotFoundError:
+                continue  # removed meanwhile (a rolled back creation): nothing left to flush
+            if not trusted:
+                break
+        if trusted:
+            for fd, anchor in self._fds.values():
+                syncfs(fd, anchor)
+            return
+        for path in files:
+            fsync_file(path)
+        for folder in folders:
+            if folder.is_dir():
+                fsync_dir(folder)
+
+    def close(self) -> None:
+        for fd, _ in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
