@@ -13,6 +13,7 @@ A write error in 3 or 4 rolls back at once, so every file is whole-old or whole-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -139,6 +140,11 @@ class JournaledApplier:
         except OSError as exc:
             jr.remove_temps(task_id, [c.target for c in changes])
             shutil.rmtree(journal, ignore_errors=True)
+            # The journal's removal is flushed too, else a power cut could bring it back and
+            # recovery would roll forward a task reported as not applied. The apply has
+            # failed already; a disk too broken for this flush is reported by that error.
+            with contextlib.suppress(OSError):
+                barrier.flush([], [journal.parent])
             raise ApplyError(_write_failure(task_id, exc)) from None
         try:
             jr.land_all(task_id, placements, folders, barrier)
