@@ -6,10 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.workspace.conftest import write
 from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
 from yui_lsp.workspace import (
+    ClaimSet,
     claims_overlap,
     expand_claims,
     path_matches,
@@ -101,3 +104,15 @@ def test_expand_claims(tmp_path: Path) -> None:
     everything = expand_claims(tmp_path, ["**"])
     assert ".env" in everything and "tests/t.py" in everything
     assert not any(p.startswith((".git/", ".yui/")) for p in everything)
+
+
+_SEGMENT = st.sampled_from(["src", "docs", "a.py", "b.md", "x", "*", "*.py", "**"])
+
+
+@given(
+    claims=st.lists(st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join), max_size=4),
+    path=st.lists(st.sampled_from(["src", "docs", "a.py", "b.md", "x"]), min_size=1,
+                  max_size=4).map("/".join),
+)
+def test_claim_set_covers_exactly_what_path_matches_does(claims: list[str], path: str) -> None:
+    assert ClaimSet(claims).covers(path) == path_matches(path, claims)

@@ -30,6 +30,7 @@ from yui_lsp.protocol import (
 )
 from yui_lsp.workspace import (
     Applier,
+    ClaimSet,
     Integration,
     LeaseTable,
     MergedFile,
@@ -38,7 +39,6 @@ from yui_lsp.workspace import (
     WorkspaceReader,
     expand_claims,
     integrate,
-    path_matches,
     resolve_inside,
 )
 
@@ -210,7 +210,8 @@ async def _land(
         integration = await anyio.to_thread.run_sync(merge)
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not path_matches(f.path, task.claims)]
+        claimed = ClaimSet(task.claims)
+        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
         if (
             outside
             and services.leases.try_acquire(
@@ -240,7 +241,7 @@ async def _land(
 def _write_guard(services: Services, task: Task) -> WriteGuard:
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
-        if path_matches(rel, task.claims):
+        if ClaimSet(task.claims).covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each
         # waiting on the other's claims must not hang forever.

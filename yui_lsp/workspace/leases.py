@@ -34,10 +34,13 @@ _WAIT_START_S = 0.05
 _WAIT_MAX_S = 1.0
 
 
-def _owner_alive(record: LockRecord, host: str) -> bool:
+def _owner_alive(record: LockRecord, host: str, seen: dict[int, bool]) -> bool:
     if record.host != host:
         return True  # another machine (shared folder): only expiry can tell
-    return psutil.pid_exists(record.owner_pid)
+    # A task's records share one owner: ask the OS once per pid and pass over the table.
+    if record.owner_pid not in seen:
+        seen[record.owner_pid] = psutil.pid_exists(record.owner_pid)
+    return seen[record.owner_pid]
 
 
 class LeaseTable:
@@ -86,8 +89,11 @@ class LeaseTable:
         """The table with expired and dead-owner leases removed (caller holds the lock)."""
         now = utcnow()
         table = self._load_all()
+        seen: dict[int, bool] = {}
         for task_id, records in list(table.items()):
-            live = [r for r in records if r.expires_at > now and _owner_alive(r, self._host)]
+            live = [
+                r for r in records if r.expires_at > now and _owner_alive(r, self._host, seen)
+            ]
             if len(live) != len(records):
                 self._store(task_id, live)
             if live:

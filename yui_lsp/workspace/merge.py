@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange, FileConflict, LockRecord
-from yui_lsp.workspace.paths import path_matches, resolve_inside
+from yui_lsp.workspace.paths import ClaimSet, resolve_inside
 from yui_lsp.workspace.types import Integration, MergedFile, WorkspaceReader
 
 _MARKER = 7
@@ -175,8 +175,9 @@ def integrate(
     when another task does.
     """
     result = Integration(task_id=changeset.task_id)
+    claimed = ClaimSet(claims)
     for change in changeset.changes:
-        blocked = _leased_elsewhere(change, claims, lease_holder)
+        blocked = _leased_elsewhere(change, claimed, lease_holder)
         if blocked is not None:
             result.conflicts.append(blocked)
             continue
@@ -189,10 +190,10 @@ def integrate(
 
 
 def _leased_elsewhere(
-    change: FileChange, claims: list[str], lease_holder: Callable[[str], LockRecord | None]
+    change: FileChange, claimed: ClaimSet, lease_holder: Callable[[str], LockRecord | None]
 ) -> FileConflict | None:
     for path in filter(None, (change.path, change.old_path)):
-        if path_matches(path, claims):
+        if claimed.covers(path):
             continue
         holder = lease_holder(path)
         if holder is not None:

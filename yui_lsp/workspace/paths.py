@@ -188,6 +188,13 @@ class ClaimSet:
         pairs += [(c, g) for g in other.globs for c in self.claims if not _has_glob(c)]
         return any(_globs_overlap(_claim_segments(x), _claim_segments(y)) for x, y in pairs)
 
+    def covers(self, path: str) -> bool:
+        """True when the workspace-relative ``path`` is covered by one of the claims."""
+        parts = _literal_parts(path)
+        if any(parts[:k] in self.literals for k in range(1, len(parts) + 1)):
+            return True
+        return any(_match_segments(_claim_segments(g), parts) for g in self.globs)
+
     def __bool__(self) -> bool:
         return bool(self.claims)
 
