@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import psutil
+
+#: CPU use is judged over at least this long. Starting a task (worktree checkout, agent
+#: start-up) is a burst of CPU by itself; judged over a shorter window, the first tasks'
+#: bursts would hold back the next ones on a machine that is otherwise idle.
+CPU_WINDOW_S = 2.0
 
 
 class ResourceGate:
@@ -11,7 +18,17 @@ class ResourceGate:
     def __init__(self, min_free_memory_mb: float, max_cpu_percent: float) -> None:
         self.min_free_memory_mb = min_free_memory_mb
         self.max_cpu_percent = max_cpu_percent
-        psutil.cpu_percent(interval=None)  # prime: the next call measures since now
+        self._cpu = 0.0
+        self._cpu_since = time.monotonic()
+        psutil.cpu_percent(interval=None)  # prime: the next reading measures since now
+
+    def _cpu_busy(self) -> float:
+        """Machine CPU use (percent) over the last complete window of CPU_WINDOW_S."""
+        now = time.monotonic()
+        if now - self._cpu_since >= CPU_WINDOW_S:
+            self._cpu = psutil.cpu_percent(interval=None)
+            self._cpu_since = now
+        return self._cpu
 
     def shortage(self) -> str | None:
         free_mb = psutil.virtual_memory().available / 2**20
@@ -21,10 +38,10 @@ class ResourceGate:
                 f"min_free_memory_mb is {self.min_free_memory_mb:.0f}"
             )
         if self.max_cpu_percent < 100:
-            cpu = psutil.cpu_percent(interval=None)
+            cpu = self._cpu_busy()
             if cpu > self.max_cpu_percent:
                 return (
-                    f"waiting for CPU: {cpu:.0f}% busy, "
+                    f"waiting for CPU: {cpu:.0f}% busy over {CPU_WINDOW_S:g} s, "
                     f"max_cpu_percent is {self.max_cpu_percent:.0f}"
                 )
         return None
