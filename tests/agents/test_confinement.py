@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 
 from tests.cli.conftest import cli_env, yui_argv
 from tests.coordinator import conftest as coordinator_setup
+from tests.support import git, wait_for
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.agents.confine import (
     BWRAP_ENV,
@@ -35,7 +35,6 @@ from yui_lsp.protocol import TaskResult
 PY = sys.executable
 # A small committed git repository (src/a.py, src/b.py, README.md), as the coordinator tests use.
 repo = coordinator_setup.repo
-git = coordinator_setup.git
 
 
 def _why_no_bwrap() -> str | None:
@@ -194,14 +193,6 @@ async def test_auto_without_bwrap_runs_unconfined_and_says_so(
     assert results["lax"].status == TaskStatus.COMPLETED, results["lax"].error
     log = (repo / ".yui" / "logs" / "lax.log").read_text()
     assert "[yui] running unconfined: bwrap (bubblewrap) not found" in log
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.05)
 
 
 def gone(pid: int) -> bool:

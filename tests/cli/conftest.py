@@ -17,16 +17,14 @@ from pathlib import Path
 import pytest
 
 import yui_lsp
+from tests.support import git, init_repo
+
+__all__ = ["git"]  # re-exported for the CLI tests
 
 PYTHON = sys.executable
 #: The folder holding the package under test, so subprocesses import this very code.
 SOURCE_ROOT = Path(yui_lsp.__file__).resolve().parents[1]
 
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @dataclass
@@ -76,18 +74,9 @@ def yui(tmp_path: Path) -> Yui:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "t@example.com")
-    git(root, "config", "user.name", "t")
-    (root / "src").mkdir()
-    for name in ("a", "b", "c"):
-        (root / "src" / f"{name}.py").write_text(f"from old_name import thing  # {name}\n")
-    (root / "README.md").write_text("# demo\nold_name is used here too\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    return root
+    files = {f"src/{n}.py": f"from old_name import thing  # {n}\n" for n in ("a", "b", "c")}
+    readme = {"README.md": "# demo\nold_name is used here too\n"}
+    return init_repo(tmp_path / "repo", {**files, **readme})
 
 
 def write_plan(root: Path, text: str, name: str = "plan.toml") -> Path:

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import psutil
 
+from tests.support import git, wait_for
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import all_tasks
@@ -23,18 +22,6 @@ HERE = Path(__file__).parent
 SOURCE_ROOT = HERE.parents[1]
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.05)
 
 
 async def test_agent_killed_mid_run_fails_cleanly(repo: Path, settings: Settings) -> None:

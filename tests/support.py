@@ -1,0 +1,39 @@
+"""Helpers shared by the test folders: real git repositories and waiting for a condition."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` and return its stdout (raises on failure)."""
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def init_repo(root: Path, files: Mapping[str, str]) -> Path:
+    """A git repository at ``root`` holding ``files`` (path → text) in one commit."""
+    root.mkdir(parents=True)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "t@example.com")
+    git(root, "config", "user.name", "t")
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll ``predicate`` until it holds; TimeoutError after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.05)
