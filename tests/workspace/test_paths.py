@@ -116,3 +116,14 @@ _SEGMENT = st.sampled_from(["src", "docs", "a.py", "b.md", "x", "*", "*.py", "**
 )
 def test_claim_set_covers_exactly_what_path_matches_does(claims: list[str], path: str) -> None:
     assert ClaimSet(claims).covers(path) == path_matches(path, claims)
+
+
+def test_expand_claims_never_follows_a_symlinked_folder(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x")
+    os.symlink("src", tmp_path / "alias")
+    # The alias is reported as the link itself, never as a second name for src/a.py: two
+    # names for one file would let two tasks lease "different" paths and write the same file.
+    assert expand_claims(tmp_path, ["**/*.py"]) == ["src/a.py"]
+    assert expand_claims(tmp_path, ["alias/*.py"]) == []
+    assert expand_claims(tmp_path, ["**"]) == ["alias", "src/a.py"]

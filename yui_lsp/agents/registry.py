@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from yui_lsp.agents.acp_client import AcpAdapter
 from yui_lsp.agents.aider import AiderAdapter
 from yui_lsp.agents.base import AgentAdapter
 from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter
@@ -16,6 +15,17 @@ from yui_lsp.agents.kiro import KiroAdapter
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentUnavailableError
 
+
+def _acp(kind: str) -> Callable[[], AgentAdapter]:
+    def build() -> AgentAdapter:
+        # The ACP SDK takes about 0.4 s to import: only pay for it when an ACP agent runs.
+        from yui_lsp.agents.acp_client import AcpAdapter
+
+        return AcpAdapter(kind)
+
+    return build
+
+
 _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
     "yui": YuiAdapter,
     "shell": ShellAdapter,
@@ -26,8 +36,8 @@ _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
     "codex": CodexAdapter,
     "gemini": GeminiAdapter,
     "aider": AiderAdapter,
-    "acp": AcpAdapter,
-    "kiro-acp": lambda: AcpAdapter("kiro-acp"),
+    "acp": _acp("acp"),
+    "kiro-acp": _acp("kiro-acp"),
 }
 
 
