@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,3 +116,33 @@ def test_write_refused_by_the_kernel_is_an_apply_error_and_nothing_torn(workspac
     assert line.startswith("error") and "nothing was applied" in line, line
     assert snapshot(workspace) == before
     assert leftovers(workspace) == [] and recover(workspace) == []
+
+
+def _can_mount_tmpfs() -> str | None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return "needs root and unshare to mount a private tmpfs"
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
+    return None if probe.returncode == 0 else "mount namespaces are not allowed here"
+
+
+@pytest.mark.skipif(_can_mount_tmpfs() is not None, reason=str(_can_mount_tmpfs()))
+@pytest.mark.parametrize(
+    ("tmpfs_kb", "new_kb", "where"),
+    [(64, 200, "the journal does not fit"), (160, 100, "the journal fits, the new file not")],
+)
+def test_a_really_full_disk_fails_the_apply_and_tears_nothing(
+    tmp_path: Path, tmpfs_kb: int, new_kb: int, where: str
+) -> None:
+    worker = Path(__file__).with_name("full_disk_worker.py")
+    done = subprocess.run(
+        ["unshare", "--mount", sys.executable, str(worker), str(tmp_path / "ws"),
+         str(tmpfs_kb), str(new_kb)],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["error"], f"{where}: the apply should have failed"
+    assert "No space left on device" in outcome["error"]
+    assert outcome["a_intact"] and outcome["b_intact"], outcome
+    assert [p for p in outcome["leftovers"] if "journal" in p or ".tmp" in p] == [], outcome
