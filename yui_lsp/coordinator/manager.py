@@ -27,7 +27,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from yui_lsp.agents import adapter_for
-from yui_lsp.config import Settings, load_settings
+from yui_lsp.config import AgentProfile, Settings, load_settings
 from yui_lsp.coordinator import dag
 from yui_lsp.coordinator.audit import AuditLog
 from yui_lsp.coordinator.bus import Bus
@@ -298,13 +298,17 @@ class ParallelTaskManager:
         duplicates = {i for i, n in Counter(ids).items() if n > 1} | {i for i in ids if i in known}
         if duplicates:
             raise PlanError(f"task id {sorted(duplicates)[0]!r} is used twice")
-        for item in items:
-            self._check_task(item)
-        dag.validate({t.id: t.depends_on for t in items}, known=[*self._records, *self._forgotten])
+        profiles = {item.id: self._check_task(item) for item in items}
+        dag.validate({t.id: t.depends_on for t in items}, known=known)
         futures = []
         for item in items:
             self._seq += 1
-            rec = TaskRecord(task=item, seq=self._seq, claim_set=ClaimSet(item.claims))
+            rec = TaskRecord(
+                task=item,
+                seq=self._seq,
+                profile=profiles[item.id],
+                claim_set=ClaimSet(item.claims),
+            )
             self._records[item.id] = rec
             self._unfinished.add(item.id)
             for dep in item.depends_on:
@@ -318,8 +322,8 @@ class ParallelTaskManager:
             self._records[item.id].submission_latency_s = elapsed
         return futures
 
-    def _check_task(self, task: Task) -> None:
-        assert self._services is not None
+    def _check_task(self, task: Task) -> AgentProfile:
+        """Refuse a task that cannot run; return the agent profile it will run with."""
         profile = profile_for(task, self.settings)
         if profile.kind == "shell" and not task.command:
             raise PlanError(f"task {task.id!r}: the shell agent needs `command = [argv...]`")
@@ -336,6 +340,7 @@ class ParallelTaskManager:
             validate_claims(task.refactor.files)
         if not is_direct(task, profile):
             adapter_for(profile).check_available(profile)
+        return profile
 
     def _status_of(self, task_id: str) -> TaskStatus:
         rec = self._records.get(task_id)
@@ -413,7 +418,7 @@ class ParallelTaskManager:
         self._waiting_reason = reason
 
     def _fits(self, rec: TaskRecord, active: list[TaskRecord]) -> bool:
-        profile = profile_for(rec.task, self.settings)
+        profile = rec.profile
         if profile.max_concurrent is not None:
             same = sum(1 for a in active if a.task.agent == rec.task.agent)
             if same >= profile.max_concurrent:
@@ -498,6 +503,7 @@ class ParallelTaskManager:
                 outcome = await run_attempt(
                     services,
                     task,
+                    rec.profile,
                     attempt=rec.attempts,
                     agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),

@@ -86,6 +86,7 @@ def is_direct(task: Task, profile: AgentProfile) -> bool:
 async def run_attempt(
     services: Services,
     task: Task,
+    profile: AgentProfile,
     *,
     attempt: int,
     agent_id: str,
@@ -93,7 +94,6 @@ async def run_attempt(
     set_status: SetStatus,
 ) -> AttemptOutcome:
     """Run one attempt; raises AgentFailedError (and friends) when the agent fails."""
-    profile = profile_for(task, services.settings)
     if is_direct(task, profile):
         return await _run_direct(services, task, emit, set_status)
     adapter = adapter_for(profile)
@@ -206,11 +206,11 @@ async def _land(
     services: Services, task: Task, merge: Callable[[], Integration], emit: Emit
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
+    claimed = ClaimSet(task.claims)
     for _ in range(STALE_RETRIES):
         integration = await anyio.to_thread.run_sync(merge)
         if integration.conflicts:
             return [], integration.conflicts
-        claimed = ClaimSet(task.claims)
         outside = [f.path for f in integration.files if not claimed.covers(f.path)]
         if (
             outside
@@ -239,9 +239,11 @@ async def _land(
 
 
 def _write_guard(services: Services, task: Task) -> WriteGuard:
+    claimed = ClaimSet(task.claims)
+
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
-        if ClaimSet(task.claims).covers(rel):
+        if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each
         # waiting on the other's claims must not hang forever.

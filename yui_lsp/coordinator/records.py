@@ -8,6 +8,7 @@ from datetime import datetime
 
 import anyio
 
+from yui_lsp.config import AgentProfile
 from yui_lsp.protocol import (
     FileConflict,
     Task,
@@ -26,6 +27,8 @@ class TaskRecord:
 
     task: Task
     seq: int
+    #: The agent profile, resolved once at submission.
+    profile: AgentProfile
     status: TaskStatus = TaskStatus.PENDING
     progress: float = 0.0
     message: str = ""
