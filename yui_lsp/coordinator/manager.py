@@ -42,6 +42,7 @@ from yui_lsp.errors import (
     UnknownTaskError,
     YuiError,
 )
+from yui_lsp.executors import make_executor
 from yui_lsp.protocol import (
     LockRecord,
     LocksChanged,
@@ -164,11 +165,14 @@ class ParallelTaskManager:
             max(self.settings.sandbox_pool_size, self.max_workers),
         )
         await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
+        executor = make_executor(self.settings, self.root, sandboxes)
+        await executor.start()
         self._services = Services(
             root=self.root,
             settings=self.settings,
             leases=leases,
             sandboxes=sandboxes,
+            executor=executor,
             reader=self._reader,
             applier=self._applier,
             logs_dir=yui / "logs",
@@ -206,6 +210,7 @@ class ParallelTaskManager:
                 for rec in self._records.values():
                     if not rec.status.terminal:
                         self._finish(rec, TaskStatus.CANCELLED, "coordinator stopped")
+                await self._services.executor.close()
                 self._services.leases.release_all_of_coordinator()
                 await self._services.sandboxes.close()
                 if self._domain is not None:
@@ -338,7 +343,8 @@ class ParallelTaskManager:
         validate_claims(task.claims)
         if task.refactor is not None:
             validate_claims(task.refactor.files)
-        if not is_direct(task, profile):
+        # On a cluster the executable must be on the node; that node says so.
+        if not is_direct(task, profile) and self.settings.executor == "local":
             adapter_for(profile).check_available(profile)
         return profile
 
@@ -400,7 +406,9 @@ class ParallelTaskManager:
             if not self._fits(rec, active):
                 kept.append(entry)
                 continue
-            shortage = self._gate.shortage() if active else None
+            # On a cluster, this machine's load says nothing about the nodes' (Ray places).
+            local = self.settings.executor == "local"
+            shortage = self._gate.shortage() if active and local else None
             if shortage:
                 # Nothing behind this task may overtake it while resources are short.
                 reason = shortage
@@ -508,6 +516,7 @@ class ParallelTaskManager:
                     agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),
                     set_status=lambda s, msg: self._set_status(rec, s, msg),
+                    placed=lambda node: setattr(rec, "node", node),
                 )
             except Exception as raised:
                 exc = _unwrap(raised)
@@ -624,6 +633,7 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                node=rec.node,
             )
         )
 
