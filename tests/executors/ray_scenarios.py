@@ -174,6 +174,28 @@ def _coordinator_killed(work: Path) -> dict[str, Any]:
     return {"agent_gone": True, "after_s": round(time.monotonic() - killed, 1)}
 
 
+async def _cancelled(work: Path) -> dict[str, Any]:
+    root = init_repo(work / "cancelled", {"a.txt": "a\n"})
+    pidfile = work / "cancelled.pid"
+    code = (f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid()));"
+            "time.sleep(300)")
+    async with ParallelTaskManager(root, settings=_settings(work)) as manager:
+        await manager.submit_task(Task(id="stopped", agent="shell", claims=["a.txt"],
+                                       command=_py(code)))
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(lambda: pidfile.exists() and pidfile.read_text() != "", 90))
+        agent = int(pidfile.read_text())
+        await manager.cancel("stopped")
+        await manager.wait_for_completion(timeout=60)
+        status = manager.get_results()[0].status.value
+    gone = True
+    try:
+        await anyio.to_thread.run_sync(lambda: wait_for(lambda: _agent_gone(agent), 30))
+    except TimeoutError:
+        gone = False
+    return {"status": status, "agent_gone": gone}
+
+
 async def _node_killed(work: Path, cluster: Cluster) -> dict[str, Any]:
     root = init_repo(work / "lost", {"a.txt": "a\n"})
     marker = work / "first-attempt"
@@ -219,7 +241,8 @@ def main(name: str, work: Path) -> dict[str, Any]:
         return report
     if name == "faults":
         with Cluster([("n1", 1, {}, {}), ("n2", 1, {}, {})], head_cpus=0) as c:
-            report = {"coordinator_killed": _coordinator_killed(work)}
+            report = {"coordinator_killed": _coordinator_killed(work),
+                      "cancelled": anyio.run(_cancelled, work)}
             report["node_killed"] = anyio.run(_node_killed, work, c)
         return report
     raise SystemExit(f"unknown scenario {name}")

@@ -66,10 +66,11 @@ def test_tasks_run_on_the_cluster_and_land_like_local_ones(tmp_path: Path) -> No
     assert results["kiro-a"]["metrics"]["node"].startswith("vm/")
 
 
-def test_faults_node_lost_and_coordinator_killed(tmp_path: Path) -> None:
+def test_faults_node_lost_coordinator_killed_and_cancel(tmp_path: Path) -> None:
     report = _scenario("faults", tmp_path)
     killed = report["coordinator_killed"]
     assert killed["agent_gone"], "an agent outlived its coordinator on the cluster"
+    assert report["cancelled"] == {"status": "cancelled", "agent_gone": True}
     lost = report["node_killed"]
     result = lost["result"]
     assert result["status"] == "completed", result

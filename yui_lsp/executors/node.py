@@ -29,6 +29,7 @@ from yui_lsp.agents import adapter_for, builtin_profiles
 from yui_lsp.agents.profiles import default_command
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, NodeLostError, YuiError
+from yui_lsp.executors import reaper
 from yui_lsp.executors.base import AttemptRequest, run_in_sandbox
 from yui_lsp.executors.reaper import TAG_VARIABLE
 from yui_lsp.executors.shipment import (
@@ -99,7 +100,8 @@ class _Reaper:
 
     def __init__(self, tag: str, folder: Path) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "yui_lsp.executors.reaper", tag, str(folder)],
+            # Run as a plain script: importing the yui_lsp package would cost a second.
+            [sys.executable, reaper.__file__, tag, str(folder)],
             stdin=subprocess.PIPE, start_new_session=True,
         )
 

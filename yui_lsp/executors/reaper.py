@@ -1,6 +1,7 @@
 """Ends an attempt's agent processes on a node when the Ray worker running it dies.
 
-``python -m yui_lsp.executors.reaper TAG FOLDER`` runs beside each remote attempt in a
+``python .../yui_lsp/executors/reaper.py TAG FOLDER`` (a plain script: it imports nothing
+of yui_lsp, so it starts fast) runs beside each remote attempt in a
 session of its own, its stdin a pipe from the worker. The worker writes ``done`` when the
 attempt ended normally (its processes are already gone). When the pipe closes without it —
 the worker was killed: the coordinator cancelled the attempt or died, or the node's raylet

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -85,6 +86,10 @@ def _owner_alive(name: str) -> bool:
 def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
+
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
 
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
@@ -262,7 +267,7 @@ class SandboxPool:
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry)]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
