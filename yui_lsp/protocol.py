@@ -353,6 +353,20 @@ class TaskInfo(Model):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class AgentInfo(Model):
+    """An agent a task can name (``yui.listAgents``, ``yui agents``)."""
+
+    name: str = Field(description="What a task's `agent` field names.")
+    kind: str = Field(description="Which adapter runs it (kiro, claude, shell, ...).")
+    description: str = ""
+    takes: Literal["prompt", "command", "refactor"] = Field(
+        description="What a task for it carries: a `prompt`, a `command` argv, or a "
+        "`refactor` spec."
+    )
+    available: bool = Field(description="Whether its executable or configuration is present.")
+    reason: str | None = Field(default=None, description="Why it is not available.")
+
+
 def _dump_schema_markdown() -> str:
     """docs/protocol.md body: one JSON schema section per model."""
     import json
@@ -374,6 +388,7 @@ def _dump_schema_markdown() -> str:
         TaskMetrics,
         TaskResult,
         TaskInfo,
+        AgentInfo,
     ):
         doc = (model.__doc__ or "").strip()
         schema = model.model_json_schema(by_alias=False)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.coordinator import all_tasks, control, live_coordinators
+from yui_lsp.coordinator import all_tasks, control, list_agents, live_coordinators
 from yui_lsp.coordinator.components import (
     DEVELOP_COMPONENTS,
     MULTI_LANG_COMPONENTS,
@@ -37,6 +37,7 @@ from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.listing import TaskListing
 from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.params import (
+    AgentListResult,
     DevelopParams,
     DiffResult,
     ListParams,
@@ -117,6 +118,7 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.retryTask": (TaskIdParams, "retry_task"),
     "yui.listTasks": (TaskListParams, "list_tasks"),
     "yui.listLocks": (ListParams, "list_locks"),
+    "yui.listAgents": (ListParams, "list_agents"),
     "yui.applyResult": (TaskIdParams, "apply_result"),
     "yui.discardResult": (TaskIdParams, "discard_result"),
     "yui.showDiff": (ShowDiffParams, "show_diff"),
@@ -301,3 +303,7 @@ class Commands:
         for folder in folders:
             locks += await anyio.to_thread.run_sync(folder.manager.locks)
         return LockListResult(locks=locks)
+
+    async def list_agents(self, params: ListParams) -> AgentListResult:
+        settings = self._host.folder(params.folder).manager.settings
+        return AgentListResult(agents=await anyio.to_thread.run_sync(list_agents, settings))

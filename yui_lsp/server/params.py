@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo, TaskStatus
+from yui_lsp.protocol import AgentInfo, LockRecord, Model, Task, TaskInfo, TaskStatus
 
 
 class FolderParam(Model):
@@ -143,6 +143,12 @@ class LockListResult(Model):
     """Answer of `yui.listLocks`: every live lease on the workspace folders."""
 
     locks: list[LockRecord]
+
+
+class AgentListResult(Model):
+    """Answer of `yui.listAgents`: every agent name a task may use, built-in or configured."""
+
+    agents: list[AgentInfo]
 
 
 class OkResult(Model):

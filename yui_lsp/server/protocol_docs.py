@@ -38,6 +38,9 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "filter by `status`, page with `offset`/`limit`; `verbose` adds prompts and commands."),
     ("yui.listLocks", params.ListParams, params.LockListResult,
      "Every live lease on the workspace folders."),
+    ("yui.listAgents", params.ListParams, params.AgentListResult,
+     "Every agent a task may name (built-in and configured), what it `takes` (a `prompt`, "
+     "a `command` or a `refactor` spec) and whether it is `available` here (else `reason`)."),
     ("yui.applyResult", params.TaskIdParams, params.OkResult,
      "Review mode: apply the held result of a task."),
     ("yui.discardResult", params.TaskIdParams, params.OkResult,
