@@ -6,9 +6,9 @@ from one to the other:
 
 - ``fsync(file)`` makes that file's data and mode durable (not its name);
 - ``fsync(dir)`` makes that folder's entries durable (creates, renames, unlinks in it);
-  a newly named file whose data was never flushed comes back empty; a rename between two
-  folders is durable on both sides once both are flushed, and with only the new folder
-  flushed the file may come back under both names (never under neither);
+  a newly named file whose data was never flushed comes back empty; a rename is one unit
+  (as in a journaling file system's transaction): flushing either of its folders makes
+  both of its sides durable, so a file is never lost between two names;
 - nothing else does. ``sync``/``syncfs`` do not reach a FUSE server on Linux (only
   virtiofs gets them), so they persist nothing here — exactly what a program that relies
   on them would meet on such a mount.
@@ -18,8 +18,9 @@ creates, writes, truncates, renames, unlinks, links, mkdir/rmdir, chmod, utimens
 fsyncdir): the durable state at that moment is written to ``--image`` and every later
 operation fails with EIO. With ``--reorder`` the cut also keeps a random subset of the
 unflushed changes — folder-entry operations (each one atomic, in any subset), whole file
-contents or a torn prefix of one — as a disk that reorders writes would. Without a cut, unmounting writes the durable state as it
-is then: a power cut right after the last operation.
+contents or a torn prefix of one — as a disk that reorders writes would. Without a cut,
+unmounting writes the durable state as it is then: a power cut right after the last
+operation.
 
 Sockets, FIFOs and device nodes cannot be created (no ``mknod``), as on many network and
 FUSE file systems.
@@ -177,20 +178,17 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         self.pending.append(op)
 
     def _flushed(self, folder: int) -> None:
-        """Drop what an fsync of ``folder`` made durable from the pending log."""
+        """Make every pending entry operation touching ``folder`` durable, whole.
+
+        A rename is one unit, as in a journaling file system's transaction: flushing either
+        of its folders makes both of its sides durable, so a file is never lost between two
+        names.
+        """
         kept: list[tuple[Any, ...]] = []
         for op in self.pending:
-            if op[0] != "ren":
-                if op[1] != folder:
-                    kept.append(op)
-                continue
-            source, target = op[1] == folder, op[3] == folder
-            if source and target:
-                continue
-            if target:  # the new name is durable; the old one may still go
-                kept.append(("del", op[1], op[2], op[5]))
-            elif source:
-                kept.append(("add", op[3], op[4], op[5]))
+            touches = op[1] == folder or (op[0] == "ren" and op[3] == folder)
+            if touches:
+                self._replay(self.durable, op)
             else:
                 kept.append(op)
         self.pending = kept
@@ -531,12 +529,10 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             ino = self._ino(path, fh)
             self._change("fsyncdir")
             node = self.nodes[ino]
-            kept = self.durable.get(ino)
-            copy = kept.durable_copy() if kept is not None else node.durable_copy()
+            self._flushed(ino)
+            copy = self._node_for(self.durable, ino)
             copy.entries = dict(node.entries)
             copy.mode, copy.mtime_ns = node.mode, node.mtime_ns
-            self.durable[ino] = copy
-            self._flushed(ino)
             return 0
 
     def flush(self, path: str, fh: int) -> int:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from yui_lsp.coordinator.rundir import socket_path
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import TaskInfo, utcnow
+from yui_lsp.workspace.filesystem import describe
 
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -60,6 +61,20 @@ def _alive(entry: CoordinatorEntry) -> bool:
         return psutil.pid_exists(entry.pid) and entry.pid != 0
     except OSError:
         return False
+
+
+def _refuse_other_hosts(root: Path, others: list[CoordinatorEntry]) -> None:
+    """Refuse to share a repository with another host where its locks can't be trusted."""
+    fs = describe(root)
+    if fs.locks_across_hosts:
+        return
+    other = others[0]
+    raise YuiError(
+        f"a yui coordinator on host {other.host!r} (pid {other.pid}) is using this repository, "
+        f"and it lives on {fs.type}, where file locks are not trusted between machines: run "
+        "yui on one host at a time (if that coordinator is gone, delete "
+        f".yui/coordinators/{other.coordinator_id}.json)"
+    )
 
 
 def live_coordinators(root: Path) -> list[CoordinatorEntry]:
@@ -151,7 +166,10 @@ class DomainMembership:
             started_at=utcnow().isoformat(),
             kind=self.kind,
         )
-        live_coordinators(self.root)  # sweep the dead while we're here
+        # Sweeps the dead while we're here.
+        elsewhere = [e for e in live_coordinators(self.root) if e.host != entry.host]
+        if elsewhere:
+            _refuse_other_hosts(self.root, elsewhere)
         write_atomic(
             _yui_dir(self.root) / "coordinators" / f"{self.coordinator_id}.json",
             entry.model_dump_json().encode(),

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo, TaskStatus
+from yui_lsp.protocol import DoctorReport, LockRecord, Model, Task, TaskInfo, TaskStatus
 
 
 class FolderParam(Model):
@@ -137,6 +137,12 @@ class TaskListResult(Model):
 
     tasks: list[TaskInfo]
     total: int = Field(description="How many tasks match the filter (before paging).")
+
+
+class DoctorResult(Model):
+    """Answer of `yui.doctor`: one report per workspace folder."""
+
+    reports: list[DoctorReport]
 
 
 class LockListResult(Model):

@@ -38,6 +38,10 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "filter by `status`, page with `offset`/`limit`; `verbose` adds prompts and commands."),
     ("yui.listLocks", params.ListParams, params.LockListResult,
      "Every live lease on the workspace folders."),
+    ("yui.doctor", params.ListParams, params.DoctorResult,
+     "How yui works in each workspace folder: its file system, how an apply flushes there, "
+     "who shares the lease table's locks, where the control sockets live, whether "
+     "bubblewrap confinement works."),
     ("yui.applyResult", params.TaskIdParams, params.OkResult,
      "Review mode: apply the held result of a task."),
     ("yui.discardResult", params.TaskIdParams, params.OkResult,
