@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay", help="SCENARIO:SEED:OP[:reorder]")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--json", type=Path, help="write a summary here")
+    parser.add_argument("--markdown", type=Path,
+                        help="write the results table into this file's powercut:results block")
     args = parser.parse_args(argv)
     base = args.workdir or Path(tempfile.mkdtemp(prefix="yui-powercut-"))
     started = time.monotonic()
@@ -445,7 +447,31 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=1))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1))
+    if args.markdown:
+        _write_markdown(args.markdown, summary, args.seed)
     return 1 if bad else 0
+
+
+def _write_markdown(path: Path, summary: dict[str, object], seed: int) -> None:
+    """Replace the results block of ``path`` with a table of ``summary``."""
+    by = summary["by_scenario"]
+    assert isinstance(by, dict)
+    rows = ["| scenario | cuts | tasks all new | tasks all old | other verdicts |",
+            "| --- | ---: | ---: | ---: | --- |"]
+    for name, data in by.items():
+        verdicts = dict(data["verdicts"])
+        new, old = verdicts.pop("new", 0), verdicts.pop("old", 0)
+        for done, kept in (("undone", "not undone"),):
+            new, old = new + verdicts.pop(kept, 0), old + verdicts.pop(done, 0)
+        rows.append(f"| {name} | {data['cuts']} | {new} | {old} | {verdicts or '—'} |")
+    text = (f"{summary['cuts']} cuts (seed {seed}, half of them reordering), "
+            f"{summary['failed']} failed, {summary['seconds']} s on {os.cpu_count()} cores.\n\n"
+            + "\n".join(rows) + "\n")
+    doc = path.read_text()
+    start, end = "<!-- powercut:results -->\n", "<!-- /powercut:results -->"
+    head, _, rest = doc.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + start + text + end + tail)
 
 
 def _count(values: list[str]) -> dict[str, int]:
