@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mount import fuse_available  # noqa: E402
+from mount import fuse_available
 
 _WHY_NOT = fuse_available()
 
