@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -132,12 +132,19 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
-        #: Where sandbox git directories borrow objects from (read-only).
-        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
         self.folder = cache / "sandboxes" / repo_hash
+        #: yui's own object store: the snapshots of uncommitted work go here, never into the
+        #: user's ``.git`` (git does not fsync loose objects by default, and a power cut
+        #: must not leave an empty object file in the user's repository).
+        self.objects = self.folder / "objects"
+        #: Where sandbox git directories borrow objects from (read-only).
+        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        if self.is_git:
+            self.source = replace(self.source, alternates=(*self.source.alternates,
+                                                           self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
         self._counter = 0
@@ -279,8 +286,13 @@ class SandboxPool:
         refused = [rel for rel in changed if (self.root / rel).is_symlink()
                    and not _inside(self._real_root, os.path.realpath(self.root / rel))]
         kept = [rel for rel in changed if rel not in refused]
+        self.objects.mkdir(parents=True, exist_ok=True)
+        objects = {"GIT_OBJECT_DIRECTORY": str(self.objects),
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(
+                       str(p) for p in self.source.alternates if p != self.objects)}
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1",
+                   **objects}
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
@@ -290,7 +302,8 @@ class SandboxPool:
                     cwd=self.root, env=env, stdin=_nul_list(refused))
             tree = git_out(["write-tree"], cwd=self.root, env=env)
         # The sandbox's HEAD is this commit, so the agent's `git diff` shows only its work.
-        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root)
+        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root,
+                       env=objects)
 
     def _copy_folder(self, sandbox: Sandbox) -> None:
         assert sandbox.git_dir is not None
