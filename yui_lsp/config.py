@@ -114,6 +114,12 @@ class Settings(_Conf):
     task_retention: int = Field(
         default=1000, ge=1, description="Ended tasks a coordinator keeps in memory for results."
     )
+    history_days: float = Field(
+        default=30.0, gt=0, description="Days a task stays in the history (.yui/history.sqlite3)."
+    )
+    history_max_tasks: int = Field(
+        default=5000, ge=1, description="At most this many tasks are kept in the history."
+    )
     # logs
     output_line_max: int = Field(default=4000, ge=80)
     log_max_bytes: int = Field(default=5_000_000, ge=1000)

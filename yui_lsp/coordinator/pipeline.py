@@ -28,6 +28,7 @@ from yui_lsp.protocol import (
     TaskStatus,
     WorkspaceEvent,
 )
+from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
@@ -37,6 +38,7 @@ from yui_lsp.workspace import (
     SandboxPool,
     StaleContentError,
     WorkspaceReader,
+    as_text,
     expand_claims,
     integrate,
     resolve_inside,
@@ -176,11 +178,8 @@ async def _run_direct(
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
-            if current is None or b"\0" in current:
-                continue
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError:
+            text = as_text(current) if current is not None else None
+            if current is None or text is None:
                 continue  # not text: a refactor never touches it
             new_text, count = refactor_text(text, spec)
             if count:
@@ -195,7 +194,7 @@ async def _run_direct(
         return integration
 
     run_s = time.monotonic() - started
-    set_status(TaskStatus.INTEGRATING, f"writing {len(paths)} candidate files")
+    set_status(TaskStatus.INTEGRATING, f"checking {plural(len(paths), 'candidate file')}")
     started = time.monotonic()
     files, conflicts = await _land(services, task, merge, emit)
     return AttemptOutcome(

@@ -7,7 +7,7 @@ atomic apply with crash recovery and undo.
 
 from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
-from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, merge3
+from yui_lsp.workspace.merge import DiskReader, MergeOutcome, as_text, integrate, merge3
 from yui_lsp.workspace.paths import (
     ClaimSet,
     claims_overlap,
@@ -42,6 +42,7 @@ __all__ = [
     "StaleContentError",
     "UndoReport",
     "WorkspaceReader",
+    "as_text",
     "claims_overlap",
     "expand_claims",
     "integrate",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -75,6 +76,9 @@ def _inside(real_root: str, real_path: str) -> bool:
 
 def _nul_list(paths: list[str]) -> bytes:
     return b"\0".join(os.fsencode(p) for p in paths)
+
+
+_SANDBOX_NUMBERS = itertools.count(1)
 
 
 def _owner_alive(name: str) -> bool:
@@ -147,7 +151,6 @@ class SandboxPool:
                                                            self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
-        self._counter = 0
         self._idle: list[Sandbox] = []
         self._busy: dict[str, Sandbox] = {}
         # Hand-outs run in worker threads; one snapshot at a time, shared by those waiting.
@@ -216,8 +219,9 @@ class SandboxPool:
     # ----------------------------------------------------------------- internals
 
     def _new_sandbox(self) -> Sandbox:
-        self._counter += 1
-        path = self.folder / f"{self._tag}-{self._counter}"
+        # Numbered per process, not per pool: two pools of one process (two coordinators on
+        # one repository) must never hand out the same folder.
+        path = self.folder / f"{self._tag}-{next(_SANDBOX_NUMBERS)}"
         git_dir = path.with_name(path.name + ".gitdir")
         sandbox = Sandbox(path, git_dir, pooled=self.is_git, source=self.source)
         sandbox.confine_readonly = (self.folder,)
