@@ -38,6 +38,7 @@ from yui_lsp.coordinator.resources import ResourceGate
 from yui_lsp.errors import (
     AgentUnavailableError,
     PlanError,
+    ProtectedPathError,
     UnknownAgentError,
     UnknownTaskError,
     YuiError,
@@ -66,6 +67,7 @@ from yui_lsp.workspace import (
     recover,
     validate_claims,
 )
+from yui_lsp.workspace.statedir import private_dir, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
+_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
 
 
 class _KnownIds:
@@ -152,8 +154,7 @@ class ParallelTaskManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> ParallelTaskManager:
-        yui = self.root / ".yui"
-        yui.mkdir(parents=True, exist_ok=True)
+        yui = state_dir(self.root)  # owner-only; refused when it is not the user's own
         recovered = await anyio.to_thread.run_sync(recover, self.root)
         leases = LeaseTable(self.root, self.coordinator_id, self.settings.lease_ttl_s)
         sandboxes = SandboxPool(
@@ -173,7 +174,7 @@ class ParallelTaskManager:
             applier=self._applier,
             logs_dir=yui / "logs",
         )
-        (yui / "logs").mkdir(exist_ok=True)
+        private_dir(yui / "logs")
         self._audit = AuditLog(yui / "audit.jsonl")
         self.bus.add_listener(self._audit)
         self._tg = anyio.create_task_group()

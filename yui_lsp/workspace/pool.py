@@ -43,7 +43,7 @@ _WORKTREE_THREAD_LOCK = threading.Lock()
 
 
 def _worktree_admin_lock(root: Path) -> filelock.FileLock:
-    return filelock.FileLock(str(state_dir(root) / "worktrees.lock"))
+    return filelock.FileLock(str(state_dir(root) / "worktrees.lock"), mode=0o600)
 
 
 def _process_tag(pid: int) -> str:
