@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,10 +190,13 @@ def _route_logs(root: Path | None, debug: bool) -> None:
     if debug:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         package_log.setLevel(logging.DEBUG)
-    elif root is not None:
+    elif root is not None and root.is_dir():
         folder = root / ".yui" / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "yui.log", encoding="utf-8")
+        for private in (folder.parent, folder):  # owner-only whatever the umask
+            private.mkdir(exist_ok=True, mode=0o700)
+        log_file = folder / "yui.log"
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only
+        handler = logging.FileHandler(log_file, encoding="utf-8")
         package_log.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()

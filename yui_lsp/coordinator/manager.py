@@ -47,6 +47,7 @@ from yui_lsp.coordinator.validation import check_plan, check_task
 from yui_lsp.errors import (
     AgentUnavailableError,
     PlanError,
+    ProtectedPathError,
     UnknownAgentError,
     UnknownTaskError,
     YuiError,
@@ -83,7 +84,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
+_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
 
 
 class ParallelTaskManager:

@@ -41,9 +41,11 @@ from yui_lsp.workspace import (
     as_text,
     expand_claims,
     integrate,
+    refuse_protected,
     resolve_inside,
 )
 
+_NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
 STALE_RETRIES = 5
 
@@ -140,6 +142,8 @@ async def run_attempt(
         started = time.monotonic()
         changes = await anyio.to_thread.run_sync(sandbox.diff)
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
+        refuse_protected([p for c in changes.changes for p in (c.path, c.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
             return integrate(
@@ -209,6 +213,8 @@ async def _land(
     claimed = ClaimSet(task.claims)
     for _ in range(STALE_RETRIES):
         integration = await anyio.to_thread.run_sync(merge)
+        refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
         outside = [f.path for f in integration.files if not claimed.covers(f.path)]
@@ -243,6 +249,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
 
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
+        refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each

@@ -22,7 +22,7 @@ from yui_lsp.coordinator.domain import ControlHandler, DomainMembership
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.coordinator.pipeline import Services
 from yui_lsp.workspace import Applier, LeaseTable, SandboxPool, WorkspaceReader, recover
-from yui_lsp.workspace.statedir import state_dir
+from yui_lsp.workspace.statedir import private_dir, state_dir
 
 
 @asynccontextmanager
@@ -78,7 +78,7 @@ async def open_workspace(
     )
     await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
     logs = yui / "logs"
-    await anyio.to_thread.run_sync(lambda: logs.mkdir(exist_ok=True))
+    await anyio.to_thread.run_sync(private_dir, logs)
     services = Services(root=root, settings=settings, leases=leases, sandboxes=sandboxes,
                         reader=reader, applier=applier, logs_dir=logs)
     try:
