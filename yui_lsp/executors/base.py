@@ -54,6 +54,9 @@ class AttemptRequest:
     idle_timeout_s: float = 300.0
     output_line_max: int = 4000
     log_max_bytes: int = 5_000_000
+    #: Paths the agent's confinement keeps read-only besides the workspace (set by the
+    #: executor from its sandbox).
+    protected: tuple[Path, ...] = ()
     #: Extra environment of the agent's processes.
     env: dict[str, str] = field(default_factory=dict)
     #: Told once the sandbox is ready and the agent starts, with the node ("" = this machine).
@@ -118,6 +121,7 @@ async def run_in_sandbox(
         log_max_bytes=request.log_max_bytes,
         attempt=request.attempt,
         env=dict(request.env),
+        protected=request.protected,
     )
     started = time.monotonic()
     timeout = request.timeout_s

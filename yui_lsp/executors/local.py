@@ -42,6 +42,7 @@ class LocalAttemptExecutor:
                 )
             )
             request.on_start("")
+            request.protected = sandbox.confine_readonly
             outcome, run_s = await run_in_sandbox(
                 request, sandbox.path, request.workspace_root, log_path=request.log_path
             )

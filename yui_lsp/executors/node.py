@@ -148,7 +148,7 @@ async def run_on_node(
                 emit=emit, workspace_root=repo, write_guard=_inside_guard(sandbox.path),
                 timeout_s=payload.timeout_s, idle_timeout_s=payload.idle_timeout_s,
                 output_line_max=payload.output_line_max, log_max_bytes=payload.log_max_bytes,
-                env={TAG_VARIABLE: tag},
+                env={TAG_VARIABLE: tag}, protected=sandbox.confine_readonly,
             )
             outcome, run_s = await run_in_sandbox(request, sandbox.path, repo, log_path=None)
         finally:

@@ -220,7 +220,8 @@ class RayAttemptExecutor:
                 self._head_packs = {head: head_ref}  # older HEADs are no longer needed
         return AttemptPayload(
             repo_key=self._repo_key, head=head, base=base,
-            base_pack=pack_objects(self.root, base, head) if base != head else b"",
+            base_pack=(pack_objects(self.root, base, head, self.pool.objects)
+                       if base != head else b""),
             head_pack=[head_ref],
             include=included_files(self.root, self.settings.sandbox_include),
             task_json=request.task.model_dump_json(),

@@ -103,11 +103,18 @@ def repo_key(root: Path) -> str:
     return hashlib.sha256(f"{socket.gethostname()}:{real}".encode()).hexdigest()[:16]
 
 
-def pack_objects(root: Path, want: str, have: str | None = None) -> bytes:
-    """A pack of the objects reachable from ``want`` (thin against ``have`` when given)."""
+def pack_objects(
+    root: Path, want: str, have: str | None = None, objects: Path | None = None
+) -> bytes:
+    """A pack of the objects reachable from ``want`` (thin against ``have`` when given).
+
+    ``objects`` is an extra object folder to read from (the sandbox pool's own store, where
+    base commits of the user's uncommitted changes live); nothing is written anywhere.
+    """
     revs = f"{want}\n" + (f"^{have}\n" if have else "")
     args = ["pack-objects", "--revs", "--stdout", "-q"] + (["--thin"] if have else [])
-    return git(args, cwd=root, stdin=revs.encode()).stdout
+    env = {"GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects)} if objects else None
+    return git(args, cwd=root, stdin=revs.encode(), env=env).stdout
 
 
 def included_files(root: Path, include: list[str]) -> list[IncludedFile]:
