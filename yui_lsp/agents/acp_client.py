@@ -38,7 +38,7 @@ from acp.schema import (
 
 from yui_lsp import __version__
 from yui_lsp.agents.base import AgentOutcome, AgentRun
-from yui_lsp.agents.builtin import write_whole
+from yui_lsp.agents.builtin import write_text_file
 from yui_lsp.agents.claims import claimed
 from yui_lsp.agents.cli import CliAdapter, command_of, workdir_relative
 from yui_lsp.agents.confine import plan_launch
@@ -115,7 +115,7 @@ class SandboxClient:
                 self.sink.note(f"refused write to {rel}: {exc}")
                 raise RequestError.invalid_params({"path": path, "reason": str(exc)}) from None
         target = self.root / rel
-        await anyio.to_thread.run_sync(_write_text, target, content)
+        await anyio.to_thread.run_sync(write_text_file, target, content)
         if rel not in self.written:
             self.written.append(rel)
         self.progress.file(rel)
@@ -169,14 +169,6 @@ class SandboxClient:
     def _show(self, text: str, *, step: bool) -> None:
         self.sink.line("stdout", text)
         self.progress.activity(text, step=step)
-
-
-def _write_text(target: Path, content: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        write_whole(target, content.encode("utf-8"))
-    else:
-        target.write_text(content, encoding="utf-8")
 
 
 class AcpAdapter(CliAdapter):

@@ -2,7 +2,8 @@
 
 ``refactor`` replaces a literal or a regex over files of the sandbox, exactly and fast;
 ``shell`` runs a command (formatter, codemod, generator) in the sandbox through the runner;
-``yui`` picks one of the two from what the task carries.
+``yui`` picks one of the two from what the task carries, and otherwise hands the task's
+prompt to Yui's model-backed worker (yui_lsp/agents/yui/).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
+from yui_lsp.agents.yui import run_model_worker
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
@@ -81,6 +83,15 @@ def write_whole(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_file(target: Path, content: str) -> None:
+    """Create ``target`` (and its folders) or replace it whole with ``content``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        write_whole(target, content.encode("utf-8"))
+    else:
+        target.write_text(content, encoding="utf-8")
 
 
 def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> RefactorReport:
@@ -169,7 +180,8 @@ class ShellAdapter:
 
 
 class YuiAdapter:
-    """The coordinator's own worker: refactor if the task has a spec, else its command."""
+    """The coordinator's own worker: refactor if the task has a spec, its command if it has
+    one, else Yui's model-backed worker on the task's prompt."""
 
     kind = "yui"
 
@@ -185,4 +197,4 @@ class YuiAdapter:
             return await self._refactor.run(run)
         if run.task.command:
             return await self._shell.run(run)
-        raise AgentFailedError("the yui worker needs a command or a refactor spec")
+        return await run_model_worker(run)

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from yui_lsp.agents import adapter_for
+from yui_lsp.agents import adapter_for, check_model_task, uses_model
 from yui_lsp.config import AgentProfile, Settings, load_settings
 from yui_lsp.coordinator import dag
 from yui_lsp.coordinator.audit import AuditLog
@@ -331,8 +331,8 @@ class ParallelTaskManager:
             raise PlanError(
                 f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
             )
-        if profile.kind == "yui" and not (task.command or task.refactor):
-            raise PlanError(f"task {task.id!r}: the yui worker needs a `command` or a `refactor`")
+        if profile.kind == "yui" and uses_model(task):
+            check_model_task(task, profile)
         if profile.kind not in ("shell", "refactor", "yui") and not task.prompt.strip():
             raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
         validate_claims(task.claims)

@@ -1,0 +1,53 @@
+"""Yui's own model-backed worker and planner, on pydantic-ai.
+
+The only part of yui that imports pydantic-ai, and only when a model is actually used:
+importing this package is cheap. Public face: :func:`check_model_task` (submission-time
+check), :func:`run_model_worker` (one attempt: ``AgentRun -> AgentOutcome``) and
+:func:`make_plan` (the planner; see planner.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import TYPE_CHECKING
+
+from yui_lsp.config import AgentProfile
+from yui_lsp.errors import AgentUnavailableError, PlanError
+from yui_lsp.protocol import Task
+
+if TYPE_CHECKING:
+    from yui_lsp.agents.base import AgentOutcome, AgentRun
+
+
+def uses_model(task: Task) -> bool:
+    """True when a ``yui`` task is model work (no command to run, no refactor to apply)."""
+    return not task.command and task.refactor is None
+
+
+def check_model_task(task: Task, profile: AgentProfile) -> None:
+    """Refuse, in one line, a model task that cannot run: no prompt, no model, no key."""
+    from yui_lsp.agents.yui.config_check import configuration_problem
+
+    if not task.prompt.strip():
+        raise PlanError(
+            f"task {task.id!r}: the yui agent needs a prompt (or a `command` / `refactor` to run "
+            "without a model)"
+        )
+    problem = configuration_problem(profile.yui, {**os.environ, **profile.env})
+    if problem is not None:
+        raise AgentUnavailableError(problem)
+    if importlib.util.find_spec("pydantic_ai") is None:
+        raise AgentUnavailableError(
+            "the yui agent needs pydantic-ai, which is not installed: pip install 'yui-lsp[yui]'"
+        )
+
+
+async def run_model_worker(run: AgentRun) -> AgentOutcome:
+    """Run one attempt of a model task in ``run.workdir`` with Yui's configured model."""
+    from yui_lsp.agents.yui.worker import ModelWorker
+
+    return await ModelWorker().run(run)
+
+
+__all__ = ["check_model_task", "run_model_worker", "uses_model"]
