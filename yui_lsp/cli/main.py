@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = sub.add_parser("develop", help="one agent per part of the project")
     for name in components.DEVELOP_COMPONENTS:
-        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+        # The seed spells the tests flag --testing; --tests stays as an alias.
+        flags = ["--testing", "--tests"] if name == "tests" else [f"--{name}"]
+        develop.add_argument(*flags, dest=name, metavar="AGENT", help=f"agent for the {name}")
     _work(develop)
     _runner(develop)
 

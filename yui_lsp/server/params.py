@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo, TaskStatus
 
@@ -56,7 +56,10 @@ class DevelopParams(FolderParam):
     frontend: str | None = Field(default=None, description="Agent for the frontend.")
     backend: str | None = Field(default=None, description="Agent for the backend.")
     database: str | None = Field(default=None, description="Agent for the database.")
-    tests: str | None = Field(default=None, description="Agent for the tests.")
+    tests: str | None = Field(
+        default=None, validation_alias=AliasChoices("tests", "testing"),
+        description="Agent for the tests (`testing` as the seed spells it works too).",
+    )
     docs: str | None = Field(default=None, description="Agent for the docs.")
     prompt: str = Field(default="", description="What to build, handed to every agent.")
     max_workers: int | None = Field(default=None, ge=1, le=256)
