@@ -80,6 +80,23 @@ class MultiLangParams(FolderParam):
     max_workers: int | None = Field(default=None, ge=1, le=256)
 
 
+class PlanParams(FolderParam):
+    """`yui.plan`: ask Yui's planner for a plan to review; nothing runs."""
+
+    prompt: str = Field(min_length=1, description="What to build.")
+    agents: list[str] | None = Field(
+        default=None, description="Agents the plan may use (default: yui and the configured "
+        "agents)."
+    )
+    max_workers: int | None = Field(default=None, ge=1, le=256)
+
+
+class PlanResult(Model):
+    """Answer of `yui.plan`: a validated plan; `plan` is a valid `yui.submitPlan` argument."""
+
+    plan: SubmitPlanParams
+
+
 class TaskIdParams(Model):
     """`yui.cancelTask`, `yui.retryTask`, `yui.applyResult`, `yui.discardResult`."""
 
