@@ -3,7 +3,8 @@
 The only part of yui that imports pydantic-ai, and only when a model is actually used:
 importing this package is cheap. Public face: :func:`check_model_task` (submission-time
 check), :func:`run_model_worker` (one attempt: ``AgentRun -> AgentOutcome``) and
-:func:`make_plan` (the planner; see planner.py).
+:func:`model_planner` (the planner as the spec runner calls planners; the whole-request
+planner is ``yui_lsp.coordinator.planning.plan_with_yui``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from yui_lsp.protocol import Task
 
 if TYPE_CHECKING:
     from yui_lsp.agents.base import AgentOutcome, AgentRun
+    from yui_lsp.agents.yui.planner import ModelPlanner
 
 
 def uses_model(task: Task) -> bool:
@@ -50,4 +52,14 @@ async def run_model_worker(run: AgentRun) -> AgentOutcome:
     return await ModelWorker().run(run)
 
 
-__all__ = ["check_model_task", "run_model_worker", "uses_model"]
+def model_planner(profile: AgentProfile) -> ModelPlanner:
+    """Yui's model as a planner for the spec runner's ``--planner yui`` (``profile``: the
+    resolved ``yui`` profile); AgentUnavailableError, in one line, when it cannot run."""
+    check_model_task(Task(id="plan", prompt="plan", agent="yui"), profile)
+    from yui_lsp.agents.yui.planner import ModelPlanner
+
+    assert profile.yui is not None
+    return ModelPlanner(profile.yui, {**os.environ, **profile.env})
+
+
+__all__ = ["check_model_task", "model_planner", "run_model_worker", "uses_model"]

@@ -8,7 +8,10 @@ anyone reviews or runs it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
+from pydantic import BaseModel, Field
 from pydantic_ai import (
     Agent,
     ModelAPIError,
@@ -38,11 +41,20 @@ async def draft_plan(
     request: PlanRequest, config: YuiModelConfig, env: Mapping[str, str] | None = None
 ) -> PlanDraft:
     """Ask the model for a plan; AgentFailedError / AgentUnavailableError when it cannot."""
+    return await _ask(request.user_prompt(), INSTRUCTIONS, PlanDraft, config, env)
+
+
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+async def _ask(prompt: str, instructions: str, output: type[Answer], config: YuiModelConfig,
+               env: Mapping[str, str] | None) -> Answer:
+    """One structured answer of the model (a few requests at most: output retries)."""
     model = build_model(config, env)
-    agent = Agent(model, instructions=INSTRUCTIONS, output_type=PlanDraft, retries=2)
+    agent = Agent(model, instructions=instructions, output_type=output, retries=2)
     try:
         result = await agent.run(
-            request.user_prompt(), model_settings=model_settings(config),
+            prompt, model_settings=model_settings(config),
             usage_limits=UsageLimits(request_limit=4, total_tokens_limit=config.token_budget),
         )
     except ModelHTTPError as exc:
@@ -55,3 +67,49 @@ async def draft_plan(
     except (UnexpectedModelBehavior, UsageLimitExceeded) as exc:
         raise AgentFailedError(f"the planner's model gave no usable plan: {exc}") from None
     return result.output
+
+
+class TaskLinks(BaseModel):
+    """Dependencies and claims of one task of a given list (a spec's tasks.md)."""
+
+    id: str = Field(description="The task's id as given.")
+    depends_on: list[str] = Field(default_factory=list, description="Ids to finish first.")
+    claims: list[str] = Field(default_factory=list,
+                              description="Repository-relative files or globs it changes.")
+    reason: str = Field(default="", description="Why, in a few words.")
+
+
+class LinksAnswer(BaseModel):
+    """``{"tasks": [{"id", "depends_on", "claims", "reason"}]}``."""
+
+    tasks: list[TaskLinks]
+
+
+class Prompted(Protocol):
+    """Anything carrying the planner's prompt (the spec runner's PlanRequest)."""
+
+    @property
+    def prompt(self) -> str: ...
+
+
+_LINKS_INSTRUCTIONS = (
+    "You plan the parallel execution of a given task list. Change nothing. Answer for every "
+    "task id you are given: the ids that must finish first and the files or globs it will "
+    "change."
+)
+
+
+@dataclass
+class ModelPlanner:
+    """Yui's model as a spec planner: ``name`` and ``propose(request)`` answering the spec
+    runner's JSON (``{"tasks": [{"id", "depends_on", "claims", "reason"}]}``), which the spec
+    runner validates like any planner's answer."""
+
+    config: YuiModelConfig
+    env: Mapping[str, str] = field(default_factory=dict)
+    name: str = "yui"
+
+    async def propose(self, request: Prompted) -> dict[str, Any]:
+        answer = await _ask(request.prompt, _LINKS_INSTRUCTIONS, LinksAnswer, self.config,
+                            self.env)
+        return answer.model_dump()

@@ -144,10 +144,10 @@ class SandboxTools:
         hits = await anyio.to_thread.run_sync(_grep, self.root, rel, regex, glob)
         if not hits:
             return "no matches"
-        text = "\n".join(hits[:_SEARCH_MAX])
+        text = self._cap("\n".join(hits[:_SEARCH_MAX]))
         if len(hits) > _SEARCH_MAX:
             text += f"\n[... more than {_SEARCH_MAX} matches; narrow the search]"
-        return self._cap(text)
+        return text
 
     # -- writing ---------------------------------------------------------------------------
 
