@@ -30,7 +30,7 @@ async def test_plan_returns_a_plan_submit_plan_accepts(
                                                "agents": ["kiro", "yui"], "maxWorkers": 2})
     plan = answer["plan"]
     assert plan["maxWorkers"] == 2
-    assert [(t["id"], t["agent"], t["claims"], t["dependsOn"]) for t in plan["tasks"]] == [
+    assert [(t["id"], t["agent"], t["claims"], t["depends_on"]) for t in plan["tasks"]] == [
         ("api", "kiro", ["api/**"], []), ("api-tests", "yui", ["tests/**"], ["api"]),
     ]
     assert (await editor.run("yui.listTasks"))["total"] == 0  # nothing ran
