@@ -85,15 +85,6 @@ def write_whole(path: Path, data: bytes) -> None:
         raise
 
 
-def write_text_file(target: Path, content: str) -> None:
-    """Create ``target`` (and its folders) or replace it whole with ``content``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        write_whole(target, content.encode("utf-8"))
-    else:
-        target.write_text(content, encoding="utf-8")
-
-
 def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> RefactorReport:
     """Apply ``spec`` to the files it names (else ``default_files``) under ``root``."""
     patterns = spec.files or default_files

@@ -19,13 +19,13 @@ from pathlib import Path
 import anyio
 
 from yui_lsp.agents.base import AgentRun
-from yui_lsp.agents.builtin import write_text_file
 from yui_lsp.agents.cli import workdir_relative
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, clean_line
 from yui_lsp.agents.runner import LocalExecutor, ProcessSpec, child_env, confine_request
 from yui_lsp.config import YuiModelConfig
-from yui_lsp.errors import YuiError
+from yui_lsp.errors import PathOutsideWorkspaceError, YuiError
 from yui_lsp.redact import redact
+from yui_lsp.workspace import safe_fs
 
 _HIDDEN = frozenset({".git", ".yui"})
 _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
@@ -69,7 +69,7 @@ class SandboxTools:
         real = Path(os.path.realpath(full))
         if real != self.root and self.root not in real.parents:
             raise Refused(f"{path}: a symlink that leads outside the sandbox")
-        if for_write and (not rel or full.is_symlink() or full.is_dir()):
+        if for_write and (not rel or full.is_dir()):
             raise Refused(f"{path}: not a regular file that can be written")
         return rel or "."
 
@@ -98,15 +98,16 @@ class SandboxTools:
         except Refused as exc:
             return self.refuse(f"read of {path}", str(exc))
         self._show(f"read {rel}", step=False)
-        target = self.root / rel
         try:
-            text = await anyio.to_thread.run_sync(target.read_text, "utf-8")
+            text = await self._read_text(rel)
         except FileNotFoundError:
             return f"ERROR: {rel} does not exist"
-        except IsADirectoryError:
-            return f"ERROR: {rel} is a folder (use list_files)"
+        except (IsADirectoryError, NotADirectoryError):
+            return f"ERROR: {rel} is not a file (use list_files for folders)"
         except UnicodeDecodeError:
             return f"ERROR: {rel} is not a UTF-8 text file"
+        except PathOutsideWorkspaceError:
+            return self.refuse(f"read of {path}", f"{path}: a link that leads outside the sandbox")
         lines = text.splitlines(keepends=True)
         start = max(offset, 1) - 1
         chosen = lines[start : start + max(limit, 1)]
@@ -167,11 +168,9 @@ class SandboxTools:
             rel = self.relative(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"write to {path}", str(exc))
-        refusal = await self._guard(rel)
+        refusal = await self._guard(rel) or await self._store(rel, content)
         if refusal is not None:
             return refusal
-        await anyio.to_thread.run_sync(write_text_file, self.root / rel, content)
-        self._wrote(rel)
         return f"wrote {rel} ({len(content.splitlines())} lines)"
 
     async def edit_file(self, path: str, old: str, new: str, replace_all: bool = False) -> str:
@@ -180,10 +179,9 @@ class SandboxTools:
             rel = self.relative(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"edit of {path}", str(exc))
-        target = self.root / rel
         try:
-            text = await anyio.to_thread.run_sync(target.read_text, "utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
+            text = await self._read_text(rel)
+        except (OSError, UnicodeDecodeError, PathOutsideWorkspaceError):
             return f"ERROR: {rel} is not an existing UTF-8 text file (use write_file)"
         count = text.count(old) if old else 0
         if count == 0:
@@ -191,13 +189,30 @@ class SandboxTools:
         if count > 1 and not replace_all:
             return (f"ERROR: the old text appears {count} times in {rel}; include more context "
                     "or set replace_all")
-        refusal = await self._guard(rel)
+        updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+        refusal = await self._guard(rel) or await self._store(rel, updated)
         if refusal is not None:
             return refusal
-        updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-        await anyio.to_thread.run_sync(write_text_file, target, updated)
-        self._wrote(rel)
         return f"edited {rel} ({count if replace_all else 1} replacement(s))"
+
+    async def _read_text(self, rel: str) -> str:
+        # Links are followed only while they stay inside the sandbox, whatever a command
+        # the model ran did to the tree meanwhile.
+        data = await anyio.to_thread.run_sync(safe_fs.read_file, self.root, rel)
+        return data.decode("utf-8")
+
+    async def _store(self, rel: str, content: str) -> str | None:
+        """Write ``rel`` whole; None when it landed, else the error the model sees."""
+        try:
+            await anyio.to_thread.run_sync(
+                safe_fs.write_file, self.root, rel, content.encode("utf-8")
+            )
+        except PathOutsideWorkspaceError:
+            return self.refuse(f"write to {rel}", f"{rel}: a link that leads outside the sandbox")
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            return f"ERROR: cannot write {rel}: {exc.strerror or exc}"
+        self._wrote(rel)
+        return None
 
     def _wrote(self, rel: str) -> None:
         if rel not in self.written:
