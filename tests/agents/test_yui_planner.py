@@ -65,7 +65,7 @@ def test_check_draft_refuses_a_claim_through_a_symlink_out(tmp_path: Path) -> No
     ("draft", "reason"),
     [
         (_draft(), "returned no tasks"),
-        (_draft(_task("a", ["x/**"]), _task("a", ["y/**"])), "task id 'a' twice"),
+        (_draft(_task("a", ["x/**"]), _task("a", ["y/**"])), "task id 'a' is used twice"),
         (_draft(_task("a", ["x/**"], ["a"])), "dependency cycle: a -> a"),
         (_draft(_task("bad id!", ["x/**"])), "id: Value error, task id must be"),
         (_draft(_task("a", ["src/[x"])), "unbalanced"),

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from yui_lsp.agents import check_model_task, resolve_profile
 from yui_lsp.agents.yui.plan_draft import PlanDraft, PlanRequest
 from yui_lsp.config import Settings
-from yui_lsp.coordinator.dag import validate
+from yui_lsp.coordinator.validation import check_plan
 from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, UnknownAgentError
 from yui_lsp.protocol import Plan, Task
 from yui_lsp.workspace.gitcmd import git, is_git_root, split_z
@@ -126,12 +126,5 @@ def check_draft(
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             raise PlanError(f"{where}: {field}: {err['msg']}") from None
-    ids = [t.id for t in tasks]
-    duplicate = next((i for i in ids if ids.count(i) > 1), None)
-    if duplicate is not None:
-        raise PlanError(f"the planner used the task id {duplicate!r} twice")
-    try:
-        validate({t.id: list(t.depends_on) for t in tasks})
-    except PlanError as exc:
-        raise PlanError(f"the planned tasks are unsound: {exc}") from None
+    check_plan(tasks, where="the planned tasks")
     return Plan.model_validate({"max_workers": max_workers, "tasks": tasks})
