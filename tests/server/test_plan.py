@@ -43,3 +43,15 @@ async def test_an_unsound_plan_is_refused_with_the_reason(
         editor = await open_editor(_model(port))
         message = await error_of(editor, "yui.plan", {"prompt": "x", "agents": ["kiro", "yui"]})
     assert "dependency cycle: api -> api-tests -> api" in message
+
+
+async def test_list_agents_says_whether_yui_has_a_model(
+        open_editor: EditorFactory, tmp_path: Path) -> None:
+    bare = await open_editor()
+    agents = {a["name"]: a for a in (await bare.run("yui.listAgents"))["agents"]}
+    assert agents["yui"]["available"] is False
+    assert "no model configured" in agents["yui"]["reason"]
+    configured = await open_editor(_model(1))
+    agents = {a["name"]: a for a in (await configured.run("yui.listAgents"))["agents"]}
+    assert agents["yui"]["available"] is True
+    assert "model gpt-test" in agents["yui"]["description"]

@@ -29,20 +29,25 @@ def uses_model(task: Task) -> bool:
 
 def check_model_task(task: Task, profile: AgentProfile) -> None:
     """Refuse, in one line, a model task that cannot run: no prompt, no model, no key."""
-    from yui_lsp.agents.yui.config_check import configuration_problem
-
     if not task.prompt.strip():
         raise PlanError(
             f"task {task.id!r}: the yui agent needs a prompt (or a `command` / `refactor` to run "
             "without a model)"
         )
-    problem = configuration_problem(profile.yui, {**os.environ, **profile.env})
+    problem = model_problem(profile)
     if problem is not None:
         raise AgentUnavailableError(problem)
-    if importlib.util.find_spec("pydantic_ai") is None:
-        raise AgentUnavailableError(
-            "the yui agent needs pydantic-ai, which is not installed: pip install 'yui-lsp[yui]'"
-        )
+
+
+def model_problem(profile: AgentProfile) -> str | None:
+    """Why ``profile``'s model cannot be used here (one line), or None when it can."""
+    from yui_lsp.agents.yui.config_check import configuration_problem
+
+    problem = configuration_problem(profile.yui, {**os.environ, **profile.env})
+    if problem is None and importlib.util.find_spec("pydantic_ai") is None:
+        problem = ("the yui agent needs pydantic-ai, which is not installed: "
+                   "pip install 'yui-lsp[yui]'")
+    return problem
 
 
 async def run_model_worker(run: AgentRun) -> AgentOutcome:
@@ -62,4 +67,6 @@ def model_planner(profile: AgentProfile) -> ModelPlanner:
     return ModelPlanner(profile.yui, {**os.environ, **profile.env})
 
 
-__all__ = ["check_model_task", "model_planner", "run_model_worker", "uses_model"]
+__all__ = [
+    "check_model_task", "model_planner", "model_problem", "run_model_worker", "uses_model",
+]
