@@ -26,6 +26,7 @@ from yui_lsp.coordinator.components import (
     refactor_tasks,
 )
 from yui_lsp.coordinator.doctor import diagnose
+from yui_lsp.coordinator.planning import plan_with_yui
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -46,6 +47,8 @@ from yui_lsp.server.params import (
     LockListResult,
     MultiLangParams,
     OkResult,
+    PlanParams,
+    PlanResult,
     RefactorParams,
     ShowDiffParams,
     SubmitManyResult,
@@ -124,6 +127,7 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.applyResult": (TaskIdParams, "apply_result"),
     "yui.discardResult": (TaskIdParams, "discard_result"),
     "yui.showDiff": (ShowDiffParams, "show_diff"),
+    "yui.plan": (PlanParams, "plan"),
     "yui.doctor": (ListParams, "doctor"),
 }
 
@@ -205,6 +209,12 @@ class Commands:
         tasks = component_tasks(chosen, defaults, folder.manager.settings, params.prompt,
                                 unique_ids=True)
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+
+    async def plan(self, params: PlanParams) -> PlanResult:
+        folder = self._host.folder(params.folder)
+        plan = await plan_with_yui(params.prompt, folder.root, folder.manager.settings,
+                                   agents=params.agents, max_workers=params.max_workers)
+        return PlanResult(plan=SubmitPlanParams(tasks=plan.tasks, max_workers=plan.max_workers))
 
     async def refactor(self, params: RefactorParams) -> SubmitManyResult:
         folder = self._host.folder(params.folder)

@@ -51,6 +51,10 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "Review mode: drop a held result (the task ends cancelled); on a conflict: dismiss it."),
     ("yui.showDiff", params.ShowDiffParams, params.DiffResult,
      "The conflicting regions of a task that ended in conflict."),
+    ("yui.plan", params.PlanParams, params.PlanResult,
+     "Ask Yui's planner (the model in `[tool.yui.yui]`) for a plan grounded in the folder's "
+     "files; validated (unknown agents, claims outside the folder, cycles are refused with "
+     "the reason). Nothing runs: review it, then pass `plan` to `yui.submitPlan`."),
 ]
 
 #: (method, payload model, when it is sent)
@@ -88,7 +92,8 @@ _STANDARD = """
 - `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files.
 - Settings: `initializationOptions` (the settings object, or nested under `yui`) and
   `workspace/configuration` section `yui` per folder: any `[tool.yui]` setting in either
-  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`).
+  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`), `yui` (the model
+  of Yui's worker and planner: `{"model": ..., "provider": ..., "baseUrl": ...}`).
 """
 
 
