@@ -102,8 +102,9 @@ def test_kiro_spec_runs_in_parallel_ticks_boxes_and_resumes_after_a_failure(
         before.index(f"[ ] {k} ") + 1 for k in ("1.", "1.1", "1.2", "1.3", "1.4", "2.1",
                                                 "2.3", "2.4")]
 
+    Path(env["SPEC_FAIL_FLAG"]).unlink()
     rerun = run_yui(tmp_path, root, "spec", "run", "shop", "--max-workers", "4", "--json",
-                    env={**env, "SPEC_FAIL": "0"})
+                    env=env)
     assert rerun.code == 0, rerun.stderr[-2000:]
     again = updates(rerun)
     assert started(again) == {"2.2", "3", "4.1", "4.2", "5"}
@@ -151,3 +152,40 @@ def test_unknown_spec_and_task_are_clear_errors(tmp_path: Path, root: Path) -> N
     assert done.code == 2 and "no spec named 'nope'" in done.stderr
     done = run_yui(tmp_path, root, "spec", "run", "shop", "--only", "9.9", "--dry-run")
     assert done.code == 2 and "no task 9.9" in done.stderr
+
+
+def _planner_env(tmp_path: Path, answer: dict[str, Any]) -> dict[str, str]:
+    reply = tmp_path / "planner.json"
+    reply.write_text("Here is the plan:\n" + json.dumps(answer))
+    return {**agent_env(tmp_path, parties=1, fail=False), "FAKE_KIRO_REPLY": str(reply)}
+
+
+def test_planner_adds_dependencies_and_claims_shown_before_running(
+    tmp_path: Path, root: Path
+) -> None:
+    answer = {"tasks": [{"id": "3", "claims": ["tests/**"]},
+                        {"id": "4.2", "depends_on": ["4.1"], "reason": "documents the routes"}]}
+    done = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "kiro", "--dry-run",
+                   "--json", env=_planner_env(tmp_path, answer))
+    assert done.code == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["claims"]["3"] == ["tests/**"]
+    reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
+    assert reasons[("4.2", "4.1")] == "planner: documents the routes"
+
+
+@pytest.mark.parametrize(("answer", "words"), [
+    ({"tasks": [{"id": "9", "depends_on": []}]}, "task '9', which is not in"),
+    ({"tasks": [{"id": "4.1", "depends_on": ["4.2"]}, {"id": "4.2", "depends_on": ["4.1"]}]},
+     "cycle"),
+    ({"tasks": [{"id": "5", "claims": ["../elsewhere/**"]}]}, "outside the workspace"),
+    ({"plan": "no tasks key"}, "no JSON object"),
+])
+def test_planner_answers_that_cannot_be_trusted_are_refused(
+    tmp_path: Path, root: Path, answer: dict[str, Any], words: str
+) -> None:
+    done = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "kiro",
+                   env=_planner_env(tmp_path, answer))
+    assert done.code == 2, done.stdout + done.stderr
+    assert words in done.stderr
+    assert (root / KIRO_MD).read_text().count("[x]") == 1  # nothing ran

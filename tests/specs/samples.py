@@ -3,7 +3,8 @@
 Each task's details hold the double's instruction lines (``write PATH: TEXT``, see
 tests/fixtures/fake_edits.py). ``BARRIER:NAME`` makes the wrapper wait until
 ``BARRIER_PARTIES`` agents of that name run at once (if yui ran them one at a time, the
-first would wait alone and fail); ``FAIL-THIS-TASK`` makes it fail while ``SPEC_FAIL=1``.
+first would wait alone and fail); ``FAIL-THIS-TASK`` makes it fail while the file named by
+``SPEC_FAIL_FLAG`` exists.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ WRAPPER = """
 import os, re, sys, time
 from pathlib import Path
 prompt = sys.argv[-1] if sys.argv[1:2] == ["chat"] else ""
-if "FAIL-THIS-TASK" in prompt and os.environ.get("SPEC_FAIL") == "1":
+if "FAIL-THIS-TASK" in prompt and Path(os.environ["SPEC_FAIL_FLAG"]).exists():
     sys.exit("failing as the test asked")
 found = re.search(r"BARRIER:(\\w+)", prompt)
 if found:
@@ -145,12 +146,15 @@ def agent_env(tmp_path: Path, parties: int, fail: bool) -> dict[str, str]:
     wrapper.write_text(f"KIRO = {str(KIRO)!r}\n{WRAPPER}")
     barrier = tmp_path / "barrier"
     barrier.mkdir(exist_ok=True)
+    flag = tmp_path / "fail-flag"
+    if fail:
+        flag.touch()
     return {
         "YUI_KIRO_CLI": f"{sys.executable} {wrapper}",
         "KIRO_API_KEY": "test-key",
         "BARRIER_DIR": str(barrier),
         "BARRIER_PARTIES": str(parties),
-        "SPEC_FAIL": "1" if fail else "0",
+        "SPEC_FAIL_FLAG": str(flag),
     }
 
 

@@ -90,6 +90,32 @@ def tick_edits(spec: Spec, task: SpecTask) -> list[LineEdit]:
     return edits
 
 
+def shape(spec: Spec, only: list[str] | None = None, include_optional: bool = False,
+          extra_edges: list[Edge] | None = None) -> tuple[list[SpecTask], list[Edge],
+                                                         list[tuple[str, str]]]:
+    """The tasks that would run, the edges between them and what is left out (no I/O)."""
+    chosen, skipped = select(spec, only or [], include_optional)
+    keys = {t.key for t in chosen}
+    done = {t.key for t in spec.tasks if t.done}
+    return chosen, restrict(infer_edges(spec) + list(extra_edges or []), keys, done), skipped
+
+
+def waves(chosen: list[SpecTask], edges: list[Edge]) -> list[list[str]]:
+    """Keys in waves: each wave only waits for earlier ones."""
+    waits: dict[str, set[str]] = {t.key: set() for t in chosen}
+    for edge in edges:
+        waits[edge.task].add(edge.after)
+    order: list[list[str]] = []
+    placed: set[str] = set()
+    while len(placed) < len(waits):
+        wave = [k for k, deps in waits.items() if k not in placed and deps <= placed]
+        if not wave:
+            raise SpecError("the task list's dependencies form a cycle")
+        order.append(wave)
+        placed.update(wave)
+    return order
+
+
 def build_plan(
     root: Path,
     spec: Spec,
@@ -100,17 +126,15 @@ def build_plan(
     max_workers: int | None = None,
     extra_claims: dict[str, list[str]] | None = None,
     extra_edges: list[Edge] | None = None,
+    id_suffix: str = "",
 ) -> SpecPlan:
     """The plan running ``spec``'s unchecked tasks (a planner may add claims and edges)."""
-    chosen, skipped = select(spec, only or [], include_optional)
-    keys = {t.key for t in chosen}
-    done = {t.key for t in spec.tasks if t.done}
-    edges = restrict(infer_edges(spec) + list(extra_edges or []), keys, done)
+    chosen, edges, skipped = shape(spec, only, include_optional, extra_edges)
     waits: dict[str, list[str]] = {}
     for edge in edges:
         waits.setdefault(edge.task, []).append(edge.after)
     tasks: list[Task] = []
-    id_of = {t.key: task_id(spec, t.key) for t in chosen}
+    id_of = {t.key: task_id(spec, t.key) + id_suffix for t in chosen}
     for item in chosen:
         claims = list(item.files)
         for claim in (extra_claims or {}).get(item.key, []):
