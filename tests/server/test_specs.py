@@ -118,6 +118,9 @@ async def test_spec_kit_feature_and_list_from_the_editor(
     assert summary == {"shop": ("kiro", 1, 14), "001-albums": ("spec-kit", 1, 8)}
     editor.open(KIT_MD)
     answer = await editor.run("yui.runSpec", {"spec": "001-albums", "maxWorkers": 4})
+    # Asked again while it runs: nothing starts twice.
+    twice = await editor.run("yui.runSpec", {"spec": "001-albums"})
+    assert twice["taskIds"] == [] and "T002: already running" in twice["skipped"]
     for task_id in answer["taskIds"]:
         assert (await editor.finished(task_id, timeout=120))["status"] == "completed"
     assert len(list((tmp_path / "barrier" / "story").iterdir())) == 4

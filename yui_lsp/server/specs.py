@@ -159,7 +159,22 @@ class SpecRuns:
                               include_optional=params.include_optional,
                               max_workers=params.max_workers, id_suffix=suffix)
 
-        return folder, await anyio.to_thread.run_sync(plan)
+        return folder, self._without_active(folder, await anyio.to_thread.run_sync(plan))
+
+    def _without_active(self, folder: Folder, spec_plan: SpecPlan) -> SpecPlan:
+        """Tasks of an earlier run still on their way are not started twice: they are left
+        out, and what depends on them waits for the running task instead."""
+        active = {key: tid for key, (tid, _) in self._active(folder, spec_plan.spec).items()}
+        if not active:
+            return spec_plan
+        running = {tid for tid, key in spec_plan.keys.items() if key in active}
+        kept = [t.model_copy(update={"depends_on": [
+            active[spec_plan.keys[d]] if d in running else d for d in t.depends_on]})
+            for t in spec_plan.plan.tasks if t.id not in running]
+        spec_plan.plan = spec_plan.plan.model_copy(update={"tasks": kept})
+        spec_plan.skipped += [(key, "already running") for key in sorted(active)]
+        spec_plan.edges = [e for e in spec_plan.edges if e.task not in active]
+        return spec_plan
 
     def _folder_for(self, params: RunSpecParams) -> Folder:
         if params.folder is None and "://" in params.spec:
@@ -193,10 +208,11 @@ class SpecRuns:
         folder, spec = located
         chosen, edges, _ = shape(spec)
         active = self._active(folder, spec)
+        startable = [t for t in chosen if t.key not in active]
         lenses: list[lsp.CodeLens] = []
-        if chosen:
+        if startable:
             count = len(waves(chosen, edges))
-            lenses.append(_lens(0, f"▶▶ Run {len(chosen)} tasks in parallel ({count} waves)",
+            lenses.append(_lens(0, f"▶▶ Run {len(startable)} tasks in parallel ({count} waves)",
                                 "yui.runSpec", {"spec": uri}))
         for task in spec.tasks:
             if task.done:
