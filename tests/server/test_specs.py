@@ -64,6 +64,7 @@ async def test_kiro_spec_from_the_editor(open_editor: EditorFactory, root: Path,
     assert line_of(text, "2.1") in run_lines and line_of(text, "6.") not in run_lines
 
     answer = await editor.run("yui.runSpec", {"spec": editor.uri(KIRO_MD), "maxWorkers": 4})
+    assert "taskIds" in answer, answer
     ids, keys = answer["taskIds"], answer["keys"]
     assert len(ids) == 12 and answer["waves"] == 5
     first_done = ids[keys.index("1.1")]

@@ -117,7 +117,7 @@ if found:
     folder = Path(os.environ["BARRIER_DIR"]) / found[1]
     folder.mkdir(parents=True, exist_ok=True)
     parties = int(os.environ["BARRIER_PARTIES"])
-    (folder / str(os.getpid())).touch()
+    (folder / os.urandom(8).hex()).touch()  # pids repeat across PID namespaces
     deadline = time.monotonic() + 60
     while len(list(folder.iterdir())) < parties:
         if time.monotonic() > deadline:

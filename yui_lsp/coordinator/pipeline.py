@@ -28,6 +28,7 @@ from yui_lsp.protocol import (
     TaskStatus,
     WorkspaceEvent,
 )
+from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
@@ -37,12 +38,15 @@ from yui_lsp.workspace import (
     SandboxPool,
     StaleContentError,
     WorkspaceReader,
+    as_text,
     expand_claims,
     integrate,
+    refuse_protected,
     resolve_inside,
 )
 from yui_lsp.workspace.lineedits import with_line_edits
 
+_NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
 STALE_RETRIES = 5
 
@@ -127,6 +131,7 @@ async def run_attempt(
             output_line_max=services.settings.output_line_max,
             log_max_bytes=services.settings.log_max_bytes,
             attempt=attempt,
+            protected=sandbox.confine_readonly,
         )
         try:
             with anyio.fail_after(timeout):
@@ -141,6 +146,8 @@ async def run_attempt(
         started = time.monotonic()
         changes = await anyio.to_thread.run_sync(sandbox.diff)
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
+        refuse_protected([p for c in changes.changes for p in (c.path, c.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
             return integrate(
@@ -179,11 +186,8 @@ async def _run_direct(
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
-            if current is None or b"\0" in current:
-                continue
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError:
+            text = as_text(current) if current is not None else None
+            if current is None or text is None:
                 continue  # not text: a refactor never touches it
             new_text, count = refactor_text(text, spec)
             if count:
@@ -198,7 +202,7 @@ async def _run_direct(
         return integration
 
     run_s = time.monotonic() - started
-    set_status(TaskStatus.INTEGRATING, f"writing {len(paths)} candidate files")
+    set_status(TaskStatus.INTEGRATING, f"checking {plural(len(paths), 'candidate file')}")
     started = time.monotonic()
     files, conflicts = await _land(services, task, merge, emit)
     return AttemptOutcome(
@@ -229,6 +233,8 @@ async def _land_loop(
 ) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
         integration = await anyio.to_thread.run_sync(merge_all)
+        refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
         outside = [f.path for f in integration.files
@@ -264,6 +270,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
 
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
+        refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import Model
+from yui_lsp.protocol import CamelModel
 from yui_lsp.server.params import FolderParam
 
 
@@ -19,7 +19,7 @@ class ListSpecsParams(FolderParam):
     """`yui.listSpecs`: every spec of the workspace folder(s)."""
 
 
-class SpecTaskSummary(Model):
+class SpecTaskSummary(CamelModel):
     """One task of a spec's list."""
 
     key: str = Field(description="Its number in tasks.md: 2.1, 3, T004 ...")
@@ -30,7 +30,7 @@ class SpecTaskSummary(Model):
     parent: str | None = None
 
 
-class SpecSummary(Model):
+class SpecSummary(CamelModel):
     """A spec found in a workspace folder."""
 
     name: str
@@ -43,7 +43,7 @@ class SpecSummary(Model):
     tasks: list[SpecTaskSummary] = Field(default_factory=list)
 
 
-class SpecListResult(Model):
+class SpecListResult(CamelModel):
     """Answer of `yui.listSpecs`."""
 
     specs: list[SpecSummary]
@@ -63,7 +63,7 @@ class RunSpecParams(FolderParam):
                                     description="Run at most this many tasks at once.")
 
 
-class RunSpecResult(Model):
+class RunSpecResult(CamelModel):
     """Answer of `yui.runSpec`: the tasks queued, in the spec's order."""
 
     task_ids: list[str]
