@@ -44,6 +44,7 @@ from yui_lsp.workspace import (
     refuse_protected,
     resolve_inside,
 )
+from yui_lsp.workspace.lineedits import with_line_edits
 
 _NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
@@ -61,6 +62,9 @@ class Services:
     reader: WorkspaceReader
     applier: Applier
     logs_dir: Path
+    #: Held while a result carrying line edits (a checkbox tick) merges and applies: those
+    #: files are not leased, so two ticks of one tasks.md must not land at once.
+    line_edit_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 @dataclass
@@ -211,13 +215,30 @@ async def _land(
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
     claimed = ClaimSet(task.claims)
+    # Line edits (a spec's checkbox tick) are merged with the current text: never leased.
+    ticked = {edit.path for edit in task.extra_edits}
+
+    def merge_all() -> Integration:
+        return with_line_edits(merge(), task.extra_edits, services.reader)
+
+    if ticked:
+        async with services.line_edit_lock:
+            return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+    return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+
+
+async def _land_loop(
+    services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
+    claimed: ClaimSet, ticked: set[str],
+) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
-        integration = await anyio.to_thread.run_sync(merge)
+        integration = await anyio.to_thread.run_sync(merge_all)
         refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
                          _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
+        outside = [f.path for f in integration.files
+                   if not claimed.covers(f.path) and f.path not in ticked]
         if (
             outside
             and services.leases.try_acquire(

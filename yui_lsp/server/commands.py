@@ -58,6 +58,13 @@ from yui_lsp.server.params import (
     TaskIdParams,
     TaskListParams,
 )
+from yui_lsp.server.spec_params import (
+    ListSpecsParams,
+    RunSpecParams,
+    RunSpecResult,
+    SpecListResult,
+)
+from yui_lsp.server.specs import SpecRuns
 from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import resolve_inside
 
@@ -129,6 +136,8 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.showDiff": (ShowDiffParams, "show_diff"),
     "yui.plan": (PlanParams, "plan"),
     "yui.doctor": (ListParams, "doctor"),
+    "yui.listSpecs": (ListSpecsParams, "list_specs"),
+    "yui.runSpec": (RunSpecParams, "run_spec"),
 }
 
 
@@ -141,6 +150,7 @@ class Commands:
         self._host = host
         self._marks = marks
         self._listing = TaskListing()
+        self.specs = SpecRuns(server, host, marks)
         for name, (model, method) in TABLE.items():
             self._register(name, model, getattr(self, method))
 
@@ -325,3 +335,15 @@ class Commands:
     async def list_agents(self, params: ListParams) -> AgentListResult:
         settings = self._host.folder(params.folder).manager.settings
         return AgentListResult(agents=await anyio.to_thread.run_sync(list_agents, settings))
+
+    # ----------------------------------------------------------------- specs
+
+    async def list_specs(self, params: ListSpecsParams) -> SpecListResult:
+        return await self.specs.list_specs(params)
+
+    async def run_spec(self, params: RunSpecParams) -> RunSpecResult:
+        folder, spec_plan = await self.specs.prepare(params)
+        self._limit_workers(folder, params.max_workers)
+        tasks = spec_plan.plan.tasks
+        task_ids = await self._submit(folder, tasks) if tasks else []
+        return self.specs.track(folder, spec_plan, task_ids)
