@@ -36,9 +36,11 @@ from yui_lsp.workspace import (
     MergedFile,
     SandboxPool,
     StaleContentError,
+    UnsavedDocuments,
     WorkspaceReader,
     expand_claims,
     integrate,
+    overlay_documents,
     resolve_inside,
 )
 
@@ -99,14 +101,18 @@ async def run_attempt(
     adapter = adapter_for(profile)
     adapter.check_available(profile)
     sandbox = await services.sandboxes.acquire(task.id)
-    emit(
-        WorkspaceEvent(
-            task_id=task.id,
-            event="sandbox_ready",
-            detail={"base": sandbox.base, "attempt": attempt},
-        )
-    )
     try:
+        if isinstance(services.reader, UnsavedDocuments):
+            # The editor's unsaved text is what the agent must see (and the merge base).
+            await anyio.to_thread.run_sync(
+                overlay_documents, sandbox, services.reader.open_documents())
+        emit(
+            WorkspaceEvent(
+                task_id=task.id,
+                event="sandbox_ready",
+                detail={"base": sandbox.base, "attempt": attempt},
+            )
+        )
         set_status(TaskStatus.RUNNING, f"{profile.kind} running")
         started = time.monotonic()
         timeout = task.timeout_s or profile.timeout_s or services.settings.default_timeout_s
