@@ -68,6 +68,8 @@ class AttemptOutcome:
     files: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines (AgentOutcome.failures).
+    agent_errors: list[str] = field(default_factory=list)
     run_s: float = 0.0
     integration_s: float = 0.0
 
@@ -158,6 +160,7 @@ async def run_attempt(
             files=files,
             conflicts=conflicts,
             metrics=outcome.metrics,
+            agent_errors=outcome.failures,
             run_s=run_s,
             integration_s=time.monotonic() - started,
         )
