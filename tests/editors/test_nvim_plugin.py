@@ -189,3 +189,26 @@ def test_a_stale_task_list_does_not_hide_tasks_heard_of_since(editor: Editor) ->
     stale = [{"task": {"id": "b", "title": "Docs", "agent": "kiro"}, "status": "running"}]
     editor.lua("require('yui.tasks').merge(vim.json.decode(...))", json.dumps(stale))
     assert editor.statusline() == "yui: 1 running | Fix parser 50%"
+
+
+def test_the_plugin_works_without_a_setup_call(editor: Editor) -> None:
+    editor.cmd("runtime plugin/yui.lua")
+    assert editor.lua("return require('yui').configured")
+    commands = editor.lua("return vim.tbl_keys(vim.api.nvim_get_commands({}))")
+    for name in ("YuiSubmit", "YuiApply", "YuiDiscard", "YuiDiff", "YuiLog", "YuiLogs",
+                 "YuiResolve", "YuiClear"):
+        assert name in commands
+
+
+def test_a_result_waiting_for_review_is_counted_apart_and_no_changes_is_said(
+        editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    update(editor, task_id="a", title="Fix parser", status="review", progress=0.9)
+    update(editor, task_id="b", title="Docs", status="running", progress=0.5)
+    assert editor.statusline() == "yui: 1 running, 1 to review | Docs 50%"
+    update(editor, task_id="b", title="Docs", status="completed", progress=1.0,
+           outcome="no_changes", agent_errors=["a file change was failed"])
+    assert editor.notifications()[-1]["msg"] == (
+        "yui: task 'Docs' completed with no changes: a file change was failed")
+    update(editor, task_id="c", title="Lint", status="cancelled", error="cancelled")
+    assert editor.notifications()[-1]["msg"] == "yui: task 'Lint' cancelled"

@@ -71,13 +71,60 @@ local function submitted(result)
   vim.notify("yui: submitted task " .. tostring(result.taskId), vim.log.levels.INFO)
 end
 
+--- The agents the server offers (`yui.listAgents`), else the configured names.
+---@param done fun(names: string[])
+local function agent_names(done)
+  local yui = require("yui")
+  local client = yui.client()
+  client:request("workspace/executeCommand", { command = "yui.listAgents", arguments = { vim.empty_dict() } },
+    function(err, result)
+      local names = {}
+      for _, agent in ipairs((not err and result and result.agents) or {}) do
+        if agent.available ~= false then
+          table.insert(names, agent.name)
+        end
+      end
+      if #names == 0 then
+        names = yui.agents()
+      end
+      if not vim.tbl_contains(names, "shell") then
+        table.insert(names, "shell")
+      end
+      done(names)
+    end)
+end
+
+--- A `shell` task: the typed command line split by the server (shell-word rules), shown
+--- as argv, then submitted once confirmed.
+---@param title string
+---@param line string
+---@param claims string[]
+local function submit_command(title, line, claims)
+  local yui = require("yui")
+  yui.exec("yui.parseCommand", { commandLine = line }, function(parsed)
+    local argv = parsed.argv or {}
+    vim.ui.select({ "Run", "Cancel" }, { prompt = "Run " .. vim.inspect(argv) .. "?" }, function(choice)
+      if choice == "Run" then
+        yui.submit({ title = title, agent = "shell", command = argv, claims = claims }, submitted)
+      end
+    end)
+  end)
+end
+
 local function submit_interactive(agent)
   local yui = require("yui")
+  if not yui.client() then
+    -- Say it before asking anything.
+    yui.server_available()
+    vim.notify("yui: the yui language server is not running for this buffer (see :checkhealth yui)",
+      vim.log.levels.ERROR)
+    return
+  end
   vim.ui.input({ prompt = "Task title: " }, function(title)
     if not title or title == "" then
       return
     end
-    vim.ui.input({ prompt = "Prompt: " }, function(prompt)
+    vim.ui.input({ prompt = "Prompt (for shell: the command line): " }, function(prompt)
       if not prompt then
         return
       end
@@ -86,6 +133,10 @@ local function submit_interactive(agent)
           { prompt = "Claims (paths/globs): ", default = current_rel() },
           function(claims)
             if claims == nil then
+              return
+            end
+            if name == "shell" then
+              submit_command(title, prompt, split_list(claims))
               return
             end
             yui.submit(
@@ -98,10 +149,12 @@ local function submit_interactive(agent)
       if agent ~= "" then
         with_agent(agent)
       else
-        vim.ui.select(yui.agents(), { prompt = "Agent" }, function(name)
-          if name then
-            with_agent(name)
-          end
+        agent_names(function(names)
+          vim.ui.select(names, { prompt = "Agent" }, function(name)
+            if name then
+              with_agent(name)
+            end
+          end)
         end)
       end
     end)
@@ -252,11 +305,32 @@ function M.define()
     with_task(c.args, RETRYABLE, "retry", yui.retry)
   end, { nargs = "?", complete = complete_ids, desc = "yui: retry a task" })
   cmd("YuiApply", function(c)
-    with_task(c.args, { completed = true }, "apply", yui.apply)
-  end, { nargs = "?", complete = complete_ids, desc = "yui: apply a reviewed result" })
+    with_task(c.args, tasks.REVIEW, "apply", yui.apply)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: apply a result waiting for review" })
   cmd("YuiDiscard", function(c)
-    with_task(c.args, { completed = true }, "discard", yui.discard)
-  end, { nargs = "?", complete = complete_ids, desc = "yui: discard a reviewed result" })
+    with_task(c.args, { review = true, conflict = true }, "discard", yui.discard)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: discard a waiting result or a conflict" })
+  local review = require("yui.review")
+  cmd("YuiDiff", function(c)
+    with_task(c.args, { review = true, conflict = true }, "compare", review.diff)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: diff tabs of a task's result" })
+  local function show_log(c)
+    with_task(c.args, vim.tbl_extend("force", OPEN, tasks.TERMINAL, tasks.REVIEW), "show", review.log)
+  end
+  cmd("YuiLog", show_log, { nargs = "?", complete = complete_ids, desc = "yui: a task's live output" })
+  cmd("YuiLogs", show_log, { nargs = "?", complete = complete_ids, desc = "yui: a task's live output" })
+  cmd("YuiResolve", function(c)
+    with_task(c.fargs[1] or "", { conflict = true }, "resolve", function(id)
+      review.resolve(id, c.fargs[2])
+    end)
+  end, { nargs = "*", complete = complete_ids, desc = "yui: resolve a conflict (editor|mine|theirs|rerun)" })
+  cmd("YuiClear", function()
+    yui.exec("yui.clearTasks", nil, function(result)
+      tasks.clear_finished()
+      vim.cmd("redrawstatus!")
+      vim.notify(string.format("yui: cleared %d finished task(s)", #(result.cleared or {})))
+    end)
+  end, { desc = "yui: forget finished tasks" })
   cmd("YuiLocks", show_locks, { desc = "yui: list leased files in the quickfix list" })
 end
 

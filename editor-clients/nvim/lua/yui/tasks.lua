@@ -6,6 +6,8 @@ local M = {}
 local ACTIVE = { acquiring = true, running = true, integrating = true }
 local WAITING = { pending = true, blocked = true, queued = true }
 local TERMINAL = { completed = true, failed = true, cancelled = true, conflict = true }
+--- A result waiting for the user (review mode): counted apart from running tasks.
+local REVIEW = { review = true }
 
 ---@type table<string, yui.Task>
 local by_id = {}
@@ -14,7 +16,7 @@ local order = {}
 ---@type string? the task that most recently reported progress
 local current
 
-M.ACTIVE, M.WAITING, M.TERMINAL = ACTIVE, WAITING, TERMINAL
+M.ACTIVE, M.WAITING, M.TERMINAL, M.REVIEW = ACTIVE, WAITING, TERMINAL, REVIEW
 
 ---@param task yui.Task
 ---@return yui.Task? previous
@@ -95,12 +97,15 @@ end
 ---@field queued integer
 ---@field failed integer
 ---@field done integer
+---@field review integer
 
 ---@return yui.Counts
 function M.counts()
-  local c = { running = 0, queued = 0, failed = 0, done = 0 }
+  local c = { running = 0, queued = 0, failed = 0, done = 0, review = 0 }
   for _, task in pairs(by_id) do
-    if ACTIVE[task.status] then
+    if REVIEW[task.status] then
+      c.review = c.review + 1
+    elseif ACTIVE[task.status] then
       c.running = c.running + 1
     elseif WAITING[task.status] then
       c.queued = c.queued + 1
@@ -138,6 +143,9 @@ function M.statusline()
   end
   if c.queued > 0 then
     table.insert(parts, c.queued .. " queued")
+  end
+  if c.review > 0 then
+    table.insert(parts, c.review .. " to review")
   end
   if c.failed > 0 then
     table.insert(parts, c.failed .. " failed")
