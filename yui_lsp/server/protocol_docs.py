@@ -99,8 +99,11 @@ _STANDARD = """
   document under a lease (`code: "lease"`, `data: {kind, taskId}`); Warnings on the
   conflicting lines of a task that ended in conflict (`code: "conflict"`,
   `data: {kind, taskId, path}`).
-- `textDocument/codeAction`: on conflicts "Retry on current text" (`yui.retryTask`),
-  "Show diff" (`yui.showDiff`), "Discard" (`yui.discardResult`); on leases "Cancel task".
+- `textDocument/codeAction`: on conflicts the choices of `yui.resolveConflict` ("Re-run on
+  my current text", "Resolve in editor (conflict markers)", "Keep mine", "Take the task's",
+  the last three for the diagnostic's file) and "Show diff" (`yui.showDiff`, whose answer a
+  client shows itself: Neovim defines it as a client-side command); on leases
+  "Cancel task '<title>'".
 - `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files.
 - Settings: `initializationOptions` (the settings object, or nested under `yui`) and
   `workspace/configuration` section `yui` per folder: any `[tool.yui]` setting in either
