@@ -212,3 +212,16 @@ def test_a_result_waiting_for_review_is_counted_apart_and_no_changes_is_said(
         "yui: task 'Docs' completed with no changes: a file change was failed")
     update(editor, task_id="c", title="Lint", status="cancelled", error="cancelled")
     assert editor.notifications()[-1]["msg"] == "yui: task 'Lint' cancelled"
+
+
+def test_tasks_are_kept_per_client(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    for client_id, task in ((1, "one"), (2, "two")):
+        editor.lua("require('yui').on_task_update(nil, vim.json.decode(...), { client_id = "
+                   f"{client_id} }})", json.dumps({"task_id": task, "title": task,
+                                                    "status": "running", "progress": 0.5}))
+    ids = "return vim.tbl_map(function(t) return t.id end, require('yui.tasks').all(...))"
+    assert editor.lua(ids, 1) == ["one"]
+    assert editor.lua(ids) == ["one", "two"]
+    editor.lua("require('yui.tasks').reset(1)")
+    assert editor.lua(ids) == ["two"]

@@ -68,8 +68,8 @@ local function notify_end(task)
 end
 
 --- Handler of `yui/taskUpdate`.
-function M.on_task_update(_, msg, _)
-  local task, ended = tasks.update(msg)
+function M.on_task_update(_, msg, ctx)
+  local task, ended = tasks.update(msg, ctx and ctx.client_id)
   if ended and M.options.notify then
     notify_end(task)
   end
@@ -166,8 +166,9 @@ end
 --- Refresh the task list from the server, then call `done()`.
 ---@param done fun()?
 function M.refresh_tasks(done)
+  local client = M.client()
   M.exec("yui.listTasks", nil, function(result)
-    tasks.merge(result.tasks or {})
+    tasks.merge(result.tasks or {}, client and client.id)
     redraw()
     if done then
       done()
@@ -258,7 +259,15 @@ function M.setup(opts)
       ["yui/resultReady"] = M.on_result_ready,
       ["yui/resultApplied"] = require("yui.review").on_result_applied,
       ["yui/taskLog"] = require("yui.review").on_task_log,
+      ["workspace/applyEdit"] = require("yui.review").apply_edit,
     },
+    on_exit = function(_, _, client_id)
+      -- Its tasks go with it; other roots' clients keep theirs.
+      vim.schedule(function()
+        tasks.reset(client_id)
+        redraw()
+      end)
+    end,
     on_init = function(client)
       -- Tasks may already be running (another window, the CLI): show them at once.
       vim.schedule(function()

@@ -19,6 +19,26 @@ local function write_exact(buf)
   end
 end
 
+--- Handler of `workspace/applyEdit` for the yui client. Neovim's own one silently skips a
+--- versioned edit of a buffer that moved on and still answers "applied"; the server must
+--- hear the truth to merge again. Pending changes are sent first, so that merge sees them.
+function M.apply_edit(_, params, ctx)
+  local client = assert(vim.lsp.get_client_by_id(ctx.client_id))
+  for _, change in ipairs((params.edit or {}).documentChanges or {}) do
+    local doc = change.textDocument
+    local version = doc and doc.version
+    if type(version) == "number" and version > 0 then
+      local buf = vim.uri_to_bufnr(doc.uri)
+      if vim.api.nvim_buf_is_loaded(buf) and vim.lsp.util.buf_versions[buf] ~= version then
+        require("vim.lsp._changetracking").flush(client, buf)
+        return { applied = false, failureReason = "document version changed (edited meanwhile)" }
+      end
+    end
+  end
+  local ok, err = pcall(vim.lsp.util.apply_workspace_edit, params.edit, client.offset_encoding)
+  return { applied = ok, failureReason = not ok and tostring(err) or nil }
+end
+
 --- Handler of `yui/resultApplied`: final newlines as the result has them, then save what
 --- `save` lists and unload buffers loaded only for the edit.
 function M.on_result_applied(_, params, _)
