@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from editor_harness import Editor
+from editor_harness import REPO, Editor
 
 # No filetype matches, so no server starts: these tests exercise the plugin alone.
 NO_SERVER = {"cmd": ["false"], "filetypes": ["no-such-filetype"]}
@@ -225,3 +225,14 @@ def test_tasks_are_kept_per_client(editor: Editor) -> None:
     assert editor.lua(ids) == ["one", "two"]
     editor.lua("require('yui.tasks').reset(1)")
     assert editor.lua(ids) == ["two"]
+
+
+def test_the_lease_matcher_agrees_with_the_shared_claim_table(editor: Editor) -> None:
+    table = json.loads((REPO / "tests" / "fixtures" / "claims.json").read_text(encoding="utf-8"))
+    cases = table["cases"]
+    got = editor.lua("local leases = require('yui.leases'); return vim.tbl_map(function(c)"
+                     " return leases.covers(c.claim, c.path) end, vim.json.decode(...))",
+                     json.dumps(cases))
+    wrong = [(c["claim"], c["path"], c["matches"]) for c, g in zip(cases, got, strict=True)
+             if g is not c["matches"]]
+    assert wrong == []
