@@ -150,3 +150,30 @@ def test_a_missing_server_is_said_once_and_before_any_question(editor: Editor) -
     assert editor.lua("return _G.asked") == 0
     assert "not running" in editor.notifications()[-1]["msg"]
     assert len([n for n in editor.notifications() if "server command not found" in n["msg"]]) == 1
+
+
+def test_interactive_submit_offers_shell_and_runs_a_typed_command_line(
+        request: pytest.FixtureRequest) -> None:
+    nvim: Editor = request.getfixturevalue("yui")
+    attach(nvim, "alpha.py")
+    nvim.lua("""
+        local answers = { 'Append x', [[sh -c "echo \\"x\\" >> gamma.py"]], 'gamma.py' }
+        _G.offered, _G.confirm = nil, nil
+        vim.ui.input = function(_, on_done) on_done(table.remove(answers, 1)) end
+        vim.ui.select = function(items, opts, on_done)
+          if opts.prompt == 'Agent' then
+            _G.offered = vim.tbl_map(function(a) return a.name end, items)
+            on_done(vim.iter(items):find(function(a) return a.name == 'shell' end))
+          else
+            _G.confirm = opts.prompt
+            on_done('Run')
+          end
+        end
+    """)
+    nvim.cmd("YuiSubmit")
+    assert nvim.wait("_G.confirm ~= nil", 20), notes(nvim)
+    assert "shell" in nvim.lua("return _G.offered")
+    assert nvim.lua("return _G.confirm") == """Run sh -c 'echo "x" >> gamma.py' ?"""
+    assert nvim.wait("vim.iter(require('yui.tasks').all()):any(function(t)"
+                     " return t.title == 'Append x' and t.status == 'completed' end)", 30)
+    assert nvim.wait("vim.fn.readfile('gamma.py')[#vim.fn.readfile('gamma.py')] == 'x'", 10)

@@ -71,50 +71,85 @@ local function submitted(result)
   vim.notify("yui: submitted task " .. tostring(result.taskId), vim.log.levels.INFO)
 end
 
---- The agents the server offers (`yui.listAgents`), else the configured names.
----@param done fun(names: string[])
-local function agent_names(done)
+--- The agents the server offers (`yui.listAgents`: name, description, takes, available,
+--- reason), else the configured names as prompt agents.
+---@param done fun(agents: table[])
+local function list_agents(done)
   local yui = require("yui")
   local client = yui.client()
-  client:request("workspace/executeCommand", { command = "yui.listAgents", arguments = { vim.empty_dict() } },
-    function(err, result)
-      local names = {}
-      for _, agent in ipairs((not err and result and result.agents) or {}) do
-        if agent.available ~= false then
-          table.insert(names, agent.name)
-        end
-      end
-      if #names == 0 then
-        names = yui.agents()
-      end
-      if not vim.tbl_contains(names, "shell") then
-        table.insert(names, "shell")
-      end
-      done(names)
-    end)
+  local params = { command = "yui.listAgents", arguments = { vim.empty_dict() } }
+  client:request("workspace/executeCommand", params, function(err, result)
+    local agents = (not err and result and result.agents) or {}
+    if #agents == 0 then
+      agents = vim.tbl_map(function(name)
+        return { name = name, takes = name == "shell" and "command" or "prompt", available = true }
+      end, vim.list_extend(yui.agents(), { "shell" }))
+    end
+    done(agents)
+  end)
 end
 
---- A `shell` task: the typed command line split by the server (shell-word rules), shown
---- as argv, then submitted once confirmed.
----@param title string
+---@param agent table
+---@return string
+local function agent_label(agent)
+  local text = agent.name
+  if agent.description and agent.description ~= "" then
+    text = text .. " — " .. agent.description
+  end
+  if agent.available == false then
+    text = text .. " (unavailable: " .. tostring(agent.reason or "?") .. ")"
+  end
+  return text
+end
+
+--- A command task: the typed line split by the server (shell-word rules), shown as argv,
+--- then submitted once confirmed.
+---@param spec table title, agent, claims
 ---@param line string
----@param claims string[]
-local function submit_command(title, line, claims)
+local function submit_command(spec, line)
   local yui = require("yui")
   yui.exec("yui.parseCommand", { commandLine = line }, function(parsed)
     local argv = parsed.argv or {}
-    vim.ui.select({ "Run", "Cancel" }, { prompt = "Run " .. vim.inspect(argv) .. "?" }, function(choice)
+    local prompt = "Run " .. (parsed.display or table.concat(argv, " ")) .. " ?"
+    vim.ui.select({ "Run", "Cancel" }, { prompt = prompt }, function(choice)
       if choice == "Run" then
-        yui.submit({ title = title, agent = "shell", command = argv, claims = claims }, submitted)
+        yui.submit(vim.tbl_extend("force", spec, { command = argv }), submitted)
       end
     end)
   end)
 end
 
-local function submit_interactive(agent)
+---@param title string
+---@param agent table
+local function ask_work(title, agent)
+  local yui = require("yui")
+  if agent.takes == "refactor" then
+    vim.notify("yui: use :YuiRefactor PATTERN REPLACEMENT [GLOB ...] for " .. agent.name)
+    return
+  end
+  local command = agent.takes == "command"
+  vim.ui.input({ prompt = command and "Command line: " or "Prompt: " }, function(text)
+    if not text or text == "" then
+      return
+    end
+    vim.ui.input({ prompt = "Claims (paths/globs): ", default = current_rel() }, function(claims)
+      if claims == nil then
+        return
+      end
+      local spec = { title = title, agent = agent.name, claims = split_list(claims) }
+      if command then
+        submit_command(spec, text)
+      else
+        yui.submit(vim.tbl_extend("force", spec, { prompt = text }), submitted)
+      end
+    end)
+  end)
+end
+
+local function submit_interactive(agent_name)
   local yui = require("yui")
   if not yui.client() then
-    -- Say it before asking anything.
+    -- Said before asking anything.
     yui.server_available()
     vim.notify("yui: the yui language server is not running for this buffer (see :checkhealth yui)",
       vim.log.levels.ERROR)
@@ -124,38 +159,25 @@ local function submit_interactive(agent)
     if not title or title == "" then
       return
     end
-    vim.ui.input({ prompt = "Prompt (for shell: the command line): " }, function(prompt)
-      if not prompt then
-        return
+    list_agents(function(agents)
+      local function chosen(agent)
+        if not agent then
+          return
+        end
+        if agent.available == false then
+          vim.notify("yui: agent " .. agent.name .. " is not available: " .. tostring(agent.reason),
+            vim.log.levels.WARN)
+          return
+        end
+        ask_work(title, agent)
       end
-      local function with_agent(name)
-        vim.ui.input(
-          { prompt = "Claims (paths/globs): ", default = current_rel() },
-          function(claims)
-            if claims == nil then
-              return
-            end
-            if name == "shell" then
-              submit_command(title, prompt, split_list(claims))
-              return
-            end
-            yui.submit(
-              { title = title, prompt = prompt, agent = name, claims = split_list(claims) },
-              submitted
-            )
-          end
-        )
-      end
-      if agent ~= "" then
-        with_agent(agent)
-      else
-        agent_names(function(names)
-          vim.ui.select(names, { prompt = "Agent" }, function(name)
-            if name then
-              with_agent(name)
-            end
-          end)
+      if agent_name ~= "" then
+        local found = vim.iter(agents):find(function(a)
+          return a.name == agent_name
         end)
+        chosen(found or { name = agent_name, takes = "prompt", available = true })
+      else
+        vim.ui.select(agents, { prompt = "Agent", format_item = agent_label }, chosen)
       end
     end)
   end)
