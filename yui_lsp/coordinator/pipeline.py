@@ -38,6 +38,7 @@ from yui_lsp.workspace import (
     MergedFile,
     SandboxPool,
     StaleContentError,
+    UnsavedDocuments,
     WorkspaceReader,
     as_text,
     expand_claims,
@@ -45,6 +46,7 @@ from yui_lsp.workspace import (
     refuse_protected,
     resolve_inside,
 )
+from yui_lsp.workspace.lineedits import with_line_edits
 
 _NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
@@ -63,6 +65,9 @@ class Services:
     reader: WorkspaceReader
     applier: Applier
     logs_dir: Path
+    #: Held while a result carrying line edits (a checkbox tick) merges and applies: those
+    #: files are not leased, so two ticks of one tasks.md must not land at once.
+    line_edit_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 @dataclass
@@ -72,6 +77,8 @@ class AttemptOutcome:
     files: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines (AgentOutcome.failures).
+    agent_errors: list[str] = field(default_factory=list)
     run_s: float = 0.0
     integration_s: float = 0.0
     #: The cluster node the agent ran on ("" = this machine).
@@ -130,6 +137,9 @@ async def run_attempt(
         output_line_max=services.settings.output_line_max,
         log_max_bytes=services.settings.log_max_bytes,
         on_start=on_start,
+        # The editor's unsaved text is what the agent must see (and the merge base).
+        documents=(services.reader.open_documents()
+                   if isinstance(services.reader, UnsavedDocuments) else {}),
     )
     async with services.executor.attempt(request) as result:
         set_status(TaskStatus.INTEGRATING, "merging the result")
@@ -153,6 +163,7 @@ async def run_attempt(
             files=files,
             conflicts=conflicts,
             metrics=result.outcome.metrics,
+            agent_errors=list(result.outcome.failures),
             run_s=result.run_s,
             integration_s=time.monotonic() - started,
             node=result.node,
@@ -203,13 +214,30 @@ async def _land(
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
     claimed = ClaimSet(task.claims)
+    # Line edits (a spec's checkbox tick) are merged with the current text: never leased.
+    ticked = {edit.path for edit in task.extra_edits}
+
+    def merge_all() -> Integration:
+        return with_line_edits(merge(), task.extra_edits, services.reader)
+
+    if ticked:
+        async with services.line_edit_lock:
+            return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+    return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+
+
+async def _land_loop(
+    services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
+    claimed: ClaimSet, ticked: set[str],
+) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
-        integration = await anyio.to_thread.run_sync(merge)
+        integration = await anyio.to_thread.run_sync(merge_all)
         refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
                          _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
+        outside = [f.path for f in integration.files
+                   if not claimed.covers(f.path) and f.path not in ticked]
         if (
             outside
             and services.leases.try_acquire(

@@ -57,6 +57,8 @@ class AttemptRequest:
     #: Paths the agent's confinement keeps read-only besides the workspace (set by the
     #: executor from its sandbox).
     protected: tuple[Path, ...] = ()
+    #: Open editor documents with unsaved text (path → bytes): the sandbox holds these.
+    documents: dict[str, bytes] = field(default_factory=dict)
     #: Extra environment of the agent's processes.
     env: dict[str, str] = field(default_factory=dict)
     #: Told once the sandbox is ready and the agent starts, with the node ("" = this machine).

@@ -11,6 +11,7 @@ from yui_lsp.agents import adapter_for
 from yui_lsp.executors.base import AttemptRequest, AttemptResult, run_in_sandbox
 from yui_lsp.protocol import WorkspaceEvent
 from yui_lsp.workspace import SandboxPool
+from yui_lsp.workspace.overlay import overlay_documents
 
 
 class LocalAttemptExecutor:
@@ -34,6 +35,8 @@ class LocalAttemptExecutor:
         task = request.task
         sandbox = await self.pool.acquire(task.id)
         try:
+            if request.documents:
+                await anyio.to_thread.run_sync(overlay_documents, sandbox, request.documents)
             request.emit(
                 WorkspaceEvent(
                     task_id=task.id,

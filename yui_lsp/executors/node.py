@@ -42,6 +42,7 @@ from yui_lsp.executors.shipment import (
 from yui_lsp.protocol import Message, Task, WorkspaceEvent
 from yui_lsp.workspace import SandboxPool, resolve_inside
 from yui_lsp.workspace.gitcmd import git
+from yui_lsp.workspace.overlay import overlay_documents
 
 #: Events a remote attempt streams back: ("start", node), ("message", json),
 #: ("result", ShippedChanges) or ("error", error class name, text).
@@ -137,6 +138,8 @@ async def run_on_node(
     sandbox = await pool.acquire(task.id, base=payload.base)
     try:
         await anyio.to_thread.run_sync(place_included, sandbox.path, payload.include)
+        if payload.documents:
+            await anyio.to_thread.run_sync(overlay_documents, sandbox, payload.documents)
         emit(WorkspaceEvent(task_id=task.id, event="sandbox_ready",
                             detail={"base": payload.base, "attempt": payload.attempt,
                                     "node": node}))

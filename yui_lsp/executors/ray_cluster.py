@@ -228,7 +228,7 @@ class RayAttemptExecutor:
             profile_json=profile.model_dump_json(), attempt=request.attempt,
             agent_id=request.agent_id, timeout_s=request.timeout_s,
             idle_timeout_s=request.idle_timeout_s, output_line_max=request.output_line_max,
-            log_max_bytes=request.log_max_bytes,
+            log_max_bytes=request.log_max_bytes, documents=dict(request.documents),
         )
 
     async def _run_remote(

@@ -62,6 +62,8 @@ class AttemptPayload:
     idle_timeout_s: float
     output_line_max: int
     log_max_bytes: int
+    #: The editor's unsaved documents (path → bytes), laid over the sandbox as its base.
+    documents: dict[str, bytes] = field(default_factory=dict)
     version: int = SHIPMENT_VERSION
 
 
@@ -77,6 +79,7 @@ class ShippedChanges:
     files_reported: list[str] = field(default_factory=list)
     summary: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
     run_s: float = 0.0
 
     @property
@@ -87,7 +90,7 @@ class ShippedChanges:
     def outcome(self) -> AgentOutcome:
         return AgentOutcome(
             files_reported=list(self.files_reported), summary=self.summary,
-            metrics=dict(self.metrics),
+            metrics=dict(self.metrics), failures=list(self.failures),
         )
 
     def read(self, rel: str) -> bytes | None:
@@ -152,7 +155,8 @@ def ship_changes(sandbox: Sandbox, outcome: AgentOutcome, run_s: float) -> Shipp
     changes = sandbox.diff()
     shipped = ShippedChanges(
         changes_json=changes.model_dump_json(), files_reported=list(outcome.files_reported),
-        summary=outcome.summary, metrics=dict(outcome.metrics), run_s=run_s,
+        summary=outcome.summary, metrics=dict(outcome.metrics),
+        failures=list(outcome.failures), run_s=run_s,
     )
     for change in changes.changes:
         source = change.old_path if change.kind is ChangeKind.RENAME and change.old_path else (
