@@ -246,6 +246,9 @@ class SandboxPool:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
+            # Every sandbox git directory lists it as an alternate: it must exist first.
+            self.objects.mkdir(exist_ok=True)
+        if self.is_git:
             base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
