@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from yui_lsp.coordinator import components
+from yui_lsp.protocol import RefactorSpec
+
 from .conftest import PYTHON, Yui, git
 
 
@@ -39,11 +44,24 @@ def test_refactor_splits_into_chunks_claiming_their_files(repo: Path, yui: Yui) 
     assert done.code == 0, done.stderr
     plan = json.loads(done.stdout)
     tasks = plan["tasks"]
-    assert len(tasks) == 6  # about max_workers * 2
+    assert len(tasks) == 1  # 40 files: one task (components.REFACTOR_FILES_PER_TASK)
     claimed = [c for t in tasks for c in t["claims"]]
     assert len(claimed) == len(set(claimed)) == 40  # only files holding the pattern
     assert all(t["refactor"]["files"] == t["claims"] for t in tasks)
     assert plan["waves"] == [sorted(t["id"] for t in tasks)]
+
+
+@pytest.mark.parametrize(("files", "workers", "tasks"), [
+    (1, 4, 1), (40, 3, 1), (500, 4, 1), (501, 4, 2), (3_000, 4, 6), (10_000, 4, 8),
+    (10_000, 1, 2),
+])
+def test_refactor_task_count_follows_the_file_count(files: int, workers: int,
+                                                    tasks: int) -> None:
+    names = [f"src/m{i:05d}.py" for i in range(files)]
+    spec = RefactorSpec(pattern="a", replacement="b")
+    chunks = components.refactor_tasks(names, spec, workers)
+    assert len(chunks) == tasks
+    assert [c for t in chunks for c in t.claims] == names  # each file once, in order
 
 
 def test_refactor_regex_with_groups(repo: Path, yui: Yui) -> None:

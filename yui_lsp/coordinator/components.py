@@ -134,6 +134,13 @@ def _component_prompt(name: str, paths: list[str], work: str, extra: str | None)
     return "\n".join(lines).strip()
 
 
+#: Files per `yui refactor` task, about. A task costs its lease, its bus messages and a
+#: handful of flushes (shared by the applies landing at once: group commit, see
+#: ``workspace.statedir.WriteBarrier``): a small refactor is one task; a big one is split so
+#: that reading, merging and writing overlap on the workers.
+REFACTOR_FILES_PER_TASK = 500
+
+
 def refactor_tasks(
     files: Sequence[str],
     spec: RefactorSpec,
@@ -142,18 +149,18 @@ def refactor_tasks(
     agent: str = "yui",
     id_prefix: str = "refactor",
 ) -> list[Task]:
-    """Split ``files`` into about ``workers * 2`` contiguous chunks, one task each.
+    """Split ``files`` into contiguous chunks, one task each: one chunk per
+    :data:`REFACTOR_FILES_PER_TASK` files, at most two per worker (which keeps every worker
+    busy when chunks take uneven time).
 
-    Two chunks per worker keeps every worker busy when chunks take uneven time, while
-    keeping the per-task overhead (leases, apply journal) small. Each task claims exactly
-    its files, so chunks never wait on one another.
+    Each task claims exactly its files, so chunks never wait on one another.
     """
     from yui_lsp.protocol import Task
     from yui_lsp.wording import plural
 
     if not files:
         return []
-    count = min(len(files), max(1, workers) * 2)
+    count = min(max(1, workers) * 2, math.ceil(len(files) / REFACTOR_FILES_PER_TASK))
     size = math.ceil(len(files) / count)
     chunks = [list(files[i : i + size]) for i in range(0, len(files), size)]
     width = len(str(len(chunks)))

@@ -15,6 +15,7 @@ import os
 import pwd
 import stat
 import sys
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -196,6 +197,95 @@ def syncfs(fd: int, folder: Path) -> None:
         raise OSError(error, os.strerror(error), str(folder))
 
 
+class _FlushGroup:
+    """Group commit of syncfs(2) on one filesystem, for every apply of this process.
+
+    Applies landing at once (the tasks of one ``yui refactor``) each need their writes on
+    disk before their next step, and a syncfs costs the same for one file as for thousands.
+    So one caller at a time (the leader) runs it; a caller that arrives while it runs waits
+    for the next one, which the first of the waiters runs for all of them: any number of
+    concurrent flush requests cost at most two syncfs calls in a row, not one each (a flush
+    covers a caller only if it began after the caller's writes, hence "the next one").
+
+    Errors: syncfs reports a failed write-back to each descriptor opened before it, once.
+    The group's descriptor is opened before every barrier that uses it (it lives while one
+    does), and each failure is kept with its generation, so a barrier fails when any flush
+    since it was opened failed — whoever led that flush.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        self.folder = folder
+        self.users = 0
+        self._cond = threading.Condition()
+        self._started = 0  # generations of syncfs begun ...
+        self._done = 0  # ... and ended (one runs at a time, so they end in order)
+        self._running = False
+        self._failures: list[tuple[int, OSError]] = []
+        self.waiting = 0  # callers waiting for the next syncfs (tests watch it)
+
+    def generation(self) -> int:
+        """The last generation that ended: later failures concern a barrier opened now."""
+        with self._cond:
+            return self._done
+
+    def sync(self, since: int) -> None:
+        """Return once a syncfs that began after this call has ended; raise the error of any
+        flush after generation ``since``."""
+        with self._cond:
+            wanted = self._started + 1  # a syncfs running now began before our writes
+            while self._done < wanted:
+                if self._running:
+                    self.waiting += 1
+                    self._cond.wait()
+                    self.waiting -= 1
+                    continue
+                self._running = True
+                self._started += 1
+                self._lead(self._started)
+            failure = next((exc for gen, exc in self._failures if gen > since), None)
+        if failure is not None:
+            raise OSError(failure.errno, failure.strerror, str(self.folder))
+
+    def _lead(self, generation: int) -> None:
+        """Run one syncfs for every waiter (called holding the lock, which it lets go)."""
+        self._cond.release()
+        failure = None
+        try:
+            syncfs(self.fd, self.folder)
+        except OSError as exc:
+            failure = exc
+        finally:
+            self._cond.acquire()
+            self._running = False
+            self._done = generation
+            if failure is not None:
+                self._failures = [*self._failures[-255:], (generation, failure)]
+            self._cond.notify_all()
+
+
+_GROUPS: dict[int, _FlushGroup] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _join_group(device: int, folder: Path) -> tuple[_FlushGroup, int]:
+    """The flush group of ``device`` (opened on ``folder`` if new) and its generation now."""
+    with _GROUPS_LOCK:
+        group = _GROUPS.get(device)
+        if group is None:
+            group = _GROUPS[device] = _FlushGroup(folder)
+        group.users += 1
+    return group, group.generation()
+
+
+def _leave_group(device: int, group: _FlushGroup) -> None:
+    with _GROUPS_LOCK:
+        group.users -= 1
+        if group.users == 0:
+            del _GROUPS[device]
+            os.close(group.fd)
+
+
 def fsync_file(path: Path) -> None:
     """Flush one file's data and inode."""
     fd = os.open(path, os.O_RDONLY)
@@ -211,7 +301,9 @@ class WriteBarrier:
     :meth:`flush` makes every write to the given files and every entry change in the given
     folders so far reach stable storage. Where the filesystem supports it, that is one
     syncfs(2) per filesystem involved, whatever the number of files (an apply of thousands
-    of files costs a few flushes, not thousands); elsewhere each file and folder is fsynced.
+    of files costs a few flushes, not thousands), shared with the other applies of the
+    process flushing at the same moment (:class:`_FlushGroup`); elsewhere each file and
+    folder is fsynced.
 
     Open it before the unit's first write: syncfs reports a failed write-back only to
     descriptors opened before another process or thread saw that error, so the descriptor
@@ -219,7 +311,7 @@ class WriteBarrier:
     """
 
     def __init__(self, anchor: Path) -> None:
-        self._fds: dict[int, tuple[int, Path]] = {}
+        self._groups: dict[int, tuple[_FlushGroup, int]] = {}  # device -> group, since
         self._watch(anchor)
 
     def __enter__(self) -> WriteBarrier:
@@ -229,13 +321,13 @@ class WriteBarrier:
         self.close()
 
     def _watch(self, folder: Path) -> bool:
-        """Keep a descriptor on ``folder``'s filesystem; False if syncfs is not trusted there."""
+        """Join ``folder``'s filesystem's flush group; False if syncfs is not trusted there."""
         device = os.stat(folder).st_dev
-        if device in self._fds:
+        if device in self._groups:
             return True
         if not _device_has_syncfs(device, str(folder)):
             return False
-        self._fds[device] = (os.open(folder, os.O_RDONLY | os.O_DIRECTORY), folder)
+        self._groups[device] = _join_group(device, folder)
         return True
 
     def flush(self, files: Iterable[Path], folders: Iterable[Path]) -> None:
@@ -250,8 +342,8 @@ class WriteBarrier:
             if not trusted:
                 break
         if trusted:
-            for fd, anchor in self._fds.values():
-                syncfs(fd, anchor)
+            for group, since in self._groups.values():
+                group.sync(since)
             return
         for path in files:
             fsync_file(path)
@@ -260,6 +352,6 @@ class WriteBarrier:
                 fsync_dir(folder)
 
     def close(self) -> None:
-        for fd, _ in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        for device, (group, _) in self._groups.items():
+            _leave_group(device, group)
+        self._groups.clear()
