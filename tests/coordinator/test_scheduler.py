@@ -142,3 +142,18 @@ def test_retry_policy_backs_off_and_gives_up_as_configured() -> None:
     assert [policy.retry_after_failure(n) for n in (1, 2, 3)] == [0.5, 1.0, None]
     assert policy.retry_after_failure(1, retryable=False) is None
     assert [policy.rerun_after_conflict(n) for n in (1, 2)] == [True, False]
+
+
+def test_an_ended_task_lets_go_of_its_claims_and_a_retry_takes_them_again() -> None:
+    core = Core()
+    core.add(record("a", claims=["src/x.py"]))
+    assert core.pick() == ["a"]
+    core.end("a", TaskStatus.FAILED)
+    rec = core.scheduler.records["a"]
+    # Compact: what a long-lived coordinator keeps of an ended task is its summary.
+    assert not rec.claim_set and rec.done.is_set() and rec.cancel_scope is None
+    assert rec.status == TaskStatus.FAILED and rec.task.claims == ["src/x.py"]
+    core.add(record("b", claims=["src/x.py"]))
+    core.scheduler.reset(rec)
+    assert core.pick() == ["a"]  # submitted first
+    assert core.pick() == [], "b waits: the retried task claims src/x.py again"

@@ -206,7 +206,10 @@ def _entry(row: tuple[str | None, str | None, str | None]) -> HistoryEntry | Non
 
 def renamed(task: Task, new_id: str, id_map: dict[str, str]) -> Task:
     """``task`` under ``new_id`` (its own id kept as the title), dependencies mapped too."""
-    update: dict[str, object] = {"depends_on": [id_map.get(d, d) for d in task.depends_on]}
+    depends_on = [id_map.get(d, d) for d in task.depends_on]
+    if new_id == task.id and depends_on == task.depends_on:
+        return task  # no copy: a coordinator holds thousands of tasks
+    update: dict[str, object] = {"depends_on": depends_on}
     if new_id != task.id:
         update["id"] = new_id
         if not task.title:

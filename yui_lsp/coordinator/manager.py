@@ -135,6 +135,7 @@ class ParallelTaskManager:
         self._runs: TaskGroup | None = None
         self._services: Services | None = None
         self._history: HistoryWriter | None = None
+        self._profiles: dict[str, AgentProfile] = {}
         self._stack: AsyncExitStack | None = None
         self._gate = ResourceGate(self.settings.min_free_memory_mb, self.settings.max_cpu_percent)
 
@@ -298,6 +299,14 @@ class ParallelTaskManager:
 
     # ------------------------------------------------------------------ submission
 
+    def _shared_profile(self, agent: str, profile: AgentProfile) -> AgentProfile:
+        """One object per distinct profile: thousands of tasks of one agent share it."""
+        known = self._profiles.setdefault(agent, profile)
+        if known is profile or known == profile:
+            return known
+        self._profiles[agent] = profile  # the settings changed: the new one from now on
+        return profile
+
     async def _submit(self, tasks: list[Task], started: float) -> list[TaskFuture]:
         self._require_running()
         assert self._history is not None
@@ -308,7 +317,8 @@ class ParallelTaskManager:
         def check() -> dict[str, AgentProfile]:
             return {item.id: check_task(item, self.settings, self.root) for item in items}
 
-        profiles = await anyio.to_thread.run_sync(check)
+        checked = await anyio.to_thread.run_sync(check)
+        profiles = {item.id: self._shared_profile(item.agent, checked[item.id]) for item in items}
         # Ids are unique per repository, across runs and coordinators: the history says.
         granted = await anyio.to_thread.run_sync(
             self._history.history.reserve, self.coordinator_id, ids)

@@ -22,7 +22,26 @@ from yui_lsp.protocol import (
 from yui_lsp.workspace import ClaimSet
 
 
-@dataclass
+class _Ended:
+    """``done`` of an ended task (see :meth:`TaskRecord.compact`): set, nothing to wait for."""
+
+    __slots__ = ()
+
+    def is_set(self) -> bool:
+        return True
+
+    def set(self) -> None:
+        pass
+
+    async def wait(self) -> None:
+        return None
+
+
+_ENDED = _Ended()
+_NO_CLAIMS = ClaimSet([])
+
+
+@dataclass(slots=True)  # no per-record __dict__: a coordinator holds thousands
 class TaskRecord:
     """Mutable state of a task inside one coordinator."""
 
@@ -58,7 +77,7 @@ class TaskRecord:
     claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
     cancel_requested: bool = False
-    done: anyio.Event = field(default_factory=anyio.Event)
+    done: anyio.Event | _Ended = field(default_factory=anyio.Event)
     submitted_wall: datetime = field(default_factory=utcnow)
     updated_wall: datetime = field(default_factory=utcnow)
 
@@ -74,6 +93,13 @@ class TaskRecord:
         self.conflicts, self.files_modified = [], []
         self.outcome, self.agent_errors = None, []
         self.started_at = self.ended_at = None
+        self.claim_set = ClaimSet(self.task.claims)
+
+    def compact(self) -> None:
+        """Drop what only a live task needs, once it ended and its waiters woke: a long-lived
+        coordinator keeps many ended records (``task_retention``), each as small as it can be
+        (the whole task is in the history on disk)."""
+        self.done, self.claim_set, self.cancel_scope = _ENDED, _NO_CLAIMS, None
 
     def metrics(self) -> TaskMetrics:
         queue_wait = (

@@ -195,6 +195,7 @@ class Scheduler:
         rec.slot = 0
         if rec.status.terminal:
             rec.done.set()
+            rec.compact()
 
     # ------------------------------------------------------------------ state changes
 
@@ -218,6 +219,7 @@ class Scheduler:
         self._on_end(rec)
         if rec.id not in self.running:
             rec.done.set()  # a running task is done once its run let go (``stopped``)
+            rec.compact()
         self.unfinished.discard(rec.id)
         for dep_id in self._dependents.get(rec.id, []):
             dependent = self.records.get(dep_id)
