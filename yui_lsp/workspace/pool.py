@@ -35,7 +35,15 @@ import anyio
 import platformdirs
 import psutil
 
-from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
+from yui_lsp.workspace.gitcmd import (
+    GitError,
+    git,
+    git_out,
+    is_git_root,
+    read_head,
+    split_z,
+    user_excludes,
+)
 from yui_lsp.workspace.gitdir import (
     ObjectSource,
     give_agent_git_dir,
@@ -134,6 +142,8 @@ class SandboxPool:
         self.is_git = is_git_root(self.root)
         #: Where sandbox git directories borrow objects from (read-only).
         self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        #: What the user's git ignores globally, passed explicitly (global config is not read).
+        self._excludes = user_excludes()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
@@ -256,7 +266,7 @@ class SandboxPool:
                 return last.base
             started = time.monotonic()
             head = read_head(self.root)
-            status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
+            status = git([*self._excludes, "status", "--porcelain=v1", "-z",
                           "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
@@ -284,7 +294,8 @@ class SandboxPool:
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
-                git(["add", "-A", *from_stdin], cwd=self.root, env=env, stdin=_nul_list(kept))
+                git([*self._excludes, "add", "-A", *from_stdin], cwd=self.root, env=env,
+                    stdin=_nul_list(kept))
             if refused:
                 git(["rm", "-q", "--cached", "--ignore-unmatch", *from_stdin],
                     cwd=self.root, env=env, stdin=_nul_list(refused))
@@ -299,9 +310,8 @@ class SandboxPool:
         shutil.copytree(self.root, sandbox.path, symlinks=True, ignore=_skip_state)
         init_git_dir(sandbox.git_dir, sandbox.source)
         sandbox.git(["add", "-A"])
-        tree = git_out([*sandbox.git_args(), "write-tree"], isolated=True)
-        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE],
-                               isolated=True)
+        tree = git_out([*sandbox.git_args(), "write-tree"])
+        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE])
         init_git_dir(sandbox.git_dir, sandbox.source, head=sandbox.base)
 
     def _reset(self, sandbox: Sandbox) -> None:
