@@ -6,6 +6,7 @@ Front ends may overlay more settings on top (LSP ``initializationOptions``, CLI 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from yui_lsp.errors import ConfigError
+from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted
 
 AgentKind = Literal[
     "kiro",
@@ -114,6 +116,12 @@ class Settings(_Conf):
     task_retention: int = Field(
         default=1000, ge=1, description="Ended tasks a coordinator keeps in memory for results."
     )
+    history_days: float = Field(
+        default=30.0, gt=0, description="Days a task stays in the history (.yui/history.sqlite3)."
+    )
+    history_max_tasks: int = Field(
+        default=5000, ge=1, description="At most this many tasks are kept in the history."
+    )
     # logs
     output_line_max: int = Field(default=4000, ge=80)
     log_max_bytes: int = Field(default=5_000_000, ge=1000)
@@ -160,8 +168,12 @@ def load_settings(root: Path) -> Settings:
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         data.update(_read_toml(pyproject).get("tool", {}).get("yui", {}))
-    own = root / ".yui" / "config.toml"
-    if own.is_file():
+    own = root / STATE_DIR_NAME / "config.toml"
+    if os.path.lexists(own):
+        # It can switch confinement off: only the user's own file counts (not a symlink,
+        # not writable by anyone else, in a folder that is the user's own too).
+        check_trusted(own.parent)
+        check_trusted(own)
         data.update(_read_toml(own))
     try:
         return Settings.model_validate(_normalise(data))

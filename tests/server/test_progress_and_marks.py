@@ -117,7 +117,7 @@ async def test_leases_of_another_process_show_too(
                                         if m == "yui/locksChanged" and p["locks"]])
     assert locks[-1]["locks"][0]["locked_by"] == "cli-job"
     listed = await editor.run("yui.listLocks")
-    assert [lock["lockedBy"] for lock in listed["locks"]] == ["cli-job"]
+    assert [lock["locked_by"] for lock in listed["locks"]] == ["cli-job"]
 
     table.release("cli-job")
     await editor.until(lambda: not yui_diagnostics(editor, "src/b.py"), timeout=5)

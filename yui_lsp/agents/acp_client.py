@@ -38,7 +38,6 @@ from acp.schema import (
 
 from yui_lsp import __version__
 from yui_lsp.agents.base import AgentOutcome, AgentRun
-from yui_lsp.agents.claims import claimed
 from yui_lsp.agents.cli import CliAdapter, command_of, workdir_relative
 from yui_lsp.agents.confine import plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter
@@ -50,7 +49,7 @@ from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     YuiError,
 )
-from yui_lsp.workspace import safe_fs
+from yui_lsp.workspace import ClaimSet, safe_fs
 
 # The SDK's default 64 KiB line limit is too small for whole files in fs/write_text_file.
 _STREAM_LIMIT = 50 * 1024 * 1024
@@ -167,7 +166,8 @@ class SandboxClient:
         claims = self.run.task.claims
         if policy == "allow" or not claims or tool_call.kind in ("read", "search", "think"):
             return True
-        return all(claimed(rel, claims) for rel in rels if rel is not None)
+        claimed = ClaimSet(claims)
+        return all(claimed.covers(rel) for rel in rels if rel is not None)
 
     def _inside(self, path: str, what: str) -> str:
         rel = workdir_relative(self.run, path) if Path(path).is_absolute() else None

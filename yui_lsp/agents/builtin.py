@@ -22,6 +22,7 @@ from yui_lsp.agents.runner import run_agent_process
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
+from yui_lsp.workspace import as_text
 
 _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
 
@@ -95,13 +96,10 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
         rel = path.relative_to(root).as_posix()
         report.scanned += 1
         data = path.read_bytes()
-        if b"\x00" in data[:8192]:
-            report.skipped.append(f"{rel} (binary)")
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            report.skipped.append(f"{rel} (not UTF-8)")
+        text = as_text(data)
+        if text is None:
+            why = "binary" if b"\x00" in data else "not UTF-8"
+            report.skipped.append(f"{rel} ({why})")
             continue
         new, count = refactor_text(text, spec)
         if count and new != text:

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,9 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="copy the example here (default: a new temporary folder)")
     _runner(demo)
 
-    for name, text in (("status", "tasks of every coordinator on the repository"),
-                       ("locks", "leased files: who holds what until when")):
-        _common(sub.add_parser(name, help=text))
+    status = sub.add_parser("status", help="live tasks on the repository, then recent ones")
+    status.add_argument("--all", action="store_true", dest="show_all",
+                        help="every task in the history, not only the last day's")
+    status.add_argument("--since", metavar="WHEN",
+                        help="ended tasks since WHEN: 30m, 2h, 7d or a date (2026-01-15)")
+    _common(status)
+    _common(sub.add_parser("locks", help="leased files: who holds what until when"))
     for name, text in (("cancel", "cancel a task (its agent's processes end)"),
                        ("retry", "run a failed or cancelled task again"),
                        ("undo", "revert the files an applied task wrote")):
@@ -109,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
     _common(logs)
     _common(sub.add_parser("recover", help="finish or roll back interrupted applies"))
+    _common(sub.add_parser("doctor", help="how yui works here: file system, flushes, "
+                                          "locks, control socket, confinement"))
     sub.add_parser("lsp", help="start the language server (see `yui lsp --help`)",
                    add_help=False)
     return parser
@@ -183,10 +190,13 @@ def _route_logs(root: Path | None, debug: bool) -> None:
     if debug:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         package_log.setLevel(logging.DEBUG)
-    elif root is not None:
+    elif root is not None and root.is_dir():
         folder = root / ".yui" / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "yui.log", encoding="utf-8")
+        for private in (folder.parent, folder):  # owner-only whatever the umask
+            private.mkdir(exist_ok=True, mode=0o700)
+        log_file = folder / "yui.log"
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only
+        handler = logging.FileHandler(log_file, encoding="utf-8")
         package_log.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()
@@ -217,16 +227,23 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         _print_dry_run(tasks, workers, args.parallel, args.json, console)
         return 0
+    outcome_code = _run_tasks(tasks, root, settings, workers, args, console)
+    if not args.json and _is_demo(args):
+        console.print(f"done: the result is in {root} (`git -C {root} diff` shows what changed)",
+                      highlight=False, soft_wrap=True)
+    return outcome_code
+
+
+def _run_tasks(tasks: list[Task], root: Path, settings: Settings, workers: int | None,
+               args: argparse.Namespace, console: Console) -> int:
+    """Run ``tasks`` to the end with the live view (or JSON lines); the exit code."""
     _route_logs(root, args.debug)
     options = RunOptions(root=root, settings=settings, max_workers=workers,
-                         sequential=not args.parallel)
+                         sequential=not getattr(args, "parallel", True))
     view = make_view(args.json, console)
     outcome = anyio.run(run_tasks, tasks, options, view)
     if not args.json and outcome.interrupted:
         console.print("interrupted", highlight=False)
-    if not args.json and _is_demo(args):
-        console.print(f"done: the result is in {root} (`git -C {root} diff` shows what changed)",
-                      highlight=False)
     return outcome.exit_code
 
 
@@ -241,8 +258,14 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     _settings_for(root)
     _route_logs(None, args.debug)
     if args.command == "status":
-        return inspect.status(root, console, args.json)
-    if args.command in ("cancel", "retry"):
+        since = inspect.parse_since(args.since) if args.since else None
+        return inspect.status(root, console, args.json, show_all=args.show_all, since=since)
+    if args.command == "retry":
+        task = inspect.retry_or_earlier(root, console, args.task_id)
+        if task is None:
+            return 0
+        return _run_tasks([task], root, _settings_for(root), None, args, console)
+    if args.command == "cancel":
         return inspect.steer(root, console, args.command, args.task_id)
     if args.command == "locks":
         return inspect.locks(root, console, args.json)
@@ -252,6 +275,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return inspect.undo(root, console, args.task_id)
     if args.command == "recover":
         return inspect.recover(root, console)
+    if args.command == "doctor":
+        from yui_lsp.cli.doctor import doctor
+
+        return doctor(root, console, args.json)
     raise AssertionError(f"unhandled command {args.command}")
 
 

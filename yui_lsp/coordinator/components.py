@@ -15,6 +15,8 @@ from pathlib import Path
 from yui_lsp.config import ComponentConfig, Settings
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import RefactorSpec, Task, new_task_id
+from yui_lsp.wording import plural
+from yui_lsp.workspace import as_text
 from yui_lsp.workspace.paths import expand_claims, validate_claims
 
 #: Agent names that run built-in work instead of following a prompt.
@@ -148,7 +150,7 @@ def refactor_tasks(
     return [
         Task(
             id=f"{id_prefix}-{index:0{width}d}",
-            title=f"{spec.pattern} → {spec.replacement} ({len(chunk)} files)",
+            title=f"{spec.pattern} → {spec.replacement} ({plural(len(chunk), 'file')})",
             agent=agent,
             claims=chunk,
             refactor=spec.model_copy(update={"files": chunk}),
@@ -185,16 +187,11 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
-        if b"\0" in data:
-            continue  # binary: a text replacement never touches it
-        if pattern is None:
-            if literal in data:
-                found.append(rel)
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        if pattern.search(text):
+        if pattern is None and literal not in data:
+            continue  # the cheap test first: most files do not contain the literal
+        text = as_text(data)
+        if text is None:
+            continue  # not text: a text replacement never touches it
+        if pattern is None or pattern.search(text):
             found.append(rel)
     return found

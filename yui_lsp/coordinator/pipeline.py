@@ -28,6 +28,7 @@ from yui_lsp.protocol import (
     TaskStatus,
     WorkspaceEvent,
 )
+from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
@@ -37,11 +38,14 @@ from yui_lsp.workspace import (
     SandboxPool,
     StaleContentError,
     WorkspaceReader,
+    as_text,
     expand_claims,
     integrate,
+    refuse_protected,
     resolve_inside,
 )
 
+_NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
 STALE_RETRIES = 5
 
@@ -138,6 +142,8 @@ async def run_attempt(
         started = time.monotonic()
         changes = await anyio.to_thread.run_sync(sandbox.diff)
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
+        refuse_protected([p for c in changes.changes for p in (c.path, c.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
             return integrate(
@@ -176,11 +182,8 @@ async def _run_direct(
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
-            if current is None or b"\0" in current:
-                continue
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError:
+            text = as_text(current) if current is not None else None
+            if current is None or text is None:
                 continue  # not text: a refactor never touches it
             new_text, count = refactor_text(text, spec)
             if count:
@@ -195,7 +198,7 @@ async def _run_direct(
         return integration
 
     run_s = time.monotonic() - started
-    set_status(TaskStatus.INTEGRATING, f"writing {len(paths)} candidate files")
+    set_status(TaskStatus.INTEGRATING, f"checking {plural(len(paths), 'candidate file')}")
     started = time.monotonic()
     files, conflicts = await _land(services, task, merge, emit)
     return AttemptOutcome(
@@ -210,6 +213,8 @@ async def _land(
     claimed = ClaimSet(task.claims)
     for _ in range(STALE_RETRIES):
         integration = await anyio.to_thread.run_sync(merge)
+        refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
         outside = [f.path for f in integration.files if not claimed.covers(f.path)]
@@ -244,6 +249,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
 
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
+        refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each

@@ -1,8 +1,10 @@
 """Arguments and results of the LSP commands, and payloads of the server's notifications.
 
 The task-level shapes (Task, TaskInfo, LockRecord, the bus messages) live in
-``yui_lsp.protocol``; these small models only wrap them for the editor: one camelCase JSON
-object in, one out. ``docs/protocol.md`` is generated from both modules.
+``yui_lsp.protocol`` and are snake_case wherever they travel; these small models only wrap
+them for the editor: one camelCase JSON object in, one out (the wrappers' own fields are
+camelCase, the records inside them snake_case). Notification payloads are snake_case like
+the bus. ``docs/protocol.md`` is generated from both modules.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import LockRecord, Model, Task, TaskInfo, TaskStatus
+from yui_lsp.protocol import (
+    AgentInfo,
+    CamelModel,
+    DoctorReport,
+    LockRecord,
+    Model,
+    Task,
+    TaskInfo,
+    TaskStatus,
+)
 
 
-class FolderParam(Model):
+class FolderParam(CamelModel):
     """Mixin: which workspace folder a command targets (multi-root workspaces)."""
 
     folder: str | None = Field(
@@ -24,7 +35,9 @@ class FolderParam(Model):
 
 
 class SubmitTaskParams(Task):
-    """`yui.submitTask`: one task (every field of Task, camelCase accepted)."""
+    """`yui.submitTask`: one task (every field of Task; camelCase, snake_case accepted)."""
+
+    model_config = CamelModel.model_config
 
     folder: str | None = Field(
         default=None, description="Workspace folder URI or path; default: the first folder."
@@ -77,13 +90,13 @@ class MultiLangParams(FolderParam):
     max_workers: int | None = Field(default=None, ge=1, le=256)
 
 
-class TaskIdParams(Model):
+class TaskIdParams(CamelModel):
     """`yui.cancelTask`, `yui.retryTask`, `yui.applyResult`, `yui.discardResult`."""
 
     task_id: str = Field(min_length=1, description="Id of the task.")
 
 
-class ShowDiffParams(Model):
+class ShowDiffParams(CamelModel):
     """`yui.showDiff`: the conflicting hunks of a task, optionally of one file."""
 
     task_id: str = Field(min_length=1)
@@ -116,19 +129,19 @@ class TaskListParams(FolderParam):
     )
 
 
-class SubmitResult(Model):
+class SubmitResult(CamelModel):
     """Answer of `yui.submitTask`."""
 
     task_id: str
 
 
-class SubmitManyResult(Model):
+class SubmitManyResult(CamelModel):
     """Answer of the commands that submit several tasks."""
 
     task_ids: list[str]
 
 
-class TaskListResult(Model):
+class TaskListResult(CamelModel):
     """Answer of `yui.listTasks`: this server's tasks and every other coordinator's.
 
     Tasks come in submission order, this server's first. Unless `verbose` was asked for,
@@ -139,20 +152,32 @@ class TaskListResult(Model):
     total: int = Field(description="How many tasks match the filter (before paging).")
 
 
-class LockListResult(Model):
+class DoctorResult(CamelModel):
+    """Answer of `yui.doctor`: one report per workspace folder."""
+
+    reports: list[DoctorReport]
+
+
+class LockListResult(CamelModel):
     """Answer of `yui.listLocks`: every live lease on the workspace folders."""
 
     locks: list[LockRecord]
 
 
-class OkResult(Model):
+class AgentListResult(CamelModel):
+    """Answer of `yui.listAgents`: every agent name a task may use, built-in or configured."""
+
+    agents: list[AgentInfo]
+
+
+class OkResult(CamelModel):
     """Answer of the control commands."""
 
     ok: bool = Field(description="False when there was nothing to do (e.g. already ended).")
     message: str = ""
 
 
-class DiffResult(Model):
+class DiffResult(CamelModel):
     """Answer of `yui.showDiff`."""
 
     task_id: str

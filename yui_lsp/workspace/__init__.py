@@ -7,12 +7,13 @@ atomic apply with crash recovery and undo.
 
 from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
-from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, merge3
+from yui_lsp.workspace.merge import DiskReader, MergeOutcome, as_text, integrate, merge3
 from yui_lsp.workspace.paths import (
     ClaimSet,
     claims_overlap,
     expand_claims,
     path_matches,
+    refuse_protected,
     resolve_inside,
     to_rel,
     validate_claims,
@@ -42,12 +43,14 @@ __all__ = [
     "StaleContentError",
     "UndoReport",
     "WorkspaceReader",
+    "as_text",
     "claims_overlap",
     "expand_claims",
     "integrate",
     "merge3",
     "path_matches",
     "recover",
+    "refuse_protected",
     "resolve_inside",
     "state_dir",
     "to_rel",
