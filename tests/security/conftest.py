@@ -128,12 +128,14 @@ def shell(task_id: str, code: str, *, claims: Sequence[str] = ("**",),
     return "\n".join(lines) + "\n\n"
 
 
-def run_plan(root: Path, tmp_path: Path, plan: str, *args: str, timeout: float = 120) -> Done:
+def run_plan(root: Path, tmp_path: Path, plan: str, *args: str, timeout: float = 120,
+             env: dict[str, str] | None = None) -> Done:
     """`yui run PLAN --json` in ``root`` (the plan file lives outside the user's tree)."""
     path = tmp_path / f"plan-{len(list(tmp_path.glob('plan-*.toml')))}.toml"
     path.write_text("max_workers = 1\n" + plan)
     done = subprocess.run(
-        yui_argv("run", str(path), "--json", *args), cwd=root, env=cli_env(tmp_path),
+        yui_argv("run", str(path), "--json", *args), cwd=root,
+        env={**cli_env(tmp_path), **(env or {})},
         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
     )
     return Done(done.returncode, done.stdout, done.stderr)
