@@ -244,7 +244,6 @@ class SandboxPool:
             # Every sandbox git directory borrows from it, so it must exist (git complains
             # about a missing alternate) even before the first snapshot is written there.
             self.objects.mkdir(exist_ok=True)
-        if self.is_git:
             base = self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
@@ -256,7 +255,9 @@ class SandboxPool:
                 sandbox.harden()
                 sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
-            give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
+            if sandbox.agent_git_at != base:
+                self._give_agent_git(sandbox)
+            sandbox.agent_git_at = ""  # the agent may change it from now on
         else:
             self._copy_folder(sandbox)
         for rel in expand_claims(self.root, self.include):
@@ -337,6 +338,13 @@ class SandboxPool:
 
     def _reset(self, sandbox: Sandbox) -> None:
         sandbox.reset()
+        # Rebuilt here rather than at the next hand-out, which then has nothing to do
+        # when the base is unchanged (the pool folder is read-only to every agent).
+        self._give_agent_git(sandbox)
+
+    def _give_agent_git(self, sandbox: Sandbox) -> None:
+        give_agent_git_dir(sandbox.path, sandbox.base, self.source, sandbox.git_dir / "index")
+        sandbox.agent_git_at = sandbox.base
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)

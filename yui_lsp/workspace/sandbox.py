@@ -62,6 +62,8 @@ class Sandbox:
         self.ready_s = 0.0
         #: The commit this (pooled) sandbox is known to hold exactly, "" when unknown.
         self.clean_at = ""
+        #: The base the agent's ``.git`` was rebuilt for (untouched since), "" when unknown.
+        self.agent_git_at = ""
         #: What the last diff's status saw (code, path), None when it could not tell;
         #: release resets only these instead of checking out and cleaning the whole tree.
         self._seen: list[tuple[str, str]] | None = None
