@@ -81,7 +81,7 @@ NEXT = textwrap.dedent("""
 UNCONFINED_SHAPES = ("setsid", "double-fork", "nohup")
 
 
-def _alive(started: Path) -> list[str]:
+def alive(started: Path) -> list[str]:
     """Escapees still running (found by their argv, which names the started folder)."""
     alive = []
     for proc in psutil.process_iter(["cmdline", "status"]):
@@ -89,6 +89,13 @@ def _alive(started: Path) -> list[str]:
         if str(started) in argv and proc.info["status"] != psutil.STATUS_ZOMBIE:
             alive.append(argv[-1])
     return alive
+
+
+def kill_escapees(started: Path) -> None:
+    """Whatever a failed test left running."""
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(started) in (proc.info["cmdline"] or []):
+            proc.kill()
 
 
 @pytest.mark.parametrize("confine", CONFINE_MODES)
@@ -113,11 +120,9 @@ def test_processes_an_agent_leaves_end_with_its_task(
             "leaver": "completed", "next": "completed"}, done.stdout
         assert done.code == 0, done.stderr
         # Ended when the task ended: none is left to write into the pooled sandbox.
-        assert _alive(started) == []
+        assert alive(started) == []
     finally:
-        for proc in psutil.process_iter(["cmdline"]):
-            if str(started) in (proc.info["cmdline"] or []):
-                proc.kill()
+        kill_escapees(started)
     after = user_state(repo)
     assert not [rel for rel in after if "injected" in rel]
     assert after == {**before, "src/util.py": before["src/util.py"] + b"# agent edit\n"}
