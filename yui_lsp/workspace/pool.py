@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -47,7 +48,6 @@ from yui_lsp.workspace.gitcmd import (
 )
 from yui_lsp.workspace.gitdir import (
     ObjectSource,
-    give_agent_git_dir,
     head_of,
     init_git_dir,
     object_source_of,
@@ -100,6 +100,10 @@ def _owner_alive(name: str) -> bool:
 def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
+
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
 
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
@@ -169,13 +173,17 @@ class SandboxPool:
 
     # ----------------------------------------------------------------- public
 
-    async def acquire(self, task_id: str) -> Sandbox:
-        """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+    async def acquire(self, task_id: str, base: str | None = None) -> Sandbox:
+        """A sandbox holding the workspace as the user sees it now, for ``task_id``.
+
+        With ``base`` (a commit of this repository), it holds exactly that commit instead and
+        nothing is copied in: a cluster node's pool gets the workspace that way.
+        """
         requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -237,14 +245,19 @@ class SandboxPool:
         sandbox.confine_readonly = (self.folder,)
         return sandbox
 
-    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
+    def snapshot_base(self) -> str:
+        """The commit recording the workspace as the user sees it now (git workspaces only)."""
+        return self._workspace_base(time.monotonic())
+
+    def _prepare(
+        self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            # Every sandbox git directory borrows from it, so it must exist (git complains
-            # about a missing alternate) even before the first snapshot is written there.
+            # Every sandbox git directory lists it as an alternate: it must exist first.
             self.objects.mkdir(exist_ok=True)
-            base = self._workspace_base(requested)
+            base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
                 sandbox.path.mkdir(exist_ok=True)
@@ -256,11 +269,11 @@ class SandboxPool:
                 sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
             if sandbox.agent_git_at != base:
-                self._give_agent_git(sandbox)
+                sandbox.give_agent_git()
             sandbox.agent_git_at = ""  # the agent may change it from now on
         else:
             self._copy_folder(sandbox)
-        for rel in expand_claims(self.root, self.include):
+        for rel in expand_claims(self.root, self.include) if given is None else []:
             src = self.root / rel
             if src.exists() or src.is_symlink():
                 copy_entry(src, sandbox.path / rel, self._real_root)
@@ -287,7 +300,7 @@ class SandboxPool:
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry)]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
@@ -340,11 +353,8 @@ class SandboxPool:
         sandbox.reset()
         # Rebuilt here rather than at the next hand-out, which then has nothing to do
         # when the base is unchanged (the pool folder is read-only to every agent).
-        self._give_agent_git(sandbox)
+        sandbox.give_agent_git()
 
-    def _give_agent_git(self, sandbox: Sandbox) -> None:
-        give_agent_git_dir(sandbox.path, sandbox.base, self.source, sandbox.git_dir / "index")
-        sandbox.agent_git_at = sandbox.base
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)

@@ -23,7 +23,7 @@ from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange
 from yui_lsp.workspace import safe_fs
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, split_z
-from yui_lsp.workspace.gitdir import ObjectSource, harden, head_of
+from yui_lsp.workspace.gitdir import ObjectSource, give_agent_git_dir, harden, head_of
 from yui_lsp.workspace.merge import is_text
 from yui_lsp.workspace.staging import UnsafeChangeError, stage, status_entries
 
@@ -87,6 +87,13 @@ class Sandbox:
 
     def _git_out(self, args: list[str], env: dict[str, str] | None = None) -> str:
         return git_out([*self.git_args(), *args], env=env)
+
+    def give_agent_git(self) -> None:
+        """(Re)build the agent's ``.git`` at ``base`` (it also borrows this sandbox's own
+        objects, where a base laid over the snapshot, such as an editor overlay, lives)."""
+        give_agent_git_dir(self.path, self.base, self.source, self.git_dir / "index",
+                           extra_alternates=(self.git_dir / "objects",))
+        self.agent_git_at = self.base
 
     def harden(self) -> None:
         """Undo whatever an unconfined agent did to yui's git directory (config, links)."""
