@@ -134,7 +134,9 @@ class Sandbox:
         index = folder / "index"
         own_index = self.git_dir / "index"
         if own_index.exists():
-            shutil.copyfile(own_index, index)
+            # copy2 keeps the index file's mtime: git tells a same-size edit made in the
+            # second the index was written ("racily clean") by comparing entries with it.
+            shutil.copy2(own_index, index)
         return {"GIT_INDEX_FILE": str(index)}
 
     def _status(self) -> list[tuple[str, str]] | None:
