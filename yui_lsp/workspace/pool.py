@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -47,6 +48,11 @@ from yui_lsp.workspace.gitdir import (
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
 from yui_lsp.workspace.statedir import STATE_DIR_NAME
+
+#: The temp file a journaled apply writes next to its target before renaming it over
+#: (journal.temp_name): it may vanish between `git status` and `git add`, and is never the
+#: user's work.
+_APPLY_TEMP = re.compile(r"(?:^|/)\.[^/]+\.yui-[0-9a-f]{10}\.tmp$")
 
 _BASE_MESSAGE = "yui: sandbox base (HEAD plus the workspace's uncommitted changes)"
 
@@ -272,7 +278,7 @@ class SandboxPool:
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry[3:])]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
