@@ -26,7 +26,7 @@ from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 from yui_lsp.runtime import limit_malloc_arenas
 
-from . import inspect, spec
+from . import inspect, planner, spec
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
 from .view import make_view
@@ -57,6 +57,8 @@ def _work(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--prompt", default="", help="what to build, for every agent")
     group.add_argument("--spec", type=Path, metavar="FILE", help="read what to build from FILE")
+    parser.add_argument("--plan", dest="use_planner", action="store_true",
+                        help="let Yui's planner split the work (instead of the fixed parts)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = sub.add_parser("develop", help="one agent per part of the project")
     for name in components.DEVELOP_COMPONENTS:
-        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+        # The seed spells the tests flag --testing; --tests stays as an alias.
+        flags = ["--testing", "--tests"] if name == "tests" else [f"--{name}"]
+        develop.add_argument(*flags, dest=name, metavar="AGENT", help=f"agent for the {name}")
     _work(develop)
     _runner(develop)
 
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     refactor.add_argument("--regex", action="store_true", help="PATTERN is a Python regex")
     _runner(refactor)
 
+    _runner(planner.add_parser(sub))
     spec.add_parser(sub, _common, _runner)
 
     demo = sub.add_parser("demo", help="run the bundled example project's plan")
@@ -149,11 +154,17 @@ def _tasks_for(
     if args.command == "run":
         plan = load_plan(args.plan)
         return plan.tasks, plan.max_workers
+    if args.command == "plan":
+        plan = planner.make_plan(args, root, settings)
+        return plan.tasks, plan.max_workers
     if args.command in ("develop", "multi-lang"):
         defaults = (components.DEVELOP_COMPONENTS if args.command == "develop"
                     else components.MULTI_LANG_COMPONENTS)
         chosen = {name: getattr(args, name.replace("-", "_")) for name in defaults}
         chosen = {name: agent for name, agent in chosen.items() if agent}
+        if args.use_planner:
+            plan = planner.plan_components(args, root, settings, _read_work(args), chosen)
+            return plan.tasks, plan.max_workers
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
@@ -264,7 +275,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if _runs_spec(args):
         args.command, args.spec_command, args.name = "spec", "run", str(args.spec)
         args.agent, args.only, args.include_optional, args.planner = "kiro", None, False, None
-    if args.command in ("run", "develop", "multi-lang", "refactor", "demo"):
+    if args.command == "plan" and not args.run:
+        root = (args.root or Path.cwd()).resolve()
+        plan = planner.make_plan(args, root, _settings_for(root))
+        return planner.show_plan(args, plan, console)
+    if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
     if args.command == "spec":

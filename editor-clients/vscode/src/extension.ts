@@ -2,7 +2,7 @@
 // (tree view, status bar, explorer badges, task log, notifications).
 import * as vscode from "vscode";
 import { LanguageClient } from "vscode-languageclient/node";
-import { develop, Host, refactor, submitTask, taskAction } from "./commands";
+import { develop, Host, plan, refactor, submitTask, taskAction } from "./commands";
 import { LeaseDecorations } from "./leaseDecorations";
 import {
   LeaseTable, TaskTable, TaskView, displayName, leaseFromWire, logLine, statusText,
@@ -130,6 +130,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("yui-lsp.submitTask", guarded(() => submitTask(host))),
     vscode.commands.registerCommand("yui-lsp.develop", guarded(() => develop(host))),
     vscode.commands.registerCommand("yui-lsp.refactor", guarded(() => refactor(host))),
+    vscode.commands.registerCommand("yui-lsp.plan", guarded(() => plan(host))),
     vscode.commands.registerCommand("yui-lsp.cancelTask", guarded(taskAction(host, "yui.cancelTask", "cancel"))),
     vscode.commands.registerCommand("yui-lsp.retryTask", guarded(taskAction(host, "yui.retryTask", "retry"))),
     vscode.commands.registerCommand("yui-lsp.applyResult", guarded(taskAction(host, "yui.applyResult", "apply"))),
