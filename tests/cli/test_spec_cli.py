@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.real_cli import scripted_server
 from tests.specs.samples import agent_env, boxes, spec_repo
 
 from .conftest import Done, cli_env, yui_argv
@@ -189,3 +190,21 @@ def test_planner_answers_that_cannot_be_trusted_are_refused(
     assert done.code == 2, done.stdout + done.stderr
     assert words in done.stderr
     assert (root / KIRO_MD).read_text().count("[x]") == 1  # nothing ran
+
+
+def test_yui_model_plans_the_spec(tmp_path: Path, root: Path) -> None:
+    answer = {"tasks": [{"id": "5", "claims": ["README.md", "docs/**"], "depends_on": ["4.2"],
+                         "reason": "the README links the API docs"}]}
+    with scripted_server(tmp_path / "model", {"plan": answer}) as (port, log):
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + '[tool.yui.yui]\nmodel = "gpt-test"\n'
+                             f'base_url = "http://127.0.0.1:{port}/v1"\nmax_retries = 0\n')
+        done = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "yui", "--dry-run",
+                       "--json")
+        assert done.code == 0, done.stderr
+        prompts = log.read_text()
+    plan = json.loads(done.stdout)
+    assert plan["claims"]["5"] == ["README.md", "docs/**"]
+    reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
+    assert reasons[("5", "4.2")] == "planner: the README links the API docs"
+    assert prompts.strip()  # the model was asked
