@@ -173,6 +173,10 @@ def test_planner_adds_dependencies_and_claims_shown_before_running(
     assert plan["claims"]["3"] == ["tests/**"]
     reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
     assert reasons[("4.2", "4.1")] == "planner: documents the routes"
+    shown = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "kiro", "--dry-run",
+                    env=_planner_env(tmp_path, answer))
+    assert "4.2 after 4.1 (planner: documents the routes)" in shown.stdout
+    assert "3 claims tests/** (planner)" in shown.stdout
 
 
 @pytest.mark.parametrize(("answer", "words"), [
