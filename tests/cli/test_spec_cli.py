@@ -131,9 +131,11 @@ def test_spec_kit_feature_runs_its_p_tasks_together(tmp_path: Path, root: Path) 
     assert "- [X] T001" in (root / KIT_MD).read_text()  # the user's own mark is kept
 
 
-def test_develop_with_a_spec_folder_runs_that_spec(tmp_path: Path, root: Path) -> None:
+@pytest.mark.parametrize("where", ["specs/001-albums", "specs/001-albums/tasks.md"])
+def test_develop_with_a_spec_folder_runs_that_spec(tmp_path: Path, root: Path,
+                                                   where: str) -> None:
     env = agent_env(tmp_path, parties=1, fail=False)
-    done = run_yui(tmp_path, root, "develop", "--spec", "specs/001-albums", "--json", env=env)
+    done = run_yui(tmp_path, root, "develop", "--spec", where, "--json", env=env)
     assert done.code == 0, done.stderr[-2000:]
     assert all(boxes((root / KIT_MD).read_text()).values())
 
