@@ -279,11 +279,12 @@ async def test_an_apply_temp_file_is_not_part_of_the_base(repo: Path, cache: Pat
     # A journaled apply renames such a file over its target at any moment: a snapshot taken
     # meanwhile must not try to record it (it may be gone by `git add`), nor hand it out.
     temp = temp_name(repo / "docs" / "tasks.md", "spec-1.1").relative_to(repo).as_posix()
-    write(repo, {temp: "- [x] 1.1 half-applied\n", "notes.txt": "mine\n"})
+    top = temp_name(repo / "tasks.md", "spec-1.2").relative_to(repo).as_posix()
+    write(repo, {temp: "- [x] 1.1 half-applied\n", top: "x\n", "notes.txt": "mine\n"})
     pool = SandboxPool(repo, cache, include=[], pool_size=1)
     sandbox = await pool.acquire("t1")
     try:
         assert (sandbox.path / "notes.txt").read_text() == "mine\n"
-        assert not (sandbox.path / temp).exists()
+        assert not (sandbox.path / temp).exists() and not (sandbox.path / top).exists()
     finally:
         await pool.close()

@@ -49,11 +49,6 @@ from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
 from yui_lsp.workspace.statedir import STATE_DIR_NAME
 
-#: The temp file a journaled apply writes next to its target before renaming it over
-#: (journal.temp_name): it may vanish between `git status` and `git add`, and is never the
-#: user's work.
-_APPLY_TEMP = re.compile(r"(?:^|/)\.[^/]+\.yui-[0-9a-f]{10}\.tmp$")
-
 _BASE_MESSAGE = "yui: sandbox base (HEAD plus the workspace's uncommitted changes)"
 
 def _process_tag(pid: int) -> str:
@@ -98,6 +93,10 @@ def _owner_alive(name: str) -> bool:
 def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
+
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
 
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
@@ -165,13 +164,17 @@ class SandboxPool:
 
     # ----------------------------------------------------------------- public
 
-    async def acquire(self, task_id: str) -> Sandbox:
-        """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+    async def acquire(self, task_id: str, base: str | None = None) -> Sandbox:
+        """A sandbox holding the workspace as the user sees it now, for ``task_id``.
+
+        With ``base`` (a commit of this repository), it holds exactly that commit instead and
+        nothing is copied in: a cluster node's pool gets the workspace that way.
+        """
         requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -233,11 +236,20 @@ class SandboxPool:
         sandbox.confine_readonly = (self.folder,)
         return sandbox
 
-    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
+    def snapshot_base(self) -> str:
+        """The commit recording the workspace as the user sees it now (git workspaces only)."""
+        return self._workspace_base(time.monotonic())
+
+    def _prepare(
+        self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            base = self._workspace_base(requested)
+            # Every sandbox git directory lists it as an alternate: it must exist first.
+            self.objects.mkdir(exist_ok=True)
+        if self.is_git:
+            base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
                 sandbox.path.mkdir(exist_ok=True)
@@ -251,7 +263,7 @@ class SandboxPool:
             give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
         else:
             self._copy_folder(sandbox)
-        for rel in expand_claims(self.root, self.include):
+        for rel in expand_claims(self.root, self.include) if given is None else []:
             src = self.root / rel
             if src.exists() or src.is_symlink():
                 copy_entry(src, sandbox.path / rel, self._real_root)
