@@ -73,6 +73,12 @@ class SandboxTools:
             raise Refused(f"{path}: not a regular file that can be written")
         return rel or "."
 
+    async def checked(self, path: str, *, for_write: bool = False) -> str:
+        """:meth:`relative` off the event loop (it looks at the file system)."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.relative(path, for_write=for_write)
+        )
+
     def _cap(self, text: str) -> str:
         cap = self.config.output_cap_chars
         if len(text) <= cap:
@@ -94,7 +100,7 @@ class SandboxTools:
     async def read_file(self, path: str, offset: int = 1, limit: int = _READ_LINES) -> str:
         """Lines ``offset``.. (1-based) of a text file, at most ``limit`` of them."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
         except Refused as exc:
             return self.refuse(f"read of {path}", str(exc))
         self._show(f"read {rel}", step=False)
@@ -120,7 +126,7 @@ class SandboxTools:
     async def list_files(self, path: str = ".", pattern: str = "*") -> str:
         """Files under ``path`` (recursive) whose name matches ``pattern``, one per line."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
         except Refused as exc:
             return self.refuse(f"list of {path}", str(exc))
         self._show(f"list {rel}", step=False)
@@ -135,7 +141,7 @@ class SandboxTools:
     async def search(self, pattern: str, path: str = ".", glob: str = "*") -> str:
         """``path:line: text`` for lines matching the regex ``pattern`` (bounded)."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
             regex = re.compile(pattern)
         except Refused as exc:
             return self.refuse(f"search of {path}", str(exc))
@@ -165,7 +171,7 @@ class SandboxTools:
     async def write_file(self, path: str, content: str) -> str:
         """Create or replace a whole file."""
         try:
-            rel = self.relative(path, for_write=True)
+            rel = await self.checked(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"write to {path}", str(exc))
         refusal = await self._guard(rel) or await self._store(rel, content)
@@ -176,7 +182,7 @@ class SandboxTools:
     async def edit_file(self, path: str, old: str, new: str, replace_all: bool = False) -> str:
         """Replace the exact text ``old`` by ``new`` (once, unless ``replace_all``)."""
         try:
-            rel = self.relative(path, for_write=True)
+            rel = await self.checked(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"edit of {path}", str(exc))
         try:
