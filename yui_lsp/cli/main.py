@@ -26,7 +26,7 @@ from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 from yui_lsp.runtime import limit_malloc_arenas
 
-from . import inspect, planner
+from . import inspect, planner, spec
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
 from .view import make_view
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _runner(refactor)
 
     _runner(planner.add_parser(sub))
+    spec.add_parser(sub, _common, _runner)
 
     demo = sub.add_parser("demo", help="run the bundled example project's plan")
     demo.add_argument("--into", type=Path, metavar="DIR",
@@ -263,7 +264,17 @@ def _is_demo(args: argparse.Namespace) -> bool:
     return hasattr(args, "into")
 
 
+def _runs_spec(args: argparse.Namespace) -> bool:
+    """`yui develop --spec FOLDER` with no component flags runs that spec's task list."""
+    if args.command != "develop" or args.spec is None or not Path(args.spec).is_dir():
+        return False
+    return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if _runs_spec(args):
+        args.command, args.spec_command, args.name = "spec", "run", str(args.spec)
+        args.agent, args.only, args.include_optional, args.planner = "kiro", None, False, None
     if args.command == "plan" and not args.run:
         root = (args.root or Path.cwd()).resolve()
         plan = planner.make_plan(args, root, _settings_for(root))
@@ -271,6 +282,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    if args.command == "spec":
+        settings = _settings_for(root)
+        _route_logs(root if getattr(args, "spec_command", None) == "run" else None, args.debug)
+        return spec.dispatch(args, root, settings, console)
     _settings_for(root)
     _route_logs(None, args.debug)
     if args.command == "status":

@@ -60,6 +60,7 @@ from yui_lsp.protocol import (
     Task,
     TaskConflict,
     TaskInfo,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     TaskUpdate,
@@ -273,6 +274,16 @@ class ParallelTaskManager:
             self._core.cancel_queued(rec)
         return True
 
+    def set_review(self, task_id: str, waiting: bool) -> None:
+        """The editor holds this task's result for the user (review mode), or let it go."""
+        rec = self._core.records.get(task_id)
+        if rec is None or rec.status.terminal:
+            return
+        if waiting:
+            self._core.set_status(rec, TaskStatus.REVIEW, "result waiting for review")
+        else:
+            self._core.set_status(rec, TaskStatus.INTEGRATING, "applying the reviewed result")
+
     async def retry(self, task_id: str) -> TaskFuture:
         """Run an ended (not completed) task again from the start."""
         rec = self._record(task_id)
@@ -429,8 +440,11 @@ class ParallelTaskManager:
                 )
                 return
             rec.files_modified = outcome.files
+            rec.agent_errors = outcome.agent_errors
+            rec.outcome = TaskOutcome.CHANGED if outcome.files else TaskOutcome.NO_CHANGES
             self._core.finish(rec, TaskStatus.COMPLETED,
-                              f"{plural(len(outcome.files), 'file')} changed")
+                              f"{plural(len(outcome.files), 'file')} changed"
+                              if outcome.files else "no changes")
             return
 
     # ------------------------------------------------------------------ what the core reports
@@ -480,6 +494,8 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                outcome=rec.outcome,
+                agent_errors=rec.agent_errors,
             )
         )
 

@@ -37,13 +37,16 @@ from yui_lsp.workspace import (
     MergedFile,
     SandboxPool,
     StaleContentError,
+    UnsavedDocuments,
     WorkspaceReader,
     as_text,
     expand_claims,
     integrate,
+    overlay_documents,
     refuse_protected,
     resolve_inside,
 )
+from yui_lsp.workspace.lineedits import with_line_edits
 
 _NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
@@ -61,6 +64,9 @@ class Services:
     reader: WorkspaceReader
     applier: Applier
     logs_dir: Path
+    #: Held while a result carrying line edits (a checkbox tick) merges and applies: those
+    #: files are not leased, so two ticks of one tasks.md must not land at once.
+    line_edit_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 @dataclass
@@ -70,6 +76,8 @@ class AttemptOutcome:
     files: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines (AgentOutcome.failures).
+    agent_errors: list[str] = field(default_factory=list)
     run_s: float = 0.0
     integration_s: float = 0.0
 
@@ -103,14 +111,18 @@ async def run_attempt(
     adapter = adapter_for(profile)
     adapter.check_available(profile)
     sandbox = await services.sandboxes.acquire(task.id)
-    emit(
-        WorkspaceEvent(
-            task_id=task.id,
-            event="sandbox_ready",
-            detail={"base": sandbox.base, "attempt": attempt},
-        )
-    )
     try:
+        if isinstance(services.reader, UnsavedDocuments):
+            # The editor's unsaved text is what the agent must see (and the merge base).
+            await anyio.to_thread.run_sync(
+                overlay_documents, sandbox, services.reader.open_documents())
+        emit(
+            WorkspaceEvent(
+                task_id=task.id,
+                event="sandbox_ready",
+                detail={"base": sandbox.base, "attempt": attempt},
+            )
+        )
         set_status(TaskStatus.RUNNING, f"{profile.kind} running")
         started = time.monotonic()
         timeout = task.timeout_s or profile.timeout_s or services.settings.default_timeout_s
@@ -159,6 +171,7 @@ async def run_attempt(
             files=files,
             conflicts=conflicts,
             metrics=outcome.metrics,
+            agent_errors=outcome.failures,
             run_s=run_s,
             integration_s=time.monotonic() - started,
         )
@@ -211,13 +224,30 @@ async def _land(
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
     claimed = ClaimSet(task.claims)
+    # Line edits (a spec's checkbox tick) are merged with the current text: never leased.
+    ticked = {edit.path for edit in task.extra_edits}
+
+    def merge_all() -> Integration:
+        return with_line_edits(merge(), task.extra_edits, services.reader)
+
+    if ticked:
+        async with services.line_edit_lock:
+            return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+    return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+
+
+async def _land_loop(
+    services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
+    claimed: ClaimSet, ticked: set[str],
+) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
-        integration = await anyio.to_thread.run_sync(merge)
+        integration = await anyio.to_thread.run_sync(merge_all)
         refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
                          _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
+        outside = [f.path for f in integration.files
+                   if not claimed.covers(f.path) and f.path not in ticked]
         if (
             outside
             and services.leases.try_acquire(
