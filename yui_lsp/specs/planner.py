@@ -238,15 +238,20 @@ def _copy_docs(request: PlanRequest, scratch: Path) -> None:
 
 
 def planner_for(name: str, settings: Settings) -> SpecPlanner:
-    """The planner called ``name``: a headless CLI agent profile."""
+    """The planner called ``name``: a headless CLI agent profile, or Yui's model (``yui``)."""
     from yui_lsp.agents import resolve_profile
 
     profile = resolve_profile(name, settings)
+    if profile.kind == "yui":
+        # Yui's own model, answering the same JSON through structured output.
+        from yui_lsp.agents.yui import model_planner
+
+        return model_planner(profile)
     if profile.kind in ("kiro", "claude", "codex", "gemini", "command"):
         timeout = profile.timeout_s or settings.default_timeout_s or 600.0
         return HeadlessPlanner(name=name, profile=profile, timeout_s=timeout)
     raise SpecError(f"--planner {name}: agent kind {profile.kind!r} cannot plan a spec here; "
-                    "use a headless CLI agent (kiro, claude, codex, gemini)")
+                    "use a headless CLI agent (kiro, claude, codex, gemini) or yui")
 
 
 __all__ = ["HeadlessPlanner", "PlanRequest", "PlannedTask", "PlannerAnswer", "SpecPlanner",
