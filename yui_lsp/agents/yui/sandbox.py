@@ -51,9 +51,11 @@ class SandboxTools:
     refused: list[str] = field(default_factory=list)
     commands: int = 0
 
-    @property
-    def root(self) -> Path:
-        return self.run.workdir.resolve()
+    root: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Resolved once: every path the model names is checked against it.
+        self.root = self.run.workdir.resolve()
 
     # -- paths ---------------------------------------------------------------------------
 
