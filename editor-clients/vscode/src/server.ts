@@ -75,6 +75,9 @@ export function serverSettings(): Record<string, unknown> {
     maxWorkers: config.get<number>("maxWorkers"),
     applyMode: config.get<string>("applyMode"),
     agents: config.get<Record<string, unknown>>("agents"),
+    // null/empty: the project's [tool.yui] decides (the server ignores null values).
+    executor: config.get<string | null>("executor") || null,
+    rayAddress: config.get<string | null>("rayAddress") || null,
     ...(Object.keys(model).length > 0 ? { yui: model } : {}),
   };
 }
