@@ -3,7 +3,8 @@
 // file, and waits for the task's result in the open editor. Screenshots go to `shots`.
 //
 // Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario?} and, for the task
-// scenario, {file, title, command, expect}; scenario "missing-server" checks the install help.
+// scenario, {file, title, command, expect}; scenario "missing-server" checks the install help;
+// scenario "spec" runs a spec's task list from the code lens of its open tasks.md {file, lens}.
 // Exit code 0 when every check passed; otherwise the failed check is printed.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -145,6 +146,53 @@ async function missingServerScenario(page) {
   await page.screenshot({ path: join(cfg.shots, "vscode-missing-server.png") });
 }
 
+/** A spec's tasks.md: its code lens runs the list, and the boxes tick in the open editor. */
+async function specScenario(page) {
+  await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
+  await runCommand(page, "View: Hide Secondary Side Bar");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(cfg.file);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: "tasks.md" }).first()
+    .waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+  await page.locator(".tabs-container .tab", { hasText: "tasks.md" }).waitFor({ state: "visible" });
+  const lens = page.locator(".codelens-decoration a", { hasText: cfg.lens }).first();
+  await lens.waitFor({ state: "visible" });
+  log(`lenses: ${(await page.locator(".codelens-decoration").allInnerTexts()).join(" | ")}`);
+  await lens.click();
+  log("clicked the lens");
+  await page.locator(".codelens-decoration a", { hasText: /Cancel \(/ }).first()
+    .waitFor({ state: "visible" });
+  await runCommand(page, "Yui: Show Tasks");
+  // Both trees show the run: the tasks (one per spec task) and the spec's tasks with states.
+  await page.locator(".part.sidebar .monaco-list-row", { hasText: "shop" }).first()
+    .waitFor({ state: "visible" });
+  await page.locator(".part.sidebar .monaco-list-row", { hasText: /running|integrating|queued|blocked/ })
+    .first().waitFor({ state: "visible" });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(cfg.shots, "vscode-spec-running.png") });
+  log(`while running: ${(await page.locator(".codelens-decoration").allInnerTexts()).join(" | ")}`);
+  const until = Date.now() + timeout;
+  let text = "";
+  while (Date.now() < until) {
+    text = await editorText(page);
+    if ((text.match(/- \[x\]/g) ?? []).length === cfg.ticks) break;
+    await page.waitForTimeout(200);
+  }
+  if ((text.match(/- \[x\]/g) ?? []).length !== cfg.ticks) {
+    throw new Error(`the boxes did not tick in the editor:\n${text}`);
+  }
+  log(`all ${cfg.ticks} boxes ticked in the editor`);
+  await page.locator(".part.sidebar .monaco-list-row", { hasText: `${cfg.ticks}/${cfg.ticks} done` })
+    .first().waitFor({ state: "visible" });
+  log("the specs view shows the spec done");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(cfg.shots, "vscode-spec-done.png") });
+}
+
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), "yui-chromium-"));
   const browser = await chromium.launchPersistentContext(profile, {
@@ -162,7 +210,8 @@ async function main() {
     await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
     log(`workbench loaded in ${Date.now() - started} ms`);
 
-    await (cfg.scenario === "missing-server" ? missingServerScenario(page) : taskScenario(page));
+    const scenarios = { "missing-server": missingServerScenario, spec: specScenario };
+    await (scenarios[cfg.scenario] ?? taskScenario)(page);
   } catch (err) {
     // Leave evidence: what the user would have seen, and the status bar's items.
     await page.screenshot({ path: join(cfg.shots, "vscode-failure.png") }).catch(() => undefined);

@@ -2,7 +2,8 @@
 
 ``refactor`` replaces a literal or a regex over files of the sandbox, exactly and fast;
 ``shell`` runs a command (formatter, codemod, generator) in the sandbox through the runner;
-``yui`` picks one of the two from what the task carries.
+``yui`` picks one of the two from what the task carries, and otherwise hands the task's
+prompt to Yui's model-backed worker (yui_lsp/agents/yui/).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
+from yui_lsp.agents.yui import run_model_worker
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
@@ -170,7 +172,8 @@ class ShellAdapter:
 
 
 class YuiAdapter:
-    """The coordinator's own worker: refactor if the task has a spec, else its command."""
+    """The coordinator's own worker: refactor if the task has a spec, its command if it has
+    one, else Yui's model-backed worker on the task's prompt."""
 
     kind = "yui"
 
@@ -186,4 +189,4 @@ class YuiAdapter:
             return await self._refactor.run(run)
         if run.task.command:
             return await self._shell.run(run)
-        raise AgentFailedError("the yui worker needs a command or a refactor spec")
+        return await run_model_worker(run)

@@ -26,7 +26,7 @@ from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 from yui_lsp.runtime import limit_malloc_arenas
 
-from . import inspect
+from . import inspect, planner, spec
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
 from .view import make_view
@@ -51,12 +51,18 @@ def _runner(parser: argparse.ArgumentParser) -> None:
                         help="most tasks running at once (default: plan, then [tool.yui])")
     parser.add_argument("--dry-run", action="store_true",
                         help="show the tasks and the order they would run in; run nothing")
+    parser.add_argument("--executor", choices=["local", "ray"],
+                        help="where attempts run (default: [tool.yui] executor, else local)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="Ray cluster for --executor ray: auto, HOST:6379 or ray://HOST:10001")
 
 
 def _work(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--prompt", default="", help="what to build, for every agent")
     group.add_argument("--spec", type=Path, metavar="FILE", help="read what to build from FILE")
+    parser.add_argument("--plan", dest="use_planner", action="store_true",
+                        help="let Yui's planner split the work (instead of the fixed parts)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = sub.add_parser("develop", help="one agent per part of the project")
     for name in components.DEVELOP_COMPONENTS:
-        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+        # The seed spells the tests flag --testing; --tests stays as an alias.
+        flags = ["--testing", "--tests"] if name == "tests" else [f"--{name}"]
+        develop.add_argument(*flags, dest=name, metavar="AGENT", help=f"agent for the {name}")
     _work(develop)
     _runner(develop)
 
@@ -90,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="files to rewrite (repeatable), e.g. 'src/**/*.py'")
     refactor.add_argument("--regex", action="store_true", help="PATTERN is a Python regex")
     _runner(refactor)
+
+    _runner(planner.add_parser(sub))
+    spec.add_parser(sub, _common, _runner)
 
     demo = sub.add_parser("demo", help="run the bundled example project's plan")
     demo.add_argument("--into", type=Path, metavar="DIR",
@@ -147,11 +158,17 @@ def _tasks_for(
     if args.command == "run":
         plan = load_plan(args.plan)
         return plan.tasks, plan.max_workers
+    if args.command == "plan":
+        plan = planner.make_plan(args, root, settings)
+        return plan.tasks, plan.max_workers
     if args.command in ("develop", "multi-lang"):
         defaults = (components.DEVELOP_COMPONENTS if args.command == "develop"
                     else components.MULTI_LANG_COMPONENTS)
         chosen = {name: getattr(args, name.replace("-", "_")) for name in defaults}
         chosen = {name: agent for name, agent in chosen.items() if agent}
+        if args.use_planner:
+            plan = planner.plan_components(args, root, settings, _read_work(args), chosen)
+            return plan.tasks, plan.max_workers
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
@@ -217,7 +234,8 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
             console.print(f"example project copied to {root}", highlight=False)
     if args.max_workers is not None and args.max_workers < 1:
         raise YuiError("--max-workers must be at least 1")
-    settings = _settings_for(root)
+    settings = _settings_for(root).merged(
+        {"executor": args.executor, "ray_address": args.ray_address})
     tasks, plan_workers = _tasks_for(args, root, settings)
     workers = args.max_workers or plan_workers or settings.max_workers
     if not tasks:
@@ -251,10 +269,28 @@ def _is_demo(args: argparse.Namespace) -> bool:
     return hasattr(args, "into")
 
 
+def _runs_spec(args: argparse.Namespace) -> bool:
+    """`yui develop --spec FOLDER` with no component flags runs that spec's task list."""
+    if args.command != "develop" or args.spec is None or not Path(args.spec).is_dir():
+        return False
+    return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    if args.command in ("run", "develop", "multi-lang", "refactor", "demo"):
+    if _runs_spec(args):
+        args.command, args.spec_command, args.name = "spec", "run", str(args.spec)
+        args.agent, args.only, args.include_optional, args.planner = "kiro", None, False, None
+    if args.command == "plan" and not args.run:
+        root = (args.root or Path.cwd()).resolve()
+        plan = planner.make_plan(args, root, _settings_for(root))
+        return planner.show_plan(args, plan, console)
+    if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    if args.command == "spec":
+        settings = _settings_for(root)
+        _route_logs(root if getattr(args, "spec_command", None) == "run" else None, args.debug)
+        return spec.dispatch(args, root, settings, console)
     _settings_for(root)
     _route_logs(None, args.debug)
     if args.command == "status":

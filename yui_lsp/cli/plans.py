@@ -7,6 +7,7 @@ clearest message as early as possible.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -81,3 +82,20 @@ def check_tasks(tasks: list[Task], where: str = "plan") -> None:
 def waves(tasks: list[Task]) -> list[list[str]]:
     """The order a plan runs in: each wave only needs earlier waves."""
     return topological_order({t.id: list(t.depends_on) for t in tasks})
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """``plan`` as a plan file ``load_plan`` reads back to the same plan."""
+    # JSON strings are valid TOML basic strings, escapes included.
+    lines = []
+    if plan.max_workers is not None:
+        lines.append(f"max_workers = {plan.max_workers}")
+    for task in plan.tasks:
+        lines += ["", "[[task]]", f"id = {json.dumps(task.id)}"]
+        if task.title:
+            lines.append(f"title = {json.dumps(task.title)}")
+        lines += [f"agent = {json.dumps(task.agent)}", f"prompt = {json.dumps(task.prompt)}"]
+        lines.append(f"claims = {json.dumps(task.claims)}")
+        if task.depends_on:
+            lines.append(f"depends_on = {json.dumps(task.depends_on)}")
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -19,7 +19,8 @@ from yui_lsp.wording import plural
 from yui_lsp.workspace import as_text
 from yui_lsp.workspace.paths import expand_claims, validate_claims
 
-#: Agent names that run built-in work instead of following a prompt.
+#: Agent names that run a component's configured ``command`` instead of following a prompt
+#: (``yui`` without a command is Yui's model-backed worker).
 BUILTIN_AGENTS = frozenset({"yui", "shell"})
 
 
@@ -87,13 +88,18 @@ def component_tasks(
                 f"component {name!r} has no paths: set [tool.yui.components.{name}] paths = [...]"
             )
         after = config.depends_on or list(default.depends_on)
-        if agent in BUILTIN_AGENTS and not config.command:
+        if agent == "shell" and not config.command:
             raise PlanError(
-                f"component {name!r} uses the {agent} worker, which runs a command: set "
+                f"component {name!r} uses the shell worker, which runs a command: set "
                 f'[tool.yui.components.{name}] command = ["argv", ...] or pick an LLM agent'
             )
-        if agent not in BUILTIN_AGENTS and not work.strip():
-            raise PlanError("say what to build: pass --prompt TEXT or --spec FILE")
+        # Without a command, `yui` is Yui's model-backed worker: it needs work like any agent.
+        runs_command = agent in BUILTIN_AGENTS and bool(config.command)
+        if not runs_command and not work.strip() and not (config.prompt or "").strip():
+            raise PlanError(
+                f"say what to build: pass --prompt TEXT or --spec FILE (or set prompt under "
+                f"[tool.yui.components.{name}])"
+            )
         tasks.append(
             Task(
                 id=ids[name],

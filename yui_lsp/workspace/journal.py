@@ -369,7 +369,10 @@ def land_all(
         os.replace(temp_name(placement.target, task_id), placement.target)
     # The late temp files now sit at their targets: flush them there.
     late_files = [p.target for p in late if p.mode is None or not stat.S_ISLNK(p.mode)]
-    barrier.flush(late_files, folders | late_folders)
+    # Removals count too: an unlink in a folder no addition touched is durable only once
+    # that folder is flushed, else a power cut brings the removed file back.
+    removed_from = {p.target.parent for p in placements if p.content is None}
+    barrier.flush(late_files, folders | late_folders | removed_from)
 
 
 def place(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> None:
@@ -439,11 +442,17 @@ def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
         reverse=True,
     )
     for old in kept[retention:]:
-        shutil.rmtree(old)
+        # Applies landing at once retire the same oldest backups: whoever comes second
+        # finds them gone, which is what it wanted.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(old)
     return backups
 
 
 def _backup_age(backup: Path) -> int:
     # A crash may keep a backup's move but lose its marker: the manifest dates it then.
     marker = backup / COMMITTED
-    return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    try:
+        return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0  # retired by a concurrent apply meanwhile: the oldest of all

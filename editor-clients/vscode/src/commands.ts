@@ -49,10 +49,11 @@ export async function submitTask(host: Host): Promise<void> {
   if (agent === "yui") {
     const line = await vscode.window.showInputBox({
       title: "Yui: command",
-      prompt: "Command to run in the task's sandbox (never through a shell), e.g. python3 tools/gen.py",
+      prompt: "Command to run in the task's sandbox (never through a shell), e.g. python3 tools/gen.py; "
+        + "empty: Yui's model works on the prompt",
     });
-    if (!line) return;
-    spec.command = splitArgv(line);
+    if (line === undefined) return;
+    if (line.trim()) spec.command = splitArgv(line);
   }
   const result = await host.run<{ taskId: string }>("yui.submitTask", spec);
   vscode.window.setStatusBarMessage(`yui: submitted ${result.taskId}`, 5000);
@@ -70,6 +71,40 @@ export async function develop(host: Host): Promise<void> {
   const result = await host.run<{ taskIds?: string[] }>("yui.develop", {
     prompt, ...componentAgents(assignment),
   });
+  vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
+}
+
+interface PlanAnswer { plan: { tasks: unknown[]; maxWorkers?: number } }
+
+/** Yui's planner: the plan opens as JSON for review (and editing), then runs if asked. */
+export async function plan(host: Host): Promise<void> {
+  const prompt = await vscode.window.showInputBox({
+    title: "Yui: plan", prompt: "What to build (Yui's model splits it into tasks)",
+  });
+  if (!prompt) return;
+  const agents = await vscode.window.showInputBox({
+    title: "Yui: plan — agents",
+    prompt: "Agents the plan may use (comma separated); empty: yui and your configured agents",
+  });
+  if (agents === undefined) return;
+  const args: Record<string, unknown> = { prompt };
+  if (agents.trim()) args.agents = splitList(agents);
+  const answer = await host.run<PlanAnswer>("yui.plan", args);
+  const doc = await vscode.workspace.openTextDocument({
+    content: JSON.stringify(answer.plan, null, 2), language: "json",
+  });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  const choice = await vscode.window.showInformationMessage(
+    `Yui planned ${answer.plan.tasks.length} task(s): review (or edit) the plan, then run it.`, "Run", "Cancel",
+  );
+  if (choice !== "Run") return;
+  let reviewed: Record<string, unknown>;
+  try {
+    reviewed = JSON.parse(doc.getText()) as Record<string, unknown>;
+  } catch {
+    throw new Error("the edited plan is not valid JSON; fix it and run Yui: Plan with Yui again");
+  }
+  const result = await host.run<{ taskIds?: string[] }>("yui.submitPlan", reviewed);
   vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
 }
 

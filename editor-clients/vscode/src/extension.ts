@@ -2,13 +2,14 @@
 // (tree view, status bar, explorer badges, task log, notifications).
 import * as vscode from "vscode";
 import { LanguageClient } from "vscode-languageclient/node";
-import { develop, Host, refactor, submitTask, taskAction } from "./commands";
+import { develop, Host, plan, refactor, submitTask, taskAction } from "./commands";
 import { LeaseDecorations } from "./leaseDecorations";
 import {
   LeaseTable, TaskTable, TaskView, displayName, leaseFromWire, logLine, statusText,
   taskFromInfo, taskFromUpdate,
 } from "./model";
 import { createClient, runServerCommand } from "./server";
+import { SpecsView } from "./specs";
 import { TasksView } from "./tasksView";
 
 let client: LanguageClient | undefined;
@@ -28,6 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     tasks,
     run: <T>(command: string, args?: Record<string, unknown>) => runServerCommand<T>(client, command, args),
   };
+  const specs = new SpecsView(host);
   const guarded = (fn: (...args: never[]) => Promise<void>) => async (...args: never[]) => {
     try {
       await fn(...args);
@@ -43,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       `${counts.failed} failed, ${counts.completed} completed — click to show the tasks`;
     status.show();
     tree.refresh();
+    specs.refresh();
   };
 
   const announceEnd = async (task: TaskView): Promise<void> => {
@@ -68,6 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
     refreshStatus();
     if (ended) void announceEnd(task).catch((err: unknown) => taskLog.appendLine(String(err)));
+    if (ended) void specs.reload().catch((err: unknown) => taskLog.appendLine(String(err)));
   };
 
   const onLocksChanged = (params: { folder?: string; locks?: Record<string, unknown>[] }): void => {
@@ -116,6 +120,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     await client.start();
     refreshStatus();
     await refreshFromServer();
+    await specs.reload();
   };
 
   context.subscriptions.push(
@@ -125,6 +130,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("yui-lsp.submitTask", guarded(() => submitTask(host))),
     vscode.commands.registerCommand("yui-lsp.develop", guarded(() => develop(host))),
     vscode.commands.registerCommand("yui-lsp.refactor", guarded(() => refactor(host))),
+    vscode.commands.registerCommand("yui-lsp.plan", guarded(() => plan(host))),
     vscode.commands.registerCommand("yui-lsp.cancelTask", guarded(taskAction(host, "yui.cancelTask", "cancel"))),
     vscode.commands.registerCommand("yui-lsp.retryTask", guarded(taskAction(host, "yui.retryTask", "retry"))),
     vscode.commands.registerCommand("yui-lsp.applyResult", guarded(taskAction(host, "yui.applyResult", "apply"))),
@@ -137,6 +143,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       tasks.clearFinished();
       refreshStatus();
     }),
+    vscode.window.registerTreeDataProvider("yuiSpecs", specs),
+    vscode.commands.registerCommand("yui-lsp.runSpec", guarded((node?: never) => specs.run(node))),
+    vscode.commands.registerCommand("yui-lsp.runSpecTask", guarded((node?: never) => specs.run(node))),
+    vscode.commands.registerCommand("yui-lsp.refreshSpecs", guarded(() => specs.reload())),
     vscode.commands.registerCommand("yui-lsp.restartServer", guarded(async () => {
       await client?.stop();
       await start();

@@ -69,10 +69,16 @@ export async function offerInstallHelp(reason: string): Promise<void> {
 /** The settings the server reads from initializationOptions (camelCase, like the commands). */
 export function serverSettings(): Record<string, unknown> {
   const config = vscode.workspace.getConfiguration("yui");
+  // Yui's model: only when set, so the project's [tool.yui.yui] applies otherwise.
+  const model = config.get<Record<string, unknown>>("yui") ?? {};
   return {
     maxWorkers: config.get<number>("maxWorkers"),
     applyMode: config.get<string>("applyMode"),
     agents: config.get<Record<string, unknown>>("agents"),
+    // null/empty: the project's [tool.yui] decides (the server ignores null values).
+    executor: config.get<string | null>("executor") || null,
+    rayAddress: config.get<string | null>("rayAddress") || null,
+    ...(Object.keys(model).length > 0 ? { yui: model } : {}),
   };
 }
 
