@@ -110,6 +110,11 @@ class Settings(_Conf):
     )
     # apply
     apply_mode: Literal["auto", "review"] = "auto"
+    save_after_apply: Literal["clean", "never", "always"] = Field(
+        default="clean",
+        description="Editor: save documents after a result lands: clean = those that had no "
+        "unsaved changes (or were closed), never, always.",
+    )
     backup_retention: int = Field(default=50, ge=0, description="Applied tasks kept for undo.")
     task_retention: int = Field(
         default=1000, ge=1, description="Ended tasks a coordinator keeps in memory for results."

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -44,7 +44,11 @@ class Model(BaseModel):
 
 
 class TaskStatus(StrEnum):
-    """Where a task is in its life. The last four are terminal."""
+    """Where a task is in its life. The last four are terminal.
+
+    ``review`` (editor, review mode): the merged result waits for the user's apply or
+    discard; nothing runs, so clients count it apart from running tasks.
+    """
 
     PENDING = "pending"
     BLOCKED = "blocked"
@@ -52,6 +56,7 @@ class TaskStatus(StrEnum):
     ACQUIRING = "acquiring"
     RUNNING = "running"
     INTEGRATING = "integrating"
+    REVIEW = "review"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -65,6 +70,14 @@ class TaskStatus(StrEnum):
 _TERMINAL = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.CONFLICT}
 )
+
+
+class TaskOutcome(StrEnum):
+    """What a completed task did to the workspace (set only once it completed)."""
+
+    CHANGED = "changed"
+    #: The agent ended well but no file changed (``agent_errors`` says what it reported).
+    NO_CHANGES = "no_changes"
 
 
 class LockType(StrEnum):
@@ -230,6 +243,19 @@ class FileConflict(Model):
     ranges: list[tuple[int, int]] = Field(
         default_factory=list, description="0-based [start, end) line ranges in current text."
     )
+    #: The base and the task's version of the file, in memory only (never on the wire):
+    #: what an editor needs to resolve the conflict later (markers, "take the task's").
+    _sides: tuple[bytes | None, bytes | None] | None = PrivateAttr(default=None)
+
+    def with_sides(self, base: bytes | None, theirs: bytes | None) -> FileConflict:
+        """This conflict, remembering the base and the task's version of the file."""
+        self._sides = (base, theirs)
+        return self
+
+    @property
+    def sides(self) -> tuple[bytes | None, bytes | None] | None:
+        """(base, task's version) when known."""
+        return self._sides
 
 
 # --------------------------------------------------------------------------- messages
@@ -253,6 +279,14 @@ class TaskUpdate(_Message):
     message: str = Field(default="", description="Latest activity or reason, for humans.")
     error: str | None = None
     coordinator_id: str = ""
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list,
+        description="The agent's own failure lines (a failed Codex file_change, a Claude tool "
+        "error, a command's stderr), shown with a `no_changes` outcome.",
+    )
 
 
 class AgentOutput(_Message):
@@ -336,6 +370,8 @@ class TaskResult(Model):
     conflicts: list[FileConflict] = Field(default_factory=list)
     attempts: int = 0
     metrics: TaskMetrics | None = None
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = Field(default_factory=list)
 
 
 class TaskInfo(Model):
@@ -349,6 +385,12 @@ class TaskInfo(Model):
     files_modified: list[str] = Field(default_factory=list)
     error: str | None = None
     coordinator_id: str = ""
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list, description="The agent's own failure lines (see TaskUpdate)."
+    )
     submitted_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

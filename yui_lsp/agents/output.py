@@ -86,7 +86,8 @@ class OutputSink:
             path = Path(self._run.log_path)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._log_bytes = path.stat().st_size if path.exists() else 0
-            self._log = path.open("a", encoding="utf-8", errors="replace")
+            # Line-buffered: editors follow the log live (yui.taskLog, yui logs -f).
+            self._log = path.open("a", encoding="utf-8", errors="replace", buffering=1)
             self._write_log(f"--- attempt {self._run.attempt} of task {self._run.task.id}\n")
         return self
 

@@ -276,6 +276,16 @@ class ParallelTaskManager:
             self._finish(rec, TaskStatus.CANCELLED, "cancelled before it started")
         return True
 
+    def set_review(self, task_id: str, waiting: bool) -> None:
+        """The editor holds this task's result for the user (review mode), or let it go."""
+        rec = self._records.get(task_id)
+        if rec is None or rec.status.terminal:
+            return
+        if waiting:
+            self._set_status(rec, TaskStatus.REVIEW, "result waiting for review")
+        else:
+            self._set_status(rec, TaskStatus.INTEGRATING, "applying the reviewed result")
+
     async def retry(self, task_id: str) -> TaskFuture:
         """Run an ended (not completed) task again from the start."""
         rec = self._record(task_id)

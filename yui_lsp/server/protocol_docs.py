@@ -38,12 +38,25 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "filter by `status`, page with `offset`/`limit`; `verbose` adds prompts and commands."),
     ("yui.listLocks", params.ListParams, params.LockListResult,
      "Every live lease on the workspace folders."),
-    ("yui.applyResult", params.TaskIdParams, params.OkResult,
-     "Review mode: apply the held result of a task."),
-    ("yui.discardResult", params.TaskIdParams, params.OkResult,
-     "Review mode: drop a held result (the task ends cancelled); on a conflict: dismiss it."),
+    ("yui.applyResult", params.ResultParams, params.ResultDecision,
+     "Review: apply a waiting result, all of it or some `files` (the rest keeps waiting)."),
+    ("yui.discardResult", params.ResultParams, params.ResultDecision,
+     "Review: drop a waiting result or some of its files (all dropped, none applied: the "
+     "task ends cancelled); on a conflict: dismiss it. Always says what it did."),
     ("yui.showDiff", params.ShowDiffParams, params.DiffResult,
-     "The conflicting regions of a task that ended in conflict."),
+     "Per changed file, the workspace's text now against the task's result (a waiting "
+     "result, or a conflict's task version), for the client's diff views."),
+    ("yui.taskLog", params.TaskLogParams, params.TaskLogResult,
+     "A task's agent output so far (any coordinator's task); `follow` streams the rest as "
+     "`yui/taskLog`."),
+    ("yui.resolveConflict", params.ResolveConflictParams, params.ResolveResult,
+     "The user's choice on a conflict: `editor` (markers in the buffer), `mine`, `theirs`, "
+     "`rerun`."),
+    ("yui.parseCommand", params.ParseCommandParams, params.ParseCommandResult,
+     "Split a command line with shell-word rules (quotes, escapes), to show the argv "
+     "before submitting it as `command`."),
+    ("yui.clearTasks", params.ClearTasksParams, params.ClearTasksResult,
+     "Forget ended tasks in `yui.listTasks` (a re-run shows again)."),
 ]
 
 #: (method, payload model, when it is sent)
@@ -58,6 +71,16 @@ NOTIFICATIONS: list[tuple[str, type[BaseModel], str]] = [
      "The lease table of a folder changed (any process on the repository)."),
     ("yui/resultReady", params.ResultReadyNotification,
      "Review mode: a merged result waits for `yui.applyResult` / `yui.discardResult`."),
+    ("yui/resultApplied", params.ResultAppliedNotification,
+     "The client applied a result (or a conflict choice): save the documents in `save`."),
+    ("yui/taskLog", params.TaskLogNotification,
+     "New output lines of a task followed with `yui.taskLog {follow: true}`."),
+]
+
+#: Notification payloads defined in params.py (documented with the commands' models).
+NOTIFICATION_MODELS: list[type[BaseModel]] = [
+    params.LocksChangedNotification, params.ResultReadyNotification,
+    params.ResultAppliedNotification, params.TaskLogNotification,
 ]
 
 _STANDARD = """
@@ -81,7 +104,66 @@ _STANDARD = """
 - `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files.
 - Settings: `initializationOptions` (the settings object, or nested under `yui`) and
   `workspace/configuration` section `yui` per folder: any `[tool.yui]` setting in either
-  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`).
+  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`),
+  `saveAfterApply` (`clean` | `never` | `always`).
+"""
+
+_CONTRACT = """
+## How clients use them
+
+**Task states.** `pending → blocked → queued → acquiring → running → integrating →
+[review →] completed | failed | cancelled | conflict`. `review` means a merged result waits
+for the user (review mode): nothing runs, so clients count it apart from running tasks
+(e.g. "1 running, 1 to review"). A `completed` update carries `outcome`: `changed`, or
+`no_changes` — the agent ended well but no file changed; show that distinctly, with the
+agent's own failure lines in `agent_errors` (a failed Codex `file_change`, a Claude tool
+error) when there are any.
+
+**Review workflow.** On `yui/resultReady` (and for every task listed in state `review`) a
+client offers Apply, Discard and Show Diff. `yui.showDiff {taskId}` answers one entry per
+file with `current` (what the workspace holds now: the unsaved buffer if open, else the
+file; null if absent) and `result` (what the task would leave; null: deleted); a client
+opens its native diff view on those two texts. `yui.applyResult {taskId, files?}` and
+`yui.discardResult {taskId, files?}` act on all waiting files or some (paths or URIs);
+the answer lists `applied`, `discarded` and `remaining`, and `message` always says what
+happened (`ok: false` when nothing was waiting). The task stays in `review` while files
+remain. Apply and Discard are offered only for tasks in `review` (Discard also dismisses a
+conflict). A file changed since the merge makes the result merge again: applied whole it
+lands once merged; applied in part it waits for review again.
+
+**Saving.** LSP has no request to save a document, so after each applied edit the server
+sends `yui/resultApplied {taskId, title, folder, uris, save, opened}` and the client saves
+every document in `save` (in Neovim `:write` in that buffer; in VS Code
+`TextDocument.save()`). `saveAfterApply`: `clean` (default) lists the documents that were
+closed or whose buffer equalled the file on disk before the apply (the user's unsaved work
+is never saved for them), `always` lists all, `never` none. `opened` lists documents that
+were not open before: a client that had to load them only for the edit may unload them
+once saved, so no hidden modified buffers remain. Clients that cannot apply edits get the
+result written on disk by the server (journaled).
+
+**Live output.** `yui.taskLog {taskId, follow: true}` answers the lines so far (`stream`:
+`stdout`, `stderr`, or `event` for yui's own notes) and then sends `yui/taskLog {taskId,
+title, lines, done}` with new lines until the task ends (`done: true`, possibly with no
+lines). Works for tasks of other coordinators too (the log is `.yui/logs/<id>.log`).
+`follow: false` stops following. Error messages name tasks as `'<title>' (<id>)`.
+
+**Conflict choices.** A task that ended in `conflict` (after its automatic re-runs) offers
+`yui.resolveConflict {taskId, choice, files?}`: `editor` writes the merge with standard
+`<<<<<<< yours (editor)` / `=======` / `>>>>>>> task '<title>'` markers into the documents,
+unsaved (the client's merge-conflict tools then apply); `mine` keeps the workspace as it is;
+`theirs` takes the task's version of the files (saved per `saveAfterApply`); `rerun` runs
+the task again. Every sandbox — first runs, automatic conflict re-runs and `rerun` — holds
+the workspace as the editor holds it: the open documents' current text laid over the files
+on disk, and that same text is the base of the three-way merge.
+
+**Commands typed as prompts.** For the `shell` agent a client sends the typed line to
+`yui.parseCommand {commandLine}`, shows `display` (the argv quoted back) for confirmation,
+then submits `command: argv`. Unbalanced quotes are an InvalidParams error.
+
+**Other coordinators.** Tasks run by another process on the repository (`yui run` in a
+terminal, another editor window) are relayed: their `yui/taskUpdate`s reach the client
+like the server's own (with their `coordinatorId`), up to their end. `yui.listTasks` lists
+them too; `yui.clearTasks` hides ended tasks from it.
 """
 
 
@@ -109,6 +191,7 @@ def render() -> str:
     for method, payload, when in NOTIFICATIONS:
         parts.append(f"| `{method}` | {payload.__name__} | {when} |\n")
     parts.append(_STANDARD)
+    parts.append(_CONTRACT)
     parts.append("\n## Command arguments and results (camelCase)\n")
     seen: set[str] = set()
     for _, argument, result, _ in COMMANDS:
@@ -118,7 +201,7 @@ def render() -> str:
             seen.add(model.__name__)
             doc = (model.__doc__ or "").strip()
             parts.append(f"\n### {model.__name__}\n\n{doc}\n\n{_schema(model, by_alias=True)}")
-    for model in (params.LocksChangedNotification, params.ResultReadyNotification):
+    for model in NOTIFICATION_MODELS:
         doc = (model.__doc__ or "").strip()
         parts.append(f"\n### {model.__name__}\n\n{doc}\n\n{_schema(model, by_alias=False)}")
     body = protocol._dump_schema_markdown().split("\n", 2)[2]

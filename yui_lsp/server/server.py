@@ -101,6 +101,7 @@ def create_server() -> YuiLanguageServer:
         for folder in list(ls.host.folders.values()):
             settings = await ls.folder_settings(folder.uri, folder.root)
             folder.options.apply_mode = settings.apply_mode
+            folder.options.save_after_apply = settings.save_after_apply
             folder.manager.max_workers = settings.max_workers
             # Tells the user (in the editor's log) that the change took effect.
             ls.window_log_message(lsp.LogMessageParams(

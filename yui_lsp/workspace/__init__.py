@@ -7,7 +7,7 @@ atomic apply with crash recovery and undo.
 
 from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
-from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, merge3
+from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, is_text, merge3
 from yui_lsp.workspace.paths import (
     ClaimSet,
     claims_overlap,
@@ -45,6 +45,7 @@ __all__ = [
     "claims_overlap",
     "expand_claims",
     "integrate",
+    "is_text",
     "merge3",
     "path_matches",
     "recover",

@@ -224,7 +224,7 @@ def _merge_change(
             )
     outcome = merge3(base, ours, theirs, change.path)
     if outcome.conflict is not None:
-        return outcome.conflict
+        return outcome.conflict.with_sides(base, theirs)
     content = outcome.content
     if change.kind is ChangeKind.RENAME:
         return MergedFile(
