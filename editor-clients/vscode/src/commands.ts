@@ -1,7 +1,6 @@
 // The interactive flows (palette and welcome view): each checks the server first, asks for
 // what it needs, then calls one server command.
 import * as vscode from "vscode";
-import { ArgvError, showArgv, splitArgv } from "./argv";
 import { componentAgents } from "./model";
 
 /** What the commands need from the extension. */
@@ -47,25 +46,33 @@ async function pickAgent(host: Host): Promise<AgentInfo | undefined> {
   return picked?.agent;
 }
 
+/** The argv a typed command line becomes (the server splits it with shell-word rules). */
+async function parseCommand(host: Host, line: string): Promise<{ argv: string[]; display: string }> {
+  return host.run<{ argv: string[]; display: string }>("yui.parseCommand", { commandLine: line });
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/^Request .* failed with message: /, "");
+}
+
 /** Ask for a command line; the input shows the argv it becomes before anything runs. */
-async function askCommand(): Promise<string[] | undefined> {
+async function askCommand(host: Host): Promise<string[] | undefined> {
   const line = await vscode.window.showInputBox({
     title: "Yui: command",
     prompt: "Command to run in the task's sandbox, split like a shell does but never run "
       + "through one, e.g. python3 tools/gen.py",
-    validateInput: (text) => {
+    validateInput: async (text) => {
+      if (text.trim() === "") return undefined;
       try {
-        const argv = splitArgv(text);
-        return argv.length === 0 ? undefined
-          : { message: `runs ${showArgv(argv)}`, severity: vscode.InputBoxValidationSeverity.Info };
+        const parsed = await parseCommand(host, text);
+        return { message: `runs ${parsed.display}`, severity: vscode.InputBoxValidationSeverity.Info };
       } catch (err) {
-        return err instanceof ArgvError ? err.message : String(err);
+        return reason(err);
       }
     },
   });
-  if (!line) return undefined;
-  const argv = splitArgv(line);
-  return argv.length > 0 ? argv : undefined;
+  if (!line || line.trim() === "") return undefined;
+  return (await parseCommand(host, line)).argv;
 }
 
 export async function submitTask(host: Host): Promise<void> {
@@ -84,7 +91,7 @@ export async function submitTask(host: Host): Promise<void> {
   if (claims === undefined) return;
   const spec: Record<string, unknown> = { title, prompt, agent: agent.name, claims: splitList(claims) };
   if (agent.takes === "command") {
-    const argv = await askCommand();
+    const argv = await askCommand(host);
     if (!argv) return;
     spec.command = argv;
   }

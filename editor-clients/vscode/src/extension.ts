@@ -98,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): void {
       await vscode.commands.executeCommand("yuiTasks.focus");
     }),
     register("yui-lsp.showEvents", async () => events.show(true)),
+    register("yui-lsp.showServerLog", async () => serverLog.show(true)),
     register("yui-lsp.clearFinished", async () => {
       const ended = tasks.clearFinished();
       host.refresh();

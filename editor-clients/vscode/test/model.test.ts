@@ -1,7 +1,6 @@
 // Unit tests of the extension's own logic, in plain Node (no VS Code).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { splitArgv } from "../src/argv";
 import { covers } from "../src/claims";
 import {
   LeaseTable, TaskTable, componentAgents, leaseFromWire, leaseTooltip, logLine,
@@ -84,12 +83,6 @@ test("the server command: configured, else yui-lsp on PATH, else python -m yui_l
   assert.deepEqual(serverCommand([], (n) => n === "yui-lsp"), { command: "yui-lsp", args: [] });
   assert.deepEqual(serverCommand(undefined, (n) => n === "python3"),
     { command: "python3", args: ["-m", "yui_lsp"] });
-});
-
-test("command lines split into argv without a shell", () => {
-  assert.deepEqual(splitArgv(`python3 -c 'print("a b")'  x`), ["python3", "-c", 'print("a b")', "x"]);
-  assert.deepEqual(splitArgv(`echo "" $HOME; rm`), ["echo", "", "$HOME;", "rm"]);
-  assert.deepEqual(splitArgv("   "), []);
 });
 
 test("component assignments parse from name=agent pairs", () => {
