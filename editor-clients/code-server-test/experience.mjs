@@ -144,6 +144,7 @@ export async function experience(page, cfg) {
   log(`tasks view: ${reviewRow}`);
   const fileRow = page.locator(".part.sidebar .monaco-list-row", { hasText: "review.txt" }).first();
   await fileRow.waitFor({ state: "visible" });
+  await taskRow(page, "Reviewed change").hover(); // shows its Show Diff / Apply / Discard
   await page.screenshot({ path: join(cfg.shots, "vscode-review.png") });
   await fileRow.click();
   const sides = await diffSides(page);

@@ -169,6 +169,8 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         "telemetry.telemetryLevel": "off",
         "extensions.autoCheckUpdates": False,
         "extensions.autoUpdate": False,
+        # Only yui saves here: what it saves after an apply is under test.
+        "files.autoSave": "off",
     }
     (home / "user" / "User").mkdir(parents=True)
     (home / "user" / "User" / "settings.json").write_text(json.dumps(user_settings))

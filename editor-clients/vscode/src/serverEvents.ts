@@ -98,11 +98,18 @@ function onAgentOutput(host: EventHost, params: Wire): void {
 }
 
 /** Save the documents the server names after an apply (per `yui.saveAfterApply`). */
-async function onResultApplied(params: Wire): Promise<void> {
+async function onResultApplied(host: EventHost, params: Wire): Promise<void> {
   const wanted = new Set((field<string[]>(params, "save") ?? []).map((u) => vscode.Uri.parse(u).toString()));
+  const saved: string[] = [];
   for (const doc of vscode.workspace.textDocuments) {
-    if (wanted.has(doc.uri.toString()) && doc.isDirty) await doc.save();
+    if (wanted.has(doc.uri.toString()) && doc.isDirty && (await doc.save())) {
+      saved.push(vscode.workspace.asRelativePath(doc.uri, false));
+    }
   }
+  const title = field<string>(params, "title") ?? field<string>(params, "task_id") ?? "";
+  const all = field<string[]>(params, "uris") ?? [];
+  host.events.appendLine(`'${title}': result applied to ${all.length} file(s); saved ` +
+    `${saved.length > 0 ? saved.join(", ") : "none"} (yui.saveAfterApply)`);
 }
 
 /** Register every notification handler on a new client. */
@@ -112,5 +119,5 @@ export function wireServerEvents(host: EventHost, client: LanguageClient): void 
   client.onNotification("yui/resultReady", (msg: Wire) => react(host, onResultReady(host, msg)));
   client.onNotification("yui/taskLog", (msg: Wire) => onTaskLog(host, msg));
   client.onNotification("yui/agentOutput", (msg: Wire) => onAgentOutput(host, msg));
-  client.onNotification("yui/resultApplied", (msg: Wire) => react(host, onResultApplied(msg)));
+  client.onNotification("yui/resultApplied", (msg: Wire) => react(host, onResultApplied(host, msg)));
 }

@@ -58,7 +58,9 @@ async function runFor<T>(host: ActionHost, task: TaskView, command: string,
 interface OkAnswer { ok?: boolean; message?: string }
 
 function tell(task: TaskView, answer: OkAnswer, done: string): void {
-  const text = `Yui: '${displayName(task)}': ${answer.message || done}`;
+  const name = `'${displayName(task)}'`;
+  const said = answer.message || done;
+  const text = said.includes(name) ? `Yui: ${said}` : `Yui: ${name}: ${said}`;
   if (answer.ok === false) void vscode.window.showWarningMessage(text);
   else void vscode.window.showInformationMessage(text);
 }
