@@ -50,6 +50,7 @@ from yui_lsp.protocol import (
     Task,
     TaskConflict,
     TaskInfo,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     TaskUpdate,
@@ -294,6 +295,7 @@ class ParallelTaskManager:
         rec.status, rec.error, rec.progress, rec.attempts = TaskStatus.PENDING, None, 0.0, 0
         rec.cancel_requested, rec.cancel_scope, rec.done = False, None, anyio.Event()
         rec.conflicts, rec.files_modified = [], []
+        rec.outcome, rec.agent_errors = None, []
         self._unfinished.add(rec.id)
         self._enqueue_if_ready(rec)
         return TaskFuture(rec)
@@ -565,7 +567,13 @@ class ParallelTaskManager:
                 )
                 return
             rec.files_modified = outcome.files
-            self._finish(rec, TaskStatus.COMPLETED, f"{len(outcome.files)} files changed")
+            rec.agent_errors = outcome.agent_errors
+            if outcome.files:
+                rec.outcome = TaskOutcome.CHANGED
+                self._finish(rec, TaskStatus.COMPLETED, f"{len(outcome.files)} files changed")
+            else:
+                rec.outcome = TaskOutcome.NO_CHANGES
+                self._finish(rec, TaskStatus.COMPLETED, "no changes")
             return
 
     # ------------------------------------------------------------------ state changes
@@ -634,6 +642,8 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                outcome=rec.outcome,
+                agent_errors=rec.agent_errors,
             )
         )
 

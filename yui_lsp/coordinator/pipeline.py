@@ -36,9 +36,11 @@ from yui_lsp.workspace import (
     MergedFile,
     SandboxPool,
     StaleContentError,
+    UnsavedDocuments,
     WorkspaceReader,
     expand_claims,
     integrate,
+    overlay_documents,
     resolve_inside,
 )
 
@@ -66,6 +68,8 @@ class AttemptOutcome:
     files: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines (AgentOutcome.failures).
+    agent_errors: list[str] = field(default_factory=list)
     run_s: float = 0.0
     integration_s: float = 0.0
 
@@ -99,14 +103,18 @@ async def run_attempt(
     adapter = adapter_for(profile)
     adapter.check_available(profile)
     sandbox = await services.sandboxes.acquire(task.id)
-    emit(
-        WorkspaceEvent(
-            task_id=task.id,
-            event="sandbox_ready",
-            detail={"base": sandbox.base, "attempt": attempt},
-        )
-    )
     try:
+        if isinstance(services.reader, UnsavedDocuments):
+            # The editor's unsaved text is what the agent must see (and the merge base).
+            await anyio.to_thread.run_sync(
+                overlay_documents, sandbox, services.reader.open_documents())
+        emit(
+            WorkspaceEvent(
+                task_id=task.id,
+                event="sandbox_ready",
+                detail={"base": sandbox.base, "attempt": attempt},
+            )
+        )
         set_status(TaskStatus.RUNNING, f"{profile.kind} running")
         started = time.monotonic()
         timeout = task.timeout_s or profile.timeout_s or services.settings.default_timeout_s
@@ -152,6 +160,7 @@ async def run_attempt(
             files=files,
             conflicts=conflicts,
             metrics=outcome.metrics,
+            agent_errors=outcome.failures,
             run_s=run_s,
             integration_s=time.monotonic() - started,
         )

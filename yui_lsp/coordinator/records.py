@@ -14,6 +14,7 @@ from yui_lsp.protocol import (
     Task,
     TaskInfo,
     TaskMetrics,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     utcnow,
@@ -35,6 +36,9 @@ class TaskRecord:
     agent_id: str = ""
     error: str | None = None
     files_modified: list[str] = field(default_factory=list)
+    #: Set when the task completed: it changed files, or none (see agent_errors).
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     attempts: int = 0
     submitted_at: float = field(default_factory=time.monotonic)
@@ -83,6 +87,8 @@ class TaskRecord:
             conflicts=list(self.conflicts),
             attempts=self.attempts,
             metrics=self.metrics() if self.status.terminal else None,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
         )
 
     def info(self, coordinator_id: str) -> TaskInfo:
@@ -95,6 +101,8 @@ class TaskRecord:
             files_modified=list(self.files_modified),
             error=self.error,
             coordinator_id=coordinator_id,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
             submitted_at=self.submitted_wall,
             updated_at=self.updated_wall,
         )

@@ -23,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from yui_lsp.errors import ApplyError
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.server.documents import EditorDocuments, uri_of
-from yui_lsp.server.edits import EditPlan, Target, decode
+from yui_lsp.server.edits import EditPlan, Target, decode, ends_with_line_break
 from yui_lsp.server.params import ResultAppliedNotification, ResultReadyNotification
 from yui_lsp.server.review_desk import ReviewDesk
 from yui_lsp.server.wire import wire
@@ -62,6 +62,7 @@ class _Landing:
     uris: list[str] = field(default_factory=list)
     save: list[str] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
+    no_final_newline: list[str] = field(default_factory=list)
 
 
 class EditorApplier:
@@ -142,7 +143,8 @@ class EditorApplier:
                 task, Integration(task_id=task.id, files=landing.plan.disk_operations))
         self._server.protocol.notify("yui/resultApplied", wire(ResultAppliedNotification(
             task_id=task.id, title=task.display_title, folder=self._options.folder_uri,
-            uris=landing.uris, save=landing.save, opened=landing.opened)))
+            uris=landing.uris, save=landing.save, opened=landing.opened,
+            no_final_newline=landing.no_final_newline)))
         return integration.paths
 
     async def land_now(self, task_id: str, title: str, files: list[MergedFile],
@@ -184,6 +186,8 @@ class EditorApplier:
             if merged.kind == ChangeKind.DELETE:
                 continue
             landing.uris.append(target.uri)
+            if not ends_with_line_break(decode(merged.content)):
+                landing.no_final_newline.append(target.uri)
             if doc is None:
                 landing.opened.append(target.uri)
             # An open buffer equal to the file on disk has no unsaved work of the user's.

@@ -27,10 +27,12 @@ from pygls.lsp.server import LanguageServer
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
 from yui_lsp.errors import PlanError, UnknownTaskError
-from yui_lsp.protocol import LockRecord, LocksChanged, Message
+from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
 from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
+from yui_lsp.server.relay import relay_others
 from yui_lsp.server.review_desk import ReviewDesk
+from yui_lsp.server.wire import wire
 from yui_lsp.workspace import LeaseTable
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class CoordinatorHost:
                 finally:
                     self._ready.set()
                 tg.start_soon(self._poll_leases)
+                tg.start_soon(relay_others, self._hosted, self._relay)
                 await self._stop.wait()
                 tg.cancel_scope.cancel()
         finally:
@@ -220,6 +223,12 @@ class CoordinatorHost:
                 seen[uri] = (version, now)
                 locks = await anyio.to_thread.run_sync(folder.manager.locks)
                 self._locks_now(folder, locks)
+
+    def _hosted(self) -> list[tuple[Path, str]]:
+        return [(f.root, f.manager.coordinator_id) for f in self.folders.values()]
+
+    def _relay(self, update: TaskUpdate) -> None:
+        self.server.protocol.notify("yui/taskUpdate", wire(update))
 
     # ----------------------------------------------------------------- lookups
 

@@ -328,6 +328,11 @@ class ResultAppliedNotification(Model):
     opened: list[str] = Field(
         default_factory=list, description="Documents that were not open before the apply."
     )
+    no_final_newline: list[str] = Field(
+        default_factory=list,
+        description="Documents whose new text does not end with a line break (Neovim keeps "
+        "that in 'eol', which text edits cannot change: the client sets it from this).",
+    )
 
 
 ApplyMode = Literal["auto", "review"]

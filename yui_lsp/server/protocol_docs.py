@@ -138,8 +138,11 @@ every document in `save` (in Neovim `:write` in that buffer; in VS Code
 closed or whose buffer equalled the file on disk before the apply (the user's unsaved work
 is never saved for them), `always` lists all, `never` none. `opened` lists documents that
 were not open before: a client that had to load them only for the edit may unload them
-once saved, so no hidden modified buffers remain. Clients that cannot apply edits get the
-result written on disk by the server (journaled).
+once saved, so no hidden modified buffers remain. `no_final_newline` lists documents whose
+new text ends without a line break: text edits cannot change that in Neovim (it is the
+buffer's `'eol'`), so the plugin sets `'eol'` from it and saves with `'nofixeol'`. Edits
+never start past the last line (an insertion at the end replaces the last line instead).
+Clients that cannot apply edits get the result written on disk by the server (journaled).
 
 **Live output.** `yui.taskLog {taskId, follow: true}` answers the lines so far (`stream`:
 `stdout`, `stderr`, or `event` for yui's own notes) and then sends `yui/taskLog {taskId,

@@ -8,6 +8,7 @@ atomic apply with crash recovery and undo.
 from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
 from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, is_text, merge3
+from yui_lsp.workspace.overlay import UnsavedDocuments, overlay_documents
 from yui_lsp.workspace.paths import (
     ClaimSet,
     claims_overlap,
@@ -41,12 +42,14 @@ __all__ = [
     "SandboxPool",
     "StaleContentError",
     "UndoReport",
+    "UnsavedDocuments",
     "WorkspaceReader",
     "claims_overlap",
     "expand_claims",
     "integrate",
     "is_text",
     "merge3",
+    "overlay_documents",
     "path_matches",
     "recover",
     "resolve_inside",
