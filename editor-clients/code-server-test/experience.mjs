@@ -131,6 +131,14 @@ export async function experience(page, cfg) {
   if (!tab.includes("Failing command")) throw new Error(`the log tab is named '${tab}'`);
   log(`log view '${tab}': ${oneLine(logText)}`);
 
+  // ------------------------------------------------------- a task that changed nothing
+  await submit({ title: "Nothing to change", claims: "notes.txt",
+    argv: command("-c", "print('looked, changed nothing')") });
+  const quiet = toast(page, "'Nothing to change' completed with no changes");
+  await quiet.waitFor({ state: "visible" });
+  log(`no changes: ${oneLine(await quiet.innerText())}`);
+  log(`no changes in the tree: ${await waitForTaskState(page, "Nothing to change", "no changes", timeout)}`);
+
   // --------------------------------------------------------------- review mode and diffs
   await clearNotifications(page);
   await applyMode("review");

@@ -86,7 +86,16 @@ TOOLS = {
         "    f.write(text + '\\n')\n"
     ),
     "fail.py": "import sys\nprint(%r, file=sys.stderr)\nsys.exit(3)\n",
+    # Writes every fidelity case's result bytes into its open/ and closed/ copy.
+    "fidelity.py": (
+        "import json\n"
+        "for path, after in json.load(open('tools/fidelity.json')).items():\n"
+        "    for folder in ('open', 'closed'):\n"
+        "        with open(f'{folder}/{path}', 'wb') as f:\n"
+        "            f.write(bytes.fromhex(after))\n"
+    ),
 }
+FIDELITY = json.loads((REPO / "tests" / "fixtures" / "fidelity.json").read_text())["cases"]
 STDERR_LINE = "fail.py: the input is malformed (line 3)"
 
 
@@ -119,6 +128,12 @@ def vscode_workspace(tmp_path: Path, barriers: Path) -> Path:
     }
     for name, text in files.items():
         (root / name).write_text(text)
+    for folder in ("open", "closed"):
+        (root / folder).mkdir()
+        for case in FIDELITY:
+            (root / folder / case["path"]).write_bytes(case["before"].encode())
+    table = {case["path"]: case["after"].encode().hex() for case in FIDELITY}
+    (root / "tools" / "fidelity.json").write_text(json.dumps(table))
     # A conflict surfaces at once instead of being re-run (the driver resolves it).
     (root / "pyproject.toml").write_text("[tool.yui]\nconflict_retries = 0\n")
     command = [sys.executable, "tools/wait_append.py", str(barriers / "cli"), "cli line", "cli.txt"]
@@ -262,11 +277,13 @@ def test_the_editor_workflow_in_real_vscode(
         pythonpath=str(REPO),
         settings=vscode_settings(),
         stderrLine=STDERR_LINE,
+        fidelity=[f"open/{case['path']}" for case in FIDELITY],
     )
     for step in ("welcome view: Submit Task clicked", "result landed in the editor",
                  "notes.txt saved after the apply", "closed clean file saved",
                  "log view", "applied from the tree", "Show Diff from the notification",
-                 "discard said", "Accept Both Changes", "terminal task"):
+                 "no changes in the tree", "discard said", "Accept Both Changes",
+                 "fidelity:", "terminal task"):
         assert step in report
     # What the user sees in the files afterwards.
     assert (vscode_workspace / "closed.txt").read_text() == "closed file\nappended by yui\n"
@@ -274,6 +291,16 @@ def test_the_editor_workflow_in_real_vscode(
     assert (vscode_workspace / "review.txt").read_text() == "review base\nreviewed line\n"
     assert (vscode_workspace / "second.txt").read_text() == "second base\n"
     assert (vscode_workspace / "cli.txt").read_text() == "from the terminal\ncli line\n"
+    # The fidelity table: the buffers (saved: they were clean) and the closed files, byte
+    # for byte.
+    wrong = [
+        f"{folder}/{case['name']}: {got!r} != {case['after']!r}"
+        for case in FIDELITY
+        for folder in ("open", "closed")
+        if (got := (vscode_workspace / folder / case["path"]).read_bytes().decode())
+        != case["after"]
+    ]
+    assert wrong == []
     for shot in shots:
         assert (ARTIFACTS / shot).stat().st_size > 10_000
 
