@@ -29,9 +29,12 @@ export async function openFile(page, name) {
   const input = page.locator(".quick-input-widget input.input");
   await input.waitFor({ state: "visible" });
   await input.fill(name);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor();
+  const base = name.split("/").pop();
+  // A row shows the file's name, then its folder: the best match is the first row.
+  const first = page.locator(".quick-input-list .monaco-list-row").first();
+  await first.filter({ hasText: base }).waitFor();
   await page.keyboard.press("Enter");
-  await page.locator(".tabs-container .tab.active", { hasText: name }).waitFor({ state: "visible" });
+  await page.locator(".tabs-container .tab.active", { hasText: base }).waitFor({ state: "visible" });
   await activeEditor(page).click();
 }
 
