@@ -94,8 +94,16 @@ export async function experience(page, cfg) {
   log(`badge tooltip: ${tip}`);
   await page.waitForTimeout(400); // let the hover finish fading in
   await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
+  // The task's own output, live: what it printed so far, then what it prints next.
+  await runCommand(page, "Yui: Show Task Log");
+  await quickInputTitle(page, "Yui: task to show the log of");
+  await typeIntoQuickInput(page, "Append a note");
+  await waitForEditorText(page, (t) => t.includes("waiting for"), "the running task's output", timeout);
   release("note");
-  await activeEditor(page).click();
+  const live = await waitForEditorText(page, (t) => t.includes("appended to notes.txt"),
+    "the task's next line in the open log", timeout);
+  log(`live log: ${oneLine(live)}`);
+  await openFile(page, "notes.txt");
   await waitForEditorText(page, (t) => t.includes("written by the sandboxed task"), "the task's line", timeout);
   log("result landed in the editor");
   await waitFor(page, async () => disk("notes.txt").includes("written by the sandboxed task"),
@@ -186,6 +194,25 @@ export async function experience(page, cfg) {
   log(`discard said: ${oneLine(await discarded.innerText())}`);
   if (disk("second.txt").includes("second line")) throw new Error("the discarded result reached the disk");
   await clearNotifications(page);
+
+  // One file applied and one discarded, from the diff editors' title bars.
+  await submit({ title: "Two files to review", claims: "pair-a.txt, pair-b.txt",
+    argv: command("tools/append.py", "pair line", "pair-a.txt", "pair-b.txt") });
+  await toast(page, "'Two files to review' is ready for review").waitFor({ state: "visible" });
+  await clearNotifications(page);
+  await runCommand(page, "Yui: Show Diff");
+  await quickInputTitle(page, "Yui: task to show the diff of");
+  await typeIntoQuickInput(page, "Two files to review");
+  const titleAction = (name) => page.locator(
+    `.editor-group-container.active .editor-actions [aria-label^="${name}"]`).first();
+  await page.locator(".tabs-container .tab.active", { hasText: "pair-b.txt" }).waitFor({ state: "visible" });
+  await titleAction("Apply This File").click();
+  await page.locator(".tabs-container .tab.active", { hasText: "pair-a.txt" }).waitFor({ state: "visible" });
+  await titleAction("Discard This File").click();
+  await waitFor(page, async () => disk("pair-b.txt").includes("pair line"), "pair-b.txt applied", timeout);
+  log(`per file: ${await waitForTaskState(page, "Two files to review", "completed", timeout)}`);
+  if (disk("pair-a.txt").includes("pair line")) throw new Error("the discarded file reached the disk");
+  await clearNotifications(page);
   await applyMode("auto");
 
   // ---------------------------------------------- a conflict, resolved in the editor
@@ -209,17 +236,19 @@ export async function experience(page, cfg) {
 
   // ---------------------------------------------------------- byte-exact results
   if (cfg.fidelity?.length) {
-    for (const name of cfg.fidelity.filter((f) => f.startsWith("open/"))) await openFile(page, name);
+    for (const { path } of cfg.fidelity) await openFile(page, `open/${path}`);
     await submit({ title: "Fidelity table", claims: "open, closed",
       argv: command("tools/fidelity.py") });
     await runCommand(page, "Yui: Show Tasks");
     await waitForTaskState(page, "Fidelity table", "completed", timeout);
-    const dirty = async () => {
-      const tabs = await page.locator(".tabs-container .tab.dirty").allInnerTexts();
-      return tabs.filter((t) => cfg.fidelity.some((f) => f.startsWith("open/") && t.includes(f.slice(5))));
-    };
-    await waitFor(page, async () => (await dirty()).length === 0, "every clean fidelity document saved", timeout);
-    log(`fidelity: ${cfg.fidelity.length} files applied`);
+    // Every buffer was clean, every other file closed: all are saved once the result lands
+    // (the test compares the bytes).
+    const pending = () => cfg.fidelity.flatMap(({ path, after }) => ["open", "closed"]
+      .map((folder) => `${folder}/${path}`).filter((name) => disk(name) !== after));
+    await waitFor(page, async () => pending().length === 0, "every fidelity file saved", timeout)
+      .catch(() => { throw new Error(`fidelity files not saved as expected: ${pending().join(", ")}`); });
+    const dirty = await page.locator(".tabs-container .tab.dirty").allInnerTexts();
+    log(`fidelity: ${cfg.fidelity.length * 2} files applied and saved; dirty tabs: ${dirty.map(oneLine).join(", ")}`);
   }
 
   // ---------------------------------------------------- a task from a terminal (yui run)

@@ -80,10 +80,12 @@ TOOLS = {
     "wait_append.py": (
         "import os, sys, time\n"
         "barrier, text, name = sys.argv[1:4]\n"
+        "print('waiting for', os.path.basename(barrier), flush=True)\n"
         "while not os.path.exists(barrier):\n"
         "    time.sleep(0.05)\n"
         "with open(name, 'a', newline='') as f:\n"
         "    f.write(text + '\\n')\n"
+        "print('appended to', name, flush=True)\n"
     ),
     "fail.py": "import sys\nprint(%r, file=sys.stderr)\nsys.exit(3)\n",
     # Writes every fidelity case's result bytes into its open/ and closed/ copy.
@@ -123,6 +125,8 @@ def vscode_workspace(tmp_path: Path, barriers: Path) -> Path:
         "dirty.txt": "dirty file\n",
         "review.txt": "review base\n",
         "second.txt": "second base\n",
+        "pair-a.txt": "pair a\n",
+        "pair-b.txt": "pair b\n",
         "conflict.txt": "a\nb\n",
         "cli.txt": "from the terminal\n",
     }
@@ -277,12 +281,12 @@ def test_the_editor_workflow_in_real_vscode(
         pythonpath=str(REPO),
         settings=vscode_settings(),
         stderrLine=STDERR_LINE,
-        fidelity=[f"open/{case['path']}" for case in FIDELITY],
+        fidelity=[{"path": case["path"], "after": case["after"]} for case in FIDELITY],
     )
-    for step in ("welcome view: Submit Task clicked", "result landed in the editor",
+    for step in ("welcome view: Submit Task clicked", "live log:", "result landed in the editor",
                  "notes.txt saved after the apply", "closed clean file saved",
                  "log view", "applied from the tree", "Show Diff from the notification",
-                 "no changes in the tree", "discard said", "Accept Both Changes",
+                 "no changes in the tree", "discard said", "per file:", "Accept Both Changes",
                  "fidelity:", "terminal task"):
         assert step in report
     # What the user sees in the files afterwards.
@@ -290,6 +294,8 @@ def test_the_editor_workflow_in_real_vscode(
     assert (vscode_workspace / "dirty.txt").read_text() == "dirty file\n"  # never saved
     assert (vscode_workspace / "review.txt").read_text() == "review base\nreviewed line\n"
     assert (vscode_workspace / "second.txt").read_text() == "second base\n"
+    assert (vscode_workspace / "pair-a.txt").read_text() == "pair a\n"
+    assert (vscode_workspace / "pair-b.txt").read_text() == "pair b\npair line\n"
     assert (vscode_workspace / "cli.txt").read_text() == "from the terminal\ncli line\n"
     # The fidelity table: the buffers (saved: they were clean) and the closed files, byte
     # for byte.

@@ -45,7 +45,10 @@ export function activate(context: vscode.ExtensionContext): void {
       return server.run<T>(command, args);
     },
     refresh: () => {
-      if (server?.isRunning()) status.tasks(tasks.counts());
+      const counts = tasks.counts();
+      if (server?.isRunning()) status.tasks(counts);
+      // The palette offers Apply / Discard only while a result waits.
+      void vscode.commands.executeCommand("setContext", "yui.hasReview", counts.review > 0);
       tree.refresh();
       decorations.refresh();
     },

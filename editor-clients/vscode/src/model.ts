@@ -183,7 +183,8 @@ export function statusText(c: Counts): string {
 
 /** "running · kiro · 40%" — the tree item's description. */
 export function taskDescription(task: TaskView): string {
-  const pct = `${Math.round(task.progress * 100)}%`;
+  // A result waiting for review is not "90%" of anything.
+  const pct = task.status === "review" ? "" : `${Math.round(task.progress * 100)}%`;
   return [task.status, task.agent, pct].filter((s) => s !== "").join(" · ");
 }
 

@@ -99,12 +99,11 @@ function onAgentOutput(host: EventHost, params: Wire): void {
 
 /** Save the documents the server names after an apply (per `yui.saveAfterApply`). */
 async function onResultApplied(host: EventHost, params: Wire): Promise<void> {
-  const wanted = new Set((field<string[]>(params, "save") ?? []).map((u) => vscode.Uri.parse(u).toString()));
   const saved: string[] = [];
-  for (const doc of vscode.workspace.textDocuments) {
-    if (wanted.has(doc.uri.toString()) && doc.isDirty && (await doc.save())) {
-      saved.push(vscode.workspace.asRelativePath(doc.uri, false));
-    }
+  for (const uri of field<string[]>(params, "save") ?? []) {
+    // The document the edit loaded: a closed file may not be among textDocuments yet.
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    if (doc.isDirty && (await doc.save())) saved.push(vscode.workspace.asRelativePath(doc.uri, false));
   }
   const title = field<string>(params, "title") ?? field<string>(params, "task_id") ?? "";
   const all = field<string[]>(params, "uris") ?? [];
