@@ -5,11 +5,13 @@ This module is the single source of truth for shapes that cross a boundary: the 
 and the files under ``.yui/``. ``docs/protocol.md`` is generated from it
 (``python -m yui_lsp.protocol``).
 
-Conventions:
-* Messages (``task_update`` ...) use snake_case field names, like the seed's format.
-* LSP command arguments and results use camelCase; every model accepts both spellings
-  on input (``populate_by_name``) and front ends dump with ``by_alias=True`` where camelCase
-  is wanted.
+Conventions (one spelling per payload, documented in docs/protocol.md):
+* Every model of this module (messages such as ``task_update``, records such as LockRecord,
+  Task and TaskInfo) is snake_case wherever it travels: the bus, notifications, ``--json``,
+  files under ``.yui/``, and inside command results.
+* The command arguments and results of ``yui_lsp.server.params`` are camelCase
+  (:class:`CamelModel`).
+* Every model accepts both spellings on input.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter, field_validator
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -30,14 +40,20 @@ def utcnow() -> datetime:
 
 
 class Model(BaseModel):
-    """Base of every protocol model: strict about unknown fields, both name spellings."""
+    """Base of every protocol model: strict about unknown fields, snake_case out, both in."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=AliasGenerator(validation_alias=to_camel),
         populate_by_name=True,
         extra="forbid",
         use_enum_values=False,
     )
+
+
+class CamelModel(Model):
+    """Base of the LSP command arguments and results: camelCase out, both spellings in."""
+
+    model_config = ConfigDict(alias_generator=to_camel)
 
 
 # --------------------------------------------------------------------------- states
@@ -395,6 +411,34 @@ class TaskInfo(Model):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class AgentInfo(Model):
+    """An agent a task can name (``yui.listAgents``, ``yui agents``)."""
+
+    name: str = Field(description="What a task's `agent` field names.")
+    kind: str = Field(description="Which adapter runs it (kiro, claude, shell, ...).")
+    description: str = ""
+    takes: Literal["prompt", "command", "refactor"] = Field(
+        description="What a task for it carries: a `prompt`, a `command` argv, or a "
+        "`refactor` spec."
+    )
+    available: bool = Field(description="Whether its executable or configuration is present.")
+    reason: str | None = Field(default=None, description="Why it is not available.")
+
+
+class DoctorReport(Model):
+    """What ``yui doctor`` / ``yui.doctor`` found about a workspace: how yui will work there."""
+
+    workspace: str = Field(description="The workspace folder (real path).")
+    file_system: str = Field(description="Its file system's type: ext4, nfs4, fuse.sshfs...")
+    mount_point: str = Field(description="Where that file system is mounted.")
+    flush: str = Field(description="How an apply makes its writes durable there.")
+    syncfs: bool = Field(description="True when one syncfs(2) flushes it (else per-file fsync).")
+    locks: str = Field(description="Who the lease table's file locks are shared with.")
+    control_socket: str = Field(description="Where this repository's control sockets live.")
+    confinement: str = Field(description="Whether agents run under bubblewrap, and if not why.")
+    confined: bool = Field(description="True when bubblewrap confinement works here.")
+
+
 def _dump_schema_markdown() -> str:
     """docs/protocol.md body: one JSON schema section per model."""
     import json
@@ -416,6 +460,8 @@ def _dump_schema_markdown() -> str:
         TaskMetrics,
         TaskResult,
         TaskInfo,
+        AgentInfo,
+        DoctorReport,
     ):
         doc = (model.__doc__ or "").strip()
         schema = model.model_json_schema(by_alias=False)

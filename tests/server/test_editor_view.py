@@ -37,6 +37,18 @@ async def test_a_task_sees_unsaved_text_and_earlier_unsaved_results(
     assert editor.text("src/a.py").endswith("from_a = 1\n")
 
 
+async def test_no_changes_comes_with_the_commands_own_complaint(
+        open_editor: EditorFactory) -> None:
+    editor = await open_editor()
+    # Like a command line split wrongly: it complains on stderr and changes nothing.
+    code = "import sys; print('no such file: x.txt', file=sys.stderr)"
+    answer = await editor.run("yui.submitTask", {
+        "title": "Split wrongly", "agent": "shell", "command": python_command(code)})
+    update = await editor.finished(answer["taskId"])
+    assert (update["status"], update["outcome"]) == ("completed", "no_changes")
+    assert update["agent_errors"] == ["no such file: x.txt"]
+
+
 async def test_parse_command_splits_like_a_shell(open_editor: EditorFactory) -> None:
     editor = await open_editor()
     answer = await editor.run("yui.parseCommand", {"commandLine": 'sh -c "echo \\"x\\" >> f"'})

@@ -162,9 +162,12 @@ class ShellAdapter:
         name = Path(argv[0]).name
         if outcome.exit_code != 0:
             raise exit_error(name, outcome)
+        # What it said on stderr is the hint when it changed nothing (a wrongly split argv).
+        complaints = [line for line in outcome.sink.tails["stderr"] if line.strip()][-5:]
         return AgentOutcome(
             summary=outcome.sink.last("stdout", 1) or f"{name} finished",
             metrics={"duration_s": round(outcome.duration_s, 3)},
+            failures=complaints,
         )
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.coordinator import all_tasks, control, live_coordinators
+from yui_lsp.coordinator import all_tasks, control, list_agents, live_coordinators
 from yui_lsp.coordinator.components import (
     DEVELOP_COMPONENTS,
     MULTI_LANG_COMPONENTS,
@@ -25,6 +25,7 @@ from yui_lsp.coordinator.components import (
     files_to_refactor,
     refactor_tasks,
 )
+from yui_lsp.coordinator.doctor import diagnose
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -37,7 +38,9 @@ from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.listing import TaskListing
 from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.params import (
+    AgentListResult,
     DevelopParams,
+    DoctorResult,
     ListParams,
     LockListResult,
     MultiLangParams,
@@ -117,6 +120,8 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.retryTask": (TaskIdParams, "retry_task"),
     "yui.listTasks": (TaskListParams, "list_tasks"),
     "yui.listLocks": (ListParams, "list_locks"),
+    "yui.listAgents": (ListParams, "list_agents"),
+    "yui.doctor": (ListParams, "doctor"),
 }
 
 
@@ -261,6 +266,11 @@ class Commands:
         # Built from cached JSON entries, not through TaskListResult: see listing.py.
         return WireJson(self._listing.answer(self.review.visible(tasks), params))
 
+    async def doctor(self, params: ListParams) -> DoctorResult:
+        folders = [self._host.folder(params.folder)] if params.folder else \
+            list(self._host.folders.values())
+        return DoctorResult(reports=[await diagnose(folder.root) for folder in folders])
+
     async def list_locks(self, params: ListParams) -> LockListResult:
         folders = [self._host.folder(params.folder)] if params.folder else \
             list(self._host.folders.values())
@@ -268,3 +278,7 @@ class Commands:
         for folder in folders:
             locks += await anyio.to_thread.run_sync(folder.manager.locks)
         return LockListResult(locks=locks)
+
+    async def list_agents(self, params: ListParams) -> AgentListResult:
+        settings = self._host.folder(params.folder).manager.settings
+        return AgentListResult(agents=await anyio.to_thread.run_sync(list_agents, settings))

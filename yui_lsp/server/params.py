@@ -1,8 +1,10 @@
 """Arguments and results of the LSP commands, and payloads of the server's notifications.
 
 The task-level shapes (Task, TaskInfo, LockRecord, the bus messages) live in
-``yui_lsp.protocol``; these small models only wrap them for the editor: one camelCase JSON
-object in, one out. ``docs/protocol.md`` is generated from both modules.
+``yui_lsp.protocol`` and are snake_case wherever they travel; these small models only wrap
+them for the editor: one camelCase JSON object in, one out (the wrappers' own fields are
+camelCase, the records inside them snake_case). Notification payloads are snake_case like
+the bus. ``docs/protocol.md`` is generated from both modules.
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import ChangeKind, LockRecord, Model, Task, TaskInfo, TaskStatus
+from yui_lsp.protocol import (
+    AgentInfo,
+    CamelModel,
+    ChangeKind,
+    DoctorReport,
+    LockRecord,
+    Model,
+    Task,
+    TaskInfo,
+    TaskStatus,
+)
 
 
-class FolderParam(Model):
+class FolderParam(CamelModel):
     """Mixin: which workspace folder a command targets (multi-root workspaces)."""
 
     folder: str | None = Field(
@@ -24,7 +36,9 @@ class FolderParam(Model):
 
 
 class SubmitTaskParams(Task):
-    """`yui.submitTask`: one task (every field of Task, camelCase accepted)."""
+    """`yui.submitTask`: one task (every field of Task; camelCase, snake_case accepted)."""
+
+    model_config = CamelModel.model_config
 
     folder: str | None = Field(
         default=None, description="Workspace folder URI or path; default: the first folder."
@@ -77,13 +91,13 @@ class MultiLangParams(FolderParam):
     max_workers: int | None = Field(default=None, ge=1, le=256)
 
 
-class TaskIdParams(Model):
+class TaskIdParams(CamelModel):
     """`yui.cancelTask`, `yui.retryTask`: one task by its id."""
 
     task_id: str = Field(min_length=1, description="Id of the task.")
 
 
-class ResultParams(Model):
+class ResultParams(CamelModel):
     """`yui.applyResult` / `yui.discardResult`: a waiting result, all of it or some files."""
 
     task_id: str = Field(min_length=1, description="Id of the task in `review`.")
@@ -94,14 +108,14 @@ class ResultParams(Model):
     )
 
 
-class ShowDiffParams(Model):
+class ShowDiffParams(CamelModel):
     """`yui.showDiff`: what a task would change, per file (optionally one file)."""
 
     task_id: str = Field(min_length=1)
     path: str | None = Field(default=None, description="Workspace-relative path, or all.")
 
 
-class TaskLogParams(Model):
+class TaskLogParams(CamelModel):
     """`yui.taskLog`: a task's agent output so far, and optionally the rest as it comes."""
 
     task_id: str = Field(min_length=1)
@@ -116,7 +130,7 @@ class TaskLogParams(Model):
 ConflictChoice = Literal["editor", "mine", "theirs", "rerun"]
 
 
-class ResolveConflictParams(Model):
+class ResolveConflictParams(CamelModel):
     """`yui.resolveConflict`: what to do with a task that ended in `conflict`."""
 
     task_id: str = Field(min_length=1)
@@ -131,7 +145,7 @@ class ResolveConflictParams(Model):
     )
 
 
-class ParseCommandParams(Model):
+class ParseCommandParams(CamelModel):
     """`yui.parseCommand`: split a command line typed as a prompt into argv."""
 
     command_line: str = Field(min_length=1, description="e.g. `sh -c \"echo x >> f\"`.")
@@ -169,19 +183,19 @@ class TaskListParams(FolderParam):
     )
 
 
-class SubmitResult(Model):
+class SubmitResult(CamelModel):
     """Answer of `yui.submitTask`."""
 
     task_id: str
 
 
-class SubmitManyResult(Model):
+class SubmitManyResult(CamelModel):
     """Answer of the commands that submit several tasks."""
 
     task_ids: list[str]
 
 
-class TaskListResult(Model):
+class TaskListResult(CamelModel):
     """Answer of `yui.listTasks`: this server's tasks and every other coordinator's.
 
     Tasks come in submission order, this server's first. Unless `verbose` was asked for,
@@ -192,20 +206,32 @@ class TaskListResult(Model):
     total: int = Field(description="How many tasks match the filter (before paging).")
 
 
-class LockListResult(Model):
+class DoctorResult(CamelModel):
+    """Answer of `yui.doctor`: one report per workspace folder."""
+
+    reports: list[DoctorReport]
+
+
+class LockListResult(CamelModel):
     """Answer of `yui.listLocks`: every live lease on the workspace folders."""
 
     locks: list[LockRecord]
 
 
-class OkResult(Model):
+class AgentListResult(CamelModel):
+    """Answer of `yui.listAgents`: every agent name a task may use, built-in or configured."""
+
+    agents: list[AgentInfo]
+
+
+class OkResult(CamelModel):
     """Answer of the control commands."""
 
     ok: bool = Field(description="False when there was nothing to do (e.g. already ended).")
     message: str = ""
 
 
-class ResultDecision(Model):
+class ResultDecision(CamelModel):
     """Answer of `yui.applyResult` / `yui.discardResult`: what was done."""
 
     ok: bool = Field(description="False when nothing was waiting (nothing was done).")
@@ -217,7 +243,7 @@ class ResultDecision(Model):
     )
 
 
-class DiffFile(Model):
+class DiffFile(CamelModel):
     """One changed file: the workspace's text now against the task's result."""
 
     path: str = Field(description="Workspace-relative path.")
@@ -234,7 +260,7 @@ class DiffFile(Model):
     conflict: str = Field(default="", description="Why the file conflicts, if it does.")
 
 
-class DiffResult(Model):
+class DiffResult(CamelModel):
     """Answer of `yui.showDiff`: one entry per file, for the client's diff views."""
 
     task_id: str
@@ -246,7 +272,7 @@ class DiffResult(Model):
     diff: str = Field(default="", description="Conflicting regions with merge markers.")
 
 
-class LogLine(Model):
+class LogLine(CamelModel):
     """One line of a task's log."""
 
     stream: Literal["stdout", "stderr", "event"] = Field(
@@ -255,7 +281,7 @@ class LogLine(Model):
     line: str
 
 
-class TaskLogResult(Model):
+class TaskLogResult(CamelModel):
     """Answer of `yui.taskLog`."""
 
     task_id: str
@@ -265,7 +291,7 @@ class TaskLogResult(Model):
     following: bool = Field(description="New lines will come as `yui/taskLog`.")
 
 
-class ResolveResult(Model):
+class ResolveResult(CamelModel):
     """Answer of `yui.resolveConflict`."""
 
     ok: bool
@@ -273,14 +299,14 @@ class ResolveResult(Model):
     files: list[str] = Field(default_factory=list, description="Files the choice touched.")
 
 
-class ParseCommandResult(Model):
+class ParseCommandResult(CamelModel):
     """Answer of `yui.parseCommand`: the argv the `shell` worker will run."""
 
     argv: list[str]
     display: str = Field(description="The argv quoted back, to show before running.")
 
 
-class ClearTasksResult(Model):
+class ClearTasksResult(CamelModel):
     """Answer of `yui.clearTasks`."""
 
     cleared: list[str]
