@@ -127,6 +127,33 @@ class RefactorSpec(Model):
     )
 
 
+class LineEdit(Model):
+    """One line of a text file replaced when a task's result lands (a spec's checkbox tick).
+
+    Found again at landing time in what the workspace holds then (the editor's unsaved
+    buffer included): the line equal to `old` nearest to `line`. An edit whose line is gone
+    or already reads `new` changes nothing.
+    """
+
+    path: str = Field(description="Workspace-relative path of the file.")
+    line: int = Field(ge=0, description="0-based line where `old` was when planned (a hint).")
+    old: str = Field(description="The line's text when planned, without its line break.")
+    new: str = Field(description="What the line becomes.")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Lines the file must hold, after this task's other line edits, for this "
+        "one to apply: a parent's tick waits for its sub-tasks' ticks.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts or "\x00" in value:
+            raise ValueError(f"{value!r} must be a path inside the workspace")
+        return value
+
+
 class Task(Model):
     """One unit of work for one agent."""
 
@@ -159,6 +186,12 @@ class Task(Model):
     )
     lock_type: LockType = Field(
         default=LockType.EXCLUSIVE, description="How the claims are leased."
+    )
+    extra_edits: list[LineEdit] = Field(
+        default_factory=list,
+        description="Line edits landing with the task's result, in the same apply "
+        "(ticking its checkbox in a spec's tasks.md); never leased, merged with the "
+        "current text.",
     )
 
     @field_validator("id")
@@ -448,6 +481,7 @@ def _dump_schema_markdown() -> str:
         Task,
         Plan,
         RefactorSpec,
+        LineEdit,
         LockRecord,
         FileChange,
         ChangeSet,

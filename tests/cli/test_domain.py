@@ -110,7 +110,17 @@ def test_status_and_cancel_from_another_process(repo: Path, tmp_path: Path, yui:
     assert _finals(out) == {
         "slow": TaskStatus.CANCELLED, "slow2": TaskStatus.CANCELLED, "later": TaskStatus.FAILED,
     }
-    assert yui("status").stdout.startswith("no tasks")
+    # The run is over: its tasks are no longer live but the history lists them.
+    after = yui("status")
+    assert not after.stdout.startswith("no tasks")
+    assert "recent tasks" in after.stdout and "slow2" in after.stdout
+    assert "cancelled" in after.stdout
+    records = [json.loads(line) for line in yui("status", "--json").stdout.splitlines()]
+    assert {r["task"]["id"]: (r["type"], r["live"], r["status"]) for r in records} == {
+        "slow": ("task_info", False, "cancelled"), "slow2": ("task_info", False, "cancelled"),
+        "later": ("task_info", False, "failed"),
+    }
+    assert "never started" in yui("logs", "later").stdout
 
 
 @pytest.mark.slow

@@ -89,7 +89,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         self.ops = 0
         self.counts: dict[str, int] = {}
         self.cut = False
-        self.lock = threading.RLock()
+        self._mutex = threading.RLock()
         self.nodes: dict[int, Node] = {}
         self.durable: dict[int, Node] = {}
         self.next_ino = ROOT_INO
@@ -296,7 +296,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     # ------------------------------------------------------------------ reading
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             node = self.nodes[ino]
             size = len(node.target.encode()) if stat.S_ISLNK(node.mode) else len(node.data)
@@ -307,7 +307,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                     "st_blksize": 4096}
 
     def readdir(self, path: str, fh: int) -> list[tuple[str, dict[str, int], int]]:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             node = self.nodes[ino]
             # Entries carry their inode: a zero d_ino makes readdir(3) skip the entry.
@@ -317,11 +317,11 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                       for name, child in node.entries.items())]
 
     def readlink(self, path: str) -> str:
-        with self.lock:
+        with self._mutex:
             return self.nodes[self._lookup(path)].target
 
     def open(self, path: str, flags: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             if flags & os.O_TRUNC:
                 self._change("truncate")
@@ -330,15 +330,15 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return self._open_handle(ino)
 
     def opendir(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             return self._open_handle(self._lookup(path))
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-        with self.lock:
+        with self._mutex:
             return bytes(self.nodes[self._ino(path, fh)].data[offset: offset + size])
 
     def release(self, path: str, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             self.handles.pop(fh, None)
             return 0
 
@@ -353,7 +353,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     # ------------------------------------------------------------------ changing
 
     def create(self, path: str, mode: int, fi: Any = None) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             existing = self.nodes[parent].entries.get(name)
             if existing is not None:
@@ -367,7 +367,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return self._open_handle(ino)
 
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             self._change("write")
             buf = self.nodes[ino].data
@@ -378,7 +378,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return len(data)
 
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             self._change("truncate")
             buf = self.nodes[ino].data
@@ -388,7 +388,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def mkdir(self, path: str, mode: int) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
@@ -401,7 +401,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def symlink(self, target: str, source: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(target)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
@@ -414,7 +414,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def link(self, target: str, source: str) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(source)
             if self.nodes[ino].is_dir:
                 raise fuse.FuseOSError(errno.EPERM)
@@ -429,7 +429,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def unlink(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             ino = self.nodes[parent].entries.get(name)
             if ino is None:
@@ -444,7 +444,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def rmdir(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             ino = self.nodes[parent].entries.get(name)
             if ino is None:
@@ -460,7 +460,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def rename(self, old: str, new: str) -> int:
-        with self.lock:
+        with self._mutex:
             old_parent, old_name = self._parent(old)
             new_parent, new_name = self._parent(new)
             ino = self.nodes[old_parent].entries.get(old_name)
@@ -485,7 +485,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def chmod(self, path: str, mode: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             self._change("chmod")
             node = self.nodes[ino]
@@ -493,7 +493,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def chown(self, path: str, uid: int, gid: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             self._change("chown")
             node = self.nodes[ino]
@@ -504,7 +504,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             self._change("utimens")
             self.nodes[ino].mtime_ns = times[1] if times else time.time_ns()
@@ -513,7 +513,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     # ------------------------------------------------------------------ flushing
 
     def fsync(self, path: str, datasync: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             self._change("fsync")
             node = self.nodes[ino]
@@ -525,7 +525,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             self._change("fsyncdir")
             node = self.nodes[ino]
@@ -539,7 +539,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         return 0
 
     def destroy(self, path: str) -> None:
-        with self.lock:
+        with self._mutex:
             if not self.cut:
                 self.write_image(self._cut_state())
 

@@ -74,13 +74,15 @@ CONFIG = {"pyproject.toml": b"[tool.yui]\nmax_cpu_percent = 100\n"}
 
 
 def _base_files(count: int) -> dict[str, bytes]:
-    return {**CONFIG, **{f"src/f{i}.txt": f"old {i}\n".encode() for i in range(count)}}
+    return {**CONFIG, "docs/old.md": b"# to be removed\n",
+            **{f"src/f{i}.txt": f"old {i}\n".encode() for i in range(count)}}
 
 
 def single() -> Scenario:
     tasks: dict[str, Files] = {"edit": {
         "src/f0.txt": b"new 0\n", "src/f1.txt": b"new 1\nmore\n",
         "src/created/n.txt": b"created\n", "src/f2.txt": None,
+        "docs/old.md": None,  # a removal alone in its folder
     }}
     files = {**_base_files(4), "plan.toml": _plan(tasks)}
     return Scenario("single", files, lambda ids: [[*YUI, "run", "--json", "plan.toml"]], tasks)

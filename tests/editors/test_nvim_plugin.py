@@ -32,6 +32,8 @@ def test_setup_registers_the_server_and_every_command(editor: Editor) -> None:
     commands = editor.lua("return vim.tbl_keys(vim.api.nvim_get_commands({}))")
     for name in ("YuiSubmit", "YuiDevelop", "YuiRefactor", "YuiTasks", "YuiCancel", "YuiLocks"):
         assert name in commands
+    # The code action "Show diff" runs in the client, so its answer is shown, not dropped.
+    assert editor.lua("return type(vim.lsp.commands['yui.showDiff'])") == "function"
 
 
 def test_statusline_counts_running_and_queued_and_shows_current_percent(editor: Editor) -> None:

@@ -105,15 +105,15 @@ def vscode_settings() -> dict[str, object]:
     return {"yui.server.command": [sys.executable, "-m", "yui_lsp"], "yui.maxWorkers": 2}
 
 
-@pytest.fixture
-def barriers(tmp_path: Path) -> Path:
-    folder = tmp_path / "barriers"
-    folder.mkdir()
-    return folder
+def barriers_of(tmp_path: Path) -> Path:
+    """Where the driver writes the files the waiting tasks wait for."""
+    return tmp_path / "barriers"
 
 
 @pytest.fixture
-def vscode_workspace(tmp_path: Path, barriers: Path) -> Path:
+def vscode_workspace(tmp_path: Path) -> Path:
+    barriers = barriers_of(tmp_path)
+    barriers.mkdir()
     root = tmp_path / "project"
     (root / ".vscode").mkdir(parents=True)
     (root / "tools").mkdir()
@@ -264,7 +264,7 @@ def drive(url: str, tmp_path: Path, **scenario: object) -> str:
 @pytest.mark.slow
 @pytest.mark.vscode
 def test_the_editor_workflow_in_real_vscode(
-    code_server: str, vscode_workspace: Path, barriers: Path, tmp_path: Path
+    code_server: str, vscode_workspace: Path, tmp_path: Path
 ) -> None:
     """One VS Code session, many checks: see experience.mjs for the steps."""
     shots = ["vscode-running.png", "vscode-done.png", "vscode-review.png", "vscode-diff.png",
@@ -276,7 +276,7 @@ def test_the_editor_workflow_in_real_vscode(
         tmp_path,
         scenario="experience",
         workspace=str(vscode_workspace),
-        barriers=str(barriers),
+        barriers=str(barriers_of(tmp_path)),
         python=sys.executable,
         pythonpath=str(REPO),
         settings=vscode_settings(),

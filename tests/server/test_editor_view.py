@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pygls.exceptions import JsonRpcInvalidParams
+
 from tests.server.conftest import EditorFactory
 from tests.server.editor import python_command
 
@@ -73,3 +76,9 @@ async def test_a_task_run_from_the_cli_is_followed_to_its_end(
     assert update["coordinator_id"]
     statuses = [u["status"] for u in editor.updates("cli-readme")]
     assert "running" in statuses
+
+
+async def test_a_log_is_asked_for_by_task_id_only(open_editor: EditorFactory) -> None:
+    editor = await open_editor()
+    with pytest.raises(JsonRpcInvalidParams, match="no task with id"):
+        await editor.run("yui.taskLog", {"taskId": "../../etc/passwd"})

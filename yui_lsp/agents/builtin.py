@@ -2,7 +2,8 @@
 
 ``refactor`` replaces a literal or a regex over files of the sandbox, exactly and fast;
 ``shell`` runs a command (formatter, codemod, generator) in the sandbox through the runner;
-``yui`` picks one of the two from what the task carries.
+``yui`` picks one of the two from what the task carries, and otherwise hands the task's
+prompt to Yui's model-backed worker (yui_lsp/agents/yui/).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
+from yui_lsp.agents.yui import run_model_worker
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
+from yui_lsp.workspace import as_text
 
 _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
 
@@ -95,13 +98,10 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
         rel = path.relative_to(root).as_posix()
         report.scanned += 1
         data = path.read_bytes()
-        if b"\x00" in data[:8192]:
-            report.skipped.append(f"{rel} (binary)")
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            report.skipped.append(f"{rel} (not UTF-8)")
+        text = as_text(data)
+        if text is None:
+            why = "binary" if b"\x00" in data else "not UTF-8"
+            report.skipped.append(f"{rel} ({why})")
             continue
         new, count = refactor_text(text, spec)
         if count and new != text:
@@ -172,7 +172,8 @@ class ShellAdapter:
 
 
 class YuiAdapter:
-    """The coordinator's own worker: refactor if the task has a spec, else its command."""
+    """The coordinator's own worker: refactor if the task has a spec, its command if it has
+    one, else Yui's model-backed worker on the task's prompt."""
 
     kind = "yui"
 
@@ -188,4 +189,4 @@ class YuiAdapter:
             return await self._refactor.run(run)
         if run.task.command:
             return await self._shell.run(run)
-        raise AgentFailedError("the yui worker needs a command or a refactor spec")
+        return await run_model_worker(run)

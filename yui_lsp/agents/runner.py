@@ -367,8 +367,10 @@ async def run_agent_process(
                     abort = AgentUnavailableError(
                         f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
                     )
+                    sink.note(str(abort))  # `yui logs` shows why, not only the header
                 except AgentUnavailableError as exc:
                     abort = exc
+                    sink.note(str(abort))
                 group.cancel_scope.cancel()
 
         duration = time.monotonic() - started

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 from yui_lsp.runtime import limit_malloc_arenas
 
-from . import inspect
+from . import inspect, planner, spec
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
 from .plans import check_tasks, load_plan, waves
 from .view import make_view
@@ -56,6 +57,8 @@ def _work(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--prompt", default="", help="what to build, for every agent")
     group.add_argument("--spec", type=Path, metavar="FILE", help="read what to build from FILE")
+    parser.add_argument("--plan", dest="use_planner", action="store_true",
+                        help="let Yui's planner split the work (instead of the fixed parts)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = sub.add_parser("develop", help="one agent per part of the project")
     for name in components.DEVELOP_COMPONENTS:
-        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+        # The seed spells the tests flag --testing; --tests stays as an alias.
+        flags = ["--testing", "--tests"] if name == "tests" else [f"--{name}"]
+        develop.add_argument(*flags, dest=name, metavar="AGENT", help=f"agent for the {name}")
     _work(develop)
     _runner(develop)
 
@@ -90,14 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     refactor.add_argument("--regex", action="store_true", help="PATTERN is a Python regex")
     _runner(refactor)
 
+    _runner(planner.add_parser(sub))
+    spec.add_parser(sub, _common, _runner)
+
     demo = sub.add_parser("demo", help="run the bundled example project's plan")
     demo.add_argument("--into", type=Path, metavar="DIR",
                       help="copy the example here (default: a new temporary folder)")
     _runner(demo)
 
-    for name, text in (("status", "tasks of every coordinator on the repository"),
-                       ("locks", "leased files: who holds what until when")):
-        _common(sub.add_parser(name, help=text))
+    status = sub.add_parser("status", help="live tasks on the repository, then recent ones")
+    status.add_argument("--all", action="store_true", dest="show_all",
+                        help="every task in the history, not only the last day's")
+    status.add_argument("--since", metavar="WHEN",
+                        help="ended tasks since WHEN: 30m, 2h, 7d or a date (2026-01-15)")
+    _common(status)
+    _common(sub.add_parser("locks", help="leased files: who holds what until when"))
     for name, text in (("cancel", "cancel a task (its agent's processes end)"),
                        ("retry", "run a failed or cancelled task again"),
                        ("undo", "revert the files an applied task wrote")):
@@ -142,11 +154,17 @@ def _tasks_for(
     if args.command == "run":
         plan = load_plan(args.plan)
         return plan.tasks, plan.max_workers
+    if args.command == "plan":
+        plan = planner.make_plan(args, root, settings)
+        return plan.tasks, plan.max_workers
     if args.command in ("develop", "multi-lang"):
         defaults = (components.DEVELOP_COMPONENTS if args.command == "develop"
                     else components.MULTI_LANG_COMPONENTS)
         chosen = {name: getattr(args, name.replace("-", "_")) for name in defaults}
         chosen = {name: agent for name, agent in chosen.items() if agent}
+        if args.use_planner:
+            plan = planner.plan_components(args, root, settings, _read_work(args), chosen)
+            return plan.tasks, plan.max_workers
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
@@ -185,10 +203,13 @@ def _route_logs(root: Path | None, debug: bool) -> None:
     if debug:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         package_log.setLevel(logging.DEBUG)
-    elif root is not None:
+    elif root is not None and root.is_dir():
         folder = root / ".yui" / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "yui.log", encoding="utf-8")
+        for private in (folder.parent, folder):  # owner-only whatever the umask
+            private.mkdir(exist_ok=True, mode=0o700)
+        log_file = folder / "yui.log"
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only
+        handler = logging.FileHandler(log_file, encoding="utf-8")
         package_log.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()
@@ -219,16 +240,23 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         _print_dry_run(tasks, workers, args.parallel, args.json, console)
         return 0
+    outcome_code = _run_tasks(tasks, root, settings, workers, args, console)
+    if not args.json and _is_demo(args):
+        console.print(f"done: the result is in {root} (`git -C {root} diff` shows what changed)",
+                      highlight=False, soft_wrap=True)
+    return outcome_code
+
+
+def _run_tasks(tasks: list[Task], root: Path, settings: Settings, workers: int | None,
+               args: argparse.Namespace, console: Console) -> int:
+    """Run ``tasks`` to the end with the live view (or JSON lines); the exit code."""
     _route_logs(root, args.debug)
     options = RunOptions(root=root, settings=settings, max_workers=workers,
-                         sequential=not args.parallel)
+                         sequential=not getattr(args, "parallel", True))
     view = make_view(args.json, console)
     outcome = anyio.run(run_tasks, tasks, options, view)
     if not args.json and outcome.interrupted:
         console.print("interrupted", highlight=False)
-    if not args.json and _is_demo(args):
-        console.print(f"done: the result is in {root} (`git -C {root} diff` shows what changed)",
-                      highlight=False)
     return outcome.exit_code
 
 
@@ -236,15 +264,39 @@ def _is_demo(args: argparse.Namespace) -> bool:
     return hasattr(args, "into")
 
 
+def _runs_spec(args: argparse.Namespace) -> bool:
+    """`yui develop --spec FOLDER` with no component flags runs that spec's task list."""
+    if args.command != "develop" or args.spec is None or not Path(args.spec).is_dir():
+        return False
+    return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    if args.command in ("run", "develop", "multi-lang", "refactor", "demo"):
+    if _runs_spec(args):
+        args.command, args.spec_command, args.name = "spec", "run", str(args.spec)
+        args.agent, args.only, args.include_optional, args.planner = "kiro", None, False, None
+    if args.command == "plan" and not args.run:
+        root = (args.root or Path.cwd()).resolve()
+        plan = planner.make_plan(args, root, _settings_for(root))
+        return planner.show_plan(args, plan, console)
+    if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    if args.command == "spec":
+        settings = _settings_for(root)
+        _route_logs(root if getattr(args, "spec_command", None) == "run" else None, args.debug)
+        return spec.dispatch(args, root, settings, console)
     _settings_for(root)
     _route_logs(None, args.debug)
     if args.command == "status":
-        return inspect.status(root, console, args.json)
-    if args.command in ("cancel", "retry"):
+        since = inspect.parse_since(args.since) if args.since else None
+        return inspect.status(root, console, args.json, show_all=args.show_all, since=since)
+    if args.command == "retry":
+        task = inspect.retry_or_earlier(root, console, args.task_id)
+        if task is None:
+            return 0
+        return _run_tasks([task], root, _settings_for(root), None, args, console)
+    if args.command == "cancel":
         return inspect.steer(root, console, args.command, args.task_id)
     if args.command == "locks":
         return inspect.locks(root, console, args.json)

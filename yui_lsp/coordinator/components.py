@@ -15,9 +15,12 @@ from pathlib import Path
 from yui_lsp.config import ComponentConfig, Settings
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import RefactorSpec, Task, new_task_id
+from yui_lsp.wording import plural
+from yui_lsp.workspace import as_text
 from yui_lsp.workspace.paths import expand_claims, validate_claims
 
-#: Agent names that run built-in work instead of following a prompt.
+#: Agent names that run a component's configured ``command`` instead of following a prompt
+#: (``yui`` without a command is Yui's model-backed worker).
 BUILTIN_AGENTS = frozenset({"yui", "shell"})
 
 
@@ -85,13 +88,18 @@ def component_tasks(
                 f"component {name!r} has no paths: set [tool.yui.components.{name}] paths = [...]"
             )
         after = config.depends_on or list(default.depends_on)
-        if agent in BUILTIN_AGENTS and not config.command:
+        if agent == "shell" and not config.command:
             raise PlanError(
-                f"component {name!r} uses the {agent} worker, which runs a command: set "
+                f"component {name!r} uses the shell worker, which runs a command: set "
                 f'[tool.yui.components.{name}] command = ["argv", ...] or pick an LLM agent'
             )
-        if agent not in BUILTIN_AGENTS and not work.strip():
-            raise PlanError("say what to build: pass --prompt TEXT or --spec FILE")
+        # Without a command, `yui` is Yui's model-backed worker: it needs work like any agent.
+        runs_command = agent in BUILTIN_AGENTS and bool(config.command)
+        if not runs_command and not work.strip() and not (config.prompt or "").strip():
+            raise PlanError(
+                f"say what to build: pass --prompt TEXT or --spec FILE (or set prompt under "
+                f"[tool.yui.components.{name}])"
+            )
         tasks.append(
             Task(
                 id=ids[name],
@@ -148,7 +156,7 @@ def refactor_tasks(
     return [
         Task(
             id=f"{id_prefix}-{index:0{width}d}",
-            title=f"{spec.pattern} → {spec.replacement} ({len(chunk)} files)",
+            title=f"{spec.pattern} → {spec.replacement} ({plural(len(chunk), 'file')})",
             agent=agent,
             claims=chunk,
             refactor=spec.model_copy(update={"files": chunk}),
@@ -185,16 +193,11 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
-        if b"\0" in data:
-            continue  # binary: a text replacement never touches it
-        if pattern is None:
-            if literal in data:
-                found.append(rel)
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        if pattern.search(text):
+        if pattern is None and literal not in data:
+            continue  # the cheap test first: most files do not contain the literal
+        text = as_text(data)
+        if text is None:
+            continue  # not text: a text replacement never touches it
+        if pattern is None or pattern.search(text):
             found.append(rel)
     return found

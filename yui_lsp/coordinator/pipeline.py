@@ -28,6 +28,7 @@ from yui_lsp.protocol import (
     TaskStatus,
     WorkspaceEvent,
 )
+from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
@@ -38,12 +39,16 @@ from yui_lsp.workspace import (
     StaleContentError,
     UnsavedDocuments,
     WorkspaceReader,
+    as_text,
     expand_claims,
     integrate,
     overlay_documents,
+    refuse_protected,
     resolve_inside,
 )
+from yui_lsp.workspace.lineedits import with_line_edits
 
+_NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
 STALE_RETRIES = 5
 
@@ -59,6 +64,9 @@ class Services:
     reader: WorkspaceReader
     applier: Applier
     logs_dir: Path
+    #: Held while a result carrying line edits (a checkbox tick) merges and applies: those
+    #: files are not leased, so two ticks of one tasks.md must not land at once.
+    line_edit_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 @dataclass
@@ -146,6 +154,8 @@ async def run_attempt(
         started = time.monotonic()
         changes = await anyio.to_thread.run_sync(sandbox.diff)
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
+        refuse_protected([p for c in changes.changes for p in (c.path, c.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
             return integrate(
@@ -185,11 +195,8 @@ async def _run_direct(
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
-            if current is None or b"\0" in current:
-                continue
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError:
+            text = as_text(current) if current is not None else None
+            if current is None or text is None:
                 continue  # not text: a refactor never touches it
             new_text, count = refactor_text(text, spec)
             if count:
@@ -204,7 +211,7 @@ async def _run_direct(
         return integration
 
     run_s = time.monotonic() - started
-    set_status(TaskStatus.INTEGRATING, f"writing {len(paths)} candidate files")
+    set_status(TaskStatus.INTEGRATING, f"checking {plural(len(paths), 'candidate file')}")
     started = time.monotonic()
     files, conflicts = await _land(services, task, merge, emit)
     return AttemptOutcome(
@@ -217,11 +224,30 @@ async def _land(
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
     claimed = ClaimSet(task.claims)
+    # Line edits (a spec's checkbox tick) are merged with the current text: never leased.
+    ticked = {edit.path for edit in task.extra_edits}
+
+    def merge_all() -> Integration:
+        return with_line_edits(merge(), task.extra_edits, services.reader)
+
+    if ticked:
+        async with services.line_edit_lock:
+            return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+    return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+
+
+async def _land_loop(
+    services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
+    claimed: ClaimSet, ticked: set[str],
+) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
-        integration = await anyio.to_thread.run_sync(merge)
+        integration = await anyio.to_thread.run_sync(merge_all)
+        refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
+        outside = [f.path for f in integration.files
+                   if not claimed.covers(f.path) and f.path not in ticked]
         if (
             outside
             and services.leases.try_acquire(
@@ -253,6 +279,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
 
     async def guard(rel: str) -> None:
         resolve_inside(services.root, rel)
+        refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each

@@ -27,9 +27,12 @@ class TaskRecord:
     """Mutable state of a task inside one coordinator."""
 
     task: Task
-    seq: int
     #: The agent profile, resolved once at submission.
     profile: AgentProfile
+    #: Submission order inside the coordinator (set by the scheduler).
+    seq: int = 0
+    #: Worker slot while running (``agent_id`` is ``<agent>_worker_<slot>``), else 0.
+    slot: int = 0
     status: TaskStatus = TaskStatus.PENDING
     progress: float = 0.0
     message: str = ""
@@ -44,6 +47,7 @@ class TaskRecord:
     submitted_at: float = field(default_factory=time.monotonic)
     queued_at: float | None = None
     started_at: float | None = None
+    ended_at: float | None = None
     run_s: float = 0.0
     integration_s: float = 0.0
     submission_latency_s: float = 0.0
@@ -59,6 +63,15 @@ class TaskRecord:
     @property
     def id(self) -> str:
         return self.task.id
+
+    def reset(self) -> None:
+        """Back to a new task, for a retry (the id, task and profile stay)."""
+        self.status, self.error, self.progress, self.attempts = TaskStatus.PENDING, None, 0.0, 0
+        self.message = ""
+        self.cancel_requested, self.cancel_scope, self.done = False, None, anyio.Event()
+        self.conflicts, self.files_modified = [], []
+        self.outcome, self.agent_errors = None, []
+        self.started_at = self.ended_at = None
 
     def metrics(self) -> TaskMetrics:
         queue_wait = (

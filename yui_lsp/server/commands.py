@@ -26,6 +26,7 @@ from yui_lsp.coordinator.components import (
     refactor_tasks,
 )
 from yui_lsp.coordinator.doctor import diagnose
+from yui_lsp.coordinator.planning import plan_with_yui
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -45,6 +46,8 @@ from yui_lsp.server.params import (
     LockListResult,
     MultiLangParams,
     OkResult,
+    PlanParams,
+    PlanResult,
     RefactorParams,
     SubmitManyResult,
     SubmitPlanParams,
@@ -54,6 +57,13 @@ from yui_lsp.server.params import (
     TaskListParams,
 )
 from yui_lsp.server.review import REVIEW_TABLE, ReviewCommands
+from yui_lsp.server.spec_params import (
+    ListSpecsParams,
+    RunSpecParams,
+    RunSpecResult,
+    SpecListResult,
+)
+from yui_lsp.server.specs import SpecRuns
 from yui_lsp.server.task_logs import TaskLogs
 from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import resolve_inside
@@ -121,7 +131,10 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.listTasks": (TaskListParams, "list_tasks"),
     "yui.listLocks": (ListParams, "list_locks"),
     "yui.listAgents": (ListParams, "list_agents"),
+    "yui.plan": (PlanParams, "plan"),
     "yui.doctor": (ListParams, "doctor"),
+    "yui.listSpecs": (ListSpecsParams, "list_specs"),
+    "yui.runSpec": (RunSpecParams, "run_spec"),
 }
 
 
@@ -134,6 +147,7 @@ class Commands:
         self._host = host
         self._marks = marks
         self._listing = TaskListing()
+        self.specs = SpecRuns(server, host, marks)
         self.review = ReviewCommands(host, marks, TaskLogs(server))
         for name, (model, method) in TABLE.items():
             self._register(name, model, getattr(self, method))
@@ -205,6 +219,12 @@ class Commands:
         tasks = component_tasks(chosen, defaults, folder.manager.settings, params.prompt,
                                 unique_ids=True)
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
+
+    async def plan(self, params: PlanParams) -> PlanResult:
+        folder = self._host.folder(params.folder)
+        plan = await plan_with_yui(params.prompt, folder.root, folder.manager.settings,
+                                   agents=params.agents, max_workers=params.max_workers)
+        return PlanResult(plan=SubmitPlanParams(tasks=plan.tasks, max_workers=plan.max_workers))
 
     async def refactor(self, params: RefactorParams) -> SubmitManyResult:
         folder = self._host.folder(params.folder)
@@ -282,3 +302,15 @@ class Commands:
     async def list_agents(self, params: ListParams) -> AgentListResult:
         settings = self._host.folder(params.folder).manager.settings
         return AgentListResult(agents=await anyio.to_thread.run_sync(list_agents, settings))
+
+    # ----------------------------------------------------------------- specs
+
+    async def list_specs(self, params: ListSpecsParams) -> SpecListResult:
+        return await self.specs.list_specs(params)
+
+    async def run_spec(self, params: RunSpecParams) -> RunSpecResult:
+        folder, spec_plan = await self.specs.prepare(params)
+        self._limit_workers(folder, params.max_workers)
+        tasks = spec_plan.plan.tasks
+        task_ids = await self._submit(folder, tasks) if tasks else []
+        return self.specs.track(folder, spec_plan, task_ids)

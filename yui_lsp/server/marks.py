@@ -9,7 +9,7 @@ and "Show diff".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +56,8 @@ class WorkspaceMarks:
         self._host = host
         self.conflicts: dict[str, ConflictMark] = {}
         self._published: dict[str, list[lsp.Diagnostic]] = {}
+        #: More diagnostics per (folder, path, uri), published with these (spec task states).
+        self.extra: list[Callable[[Folder, str, str], list[lsp.Diagnostic]]] = []
 
     # ----------------------------------------------------------------- feed
 
@@ -136,6 +138,8 @@ class WorkspaceMarks:
                         code=KIND_CONFLICT,
                         data={"kind": KIND_CONFLICT, "taskId": mark.task_id, "path": rel},
                     ))
+        for provider in self.extra:
+            found += provider(folder, rel, uri)
         return found
 
     # ----------------------------------------------------------------- actions and lenses
@@ -190,6 +194,10 @@ class WorkspaceMarks:
             )
             for lock in _covering(folder.locks, rel)
         ]
+
+    def refresh_lenses(self) -> None:
+        """Ask the client to fetch code lenses again (when it supports that)."""
+        self._refresh_lenses()
 
     def _refresh_lenses(self) -> None:
         workspace = self._server.client_capabilities.workspace

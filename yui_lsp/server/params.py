@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 from yui_lsp.protocol import (
     AgentInfo,
@@ -70,7 +70,10 @@ class DevelopParams(FolderParam):
     frontend: str | None = Field(default=None, description="Agent for the frontend.")
     backend: str | None = Field(default=None, description="Agent for the backend.")
     database: str | None = Field(default=None, description="Agent for the database.")
-    tests: str | None = Field(default=None, description="Agent for the tests.")
+    tests: str | None = Field(
+        default=None, validation_alias=AliasChoices("tests", "testing"),
+        description="Agent for the tests (`testing` as the seed spells it works too).",
+    )
     docs: str | None = Field(default=None, description="Agent for the docs.")
     prompt: str = Field(default="", description="What to build, handed to every agent.")
     max_workers: int | None = Field(default=None, ge=1, le=256)
@@ -89,6 +92,23 @@ class MultiLangParams(FolderParam):
     )
     prompt: str = Field(default="", description="What to build, handed to every agent.")
     max_workers: int | None = Field(default=None, ge=1, le=256)
+
+
+class PlanParams(FolderParam):
+    """`yui.plan`: ask Yui's planner for a plan to review; nothing runs."""
+
+    prompt: str = Field(min_length=1, description="What to build.")
+    agents: list[str] | None = Field(
+        default=None, description="Agents the plan may use (default: yui and the configured "
+        "agents)."
+    )
+    max_workers: int | None = Field(default=None, ge=1, le=256)
+
+
+class PlanResult(CamelModel):
+    """Answer of `yui.plan`: a validated plan; `plan` is a valid `yui.submitPlan` argument."""
+
+    plan: SubmitPlanParams
 
 
 class TaskIdParams(CamelModel):

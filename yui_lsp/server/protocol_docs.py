@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from yui_lsp import protocol
-from yui_lsp.server import params
+from yui_lsp.server import params, spec_params
 
 #: (command, argument model, result model, what it does)
 COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
@@ -53,6 +53,16 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
     ("yui.showDiff", params.ShowDiffParams, params.DiffResult,
      "Per changed file, the workspace's text now against the task's result (a waiting "
      "result, or a conflict's task version), for the client's diff views."),
+    ("yui.plan", params.PlanParams, params.PlanResult,
+     "Ask Yui's planner (the model in `[tool.yui.yui]`) for a plan grounded in the folder's "
+     "files; validated (unknown agents, claims outside the folder, cycles are refused with "
+     "the reason). Nothing runs: review it, then pass `plan` to `yui.submitPlan`."),
+    ("yui.listSpecs", spec_params.ListSpecsParams, spec_params.SpecListResult,
+     "Every spec (Kiro `.kiro/specs/NAME/tasks.md`, spec-kit `specs/NAME/tasks.md`) with "
+     "done/total and its tasks; an open tasks.md is read from its buffer."),
+    ("yui.runSpec", spec_params.RunSpecParams, spec_params.RunSpecResult,
+     "Run a spec's unchecked tasks in parallel (dependencies and claims inferred, see "
+     "docs/specs.md); each task's checkbox ticks in the same edit as its result."),
     ("yui.taskLog", params.TaskLogParams, params.TaskLogResult,
      "A task's agent output so far (any coordinator's task); `follow` streams the rest as "
      "`yui/taskLog`."),
@@ -111,13 +121,19 @@ _STANDARD = """
   the last three for the diagnostic's file) and "Show diff" (`yui.showDiff`, whose answer a
   client shows itself: Neovim defines it as a client-side command); on leases
   "Cancel task '<title>'".
-- `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files.
+- `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files. In an open
+  spec tasks.md: "▶▶ Run N tasks in parallel (W waves)" on line 0 and "▶ Run task" on every
+  unchecked task (`yui.runSpec`), "■ Cancel (<state>)" on a task that is running.
+- `textDocument/publishDiagnostics` in a spec tasks.md: one per task line of a run
+  (`code: "spec-task"`, `data: {kind, taskId, key}`): Information while queued or running,
+  Error when failed, Warning on conflict or cancel; cleared when the task's result lands.
+- `textDocument/hover` on a task line of a run: its task id, state, agent, time and files.
 - Settings: `initializationOptions` (the settings object, or nested under `yui`) and
   `workspace/configuration` section `yui` per folder: any `[tool.yui]` setting in either
   spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`),
-  `saveAfterApply` (`clean` | `never` | `always`).
+  `saveAfterApply` (`clean` | `never` | `always`), `yui` (the model of Yui's worker and
+  planner: `{"model": ..., "provider": ..., "baseUrl": ...}`).
 """
-
 _CONTRACT = """
 ## How clients use them
 

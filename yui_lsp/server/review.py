@@ -34,7 +34,7 @@ from yui_lsp.server.params import (
     TaskLogParams,
     TaskLogResult,
 )
-from yui_lsp.server.task_logs import TaskLogs, parse_lines, read_log
+from yui_lsp.server.task_logs import TaskLogs, log_path, parse_lines, read_log
 from yui_lsp.workspace import MergedFile, is_text
 
 #: command -> (argument model, name of the ReviewCommands method handling it)
@@ -91,23 +91,23 @@ class ReviewCommands:
                 if info.task.id == task_id:
                     return folder, info
         for folder in self._host.folders.values():
-            if (folder.root / ".yui" / "logs" / f"{task_id}.log").is_file():
+            if log_path(folder.root, task_id).is_file():
                 return folder, None
         raise UnknownTaskError(task_id)
 
     def _name(self, task_id: str) -> str:
-        """'Title' (id) of a task, for messages."""
+        """'Title' (id) of a task, for messages (from what is known without reading files)."""
         held = self._host.review.held.get(task_id)
         if held is not None:
             return f"'{held.task.display_title}' ({task_id})"
         mark = self._marks.conflicts.get(task_id)
         if mark is not None:
             return f"'{mark.title}' ({task_id})"
-        try:
-            _, info = self._info(task_id)
-        except UnknownTaskError:
-            return repr(task_id)
-        return f"'{info.task.display_title}' ({task_id})" if info else repr(task_id)
+        for folder in self._host.folders.values():
+            for info in folder.manager.tasks():
+                if info.task.id == task_id:
+                    return f"'{info.task.display_title}' ({task_id})"
+        return repr(task_id)
 
     @staticmethod
     def _rel_files(folder: Folder, files: list[str] | None) -> set[str] | None:
@@ -136,22 +136,25 @@ class ReviewCommands:
             return ResultDecision(ok=True, discarded=dropped,
                                   message=f"conflict of {self._name(params.task_id)} dismissed; "
                                           "the workspace keeps its text")
-        return ResultDecision(ok=False, message=self._nothing(params.task_id, "to discard"))
+        return ResultDecision(ok=False, message=await self._nothing(params.task_id, "to discard"))
 
     async def _decide(self, params: ResultParams, apply: bool) -> ResultDecision:
         held = self._host.review.held.get(params.task_id)
         if held is None:
-            return ResultDecision(ok=False, message=self._nothing(params.task_id, "to apply"))
+            return ResultDecision(ok=False,
+                                  message=await self._nothing(params.task_id, "to apply"))
         folder = self._host.folder_of_task(params.task_id)
         answer = await self._host.review.decide(
             params.task_id, apply, self._rel_files(folder, params.files))
         answer.message = f"{self._name(params.task_id)}: {answer.message}"
         return answer
 
-    def _nothing(self, task_id: str, what: str) -> str:
-        _, info = self._info(task_id)  # UnknownTaskError for an id nobody knows
+    async def _nothing(self, task_id: str, what: str) -> str:
+        # UnknownTaskError for an id nobody knows; other coordinators' tables are files.
+        _, info = await anyio.to_thread.run_sync(self._info, task_id)
+        name = f"'{info.task.display_title}' ({task_id})" if info else repr(task_id)
         state = f" (it is {info.status.value})" if info is not None else ""
-        return f"nothing {what}: no result of task {self._name(task_id)} is waiting{state}"
+        return f"nothing {what}: no result of task {name} is waiting{state}"
 
     # ----------------------------------------------------------------- diff
 
@@ -198,7 +201,7 @@ class ReviewCommands:
         task_id = params.task_id
         folder, info = await anyio.to_thread.run_sync(self._info, task_id)
         title = info.task.display_title if info else task_id
-        data, offset = await anyio.to_thread.run_sync(read_log, folder.root, task_id)
+        data, offset = await anyio.to_thread.run_sync(read_log, folder.root, task_id, 0)
         lines = parse_lines(data)
         if params.tail is not None:
             lines = lines[len(lines) - params.tail:] if params.tail else []

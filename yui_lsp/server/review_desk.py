@@ -98,6 +98,7 @@ class ReviewDesk:
         applied = self._applied.get(task.id, [])
         if not applied:
             # All of it discarded: the task ends cancelled (this raises at the next await).
+            self._landed(task.id, [])
             await cancel(task.id)
             await anyio.sleep_forever()
         on_review(task.id, False)

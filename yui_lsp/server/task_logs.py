@@ -9,21 +9,28 @@ the task ends (the last one says ``done``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 from pygls.lsp.server import LanguageServer
 
+from yui_lsp.errors import UnknownTaskError
 from yui_lsp.server.params import LogLine, TaskLogNotification
 from yui_lsp.server.wire import wire
 
 #: How often a followed log is checked for new lines.
 FOLLOW_POLL_S = 0.2
 _PREFIXES = {"[stdout] ": "stdout", "[stderr] ": "stderr"}
+#: What Task ids look like (protocol.Task): never a path leading elsewhere.
+_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def log_path(root: Path, task_id: str) -> Path:
+    """Where a task's log is; an id that is not a task id names no file (UnknownTaskError)."""
+    if not _TASK_ID.fullmatch(task_id):
+        raise UnknownTaskError(task_id)
     return root / ".yui" / "logs" / f"{task_id}.log"
 
 
@@ -42,14 +49,16 @@ def parse_lines(data: bytes) -> list[LogLine]:
     return lines
 
 
-def read_log(root: Path, task_id: str) -> tuple[bytes, int]:
-    """The whole (complete lines of the) log and the offset after it."""
+def read_log(root: Path, task_id: str, offset: int = 0) -> tuple[bytes, int]:
+    """The complete lines of the log from ``offset`` on, and the offset after them."""
     try:
-        data = log_path(root, task_id).read_bytes()
+        with log_path(root, task_id).open("rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
     except FileNotFoundError:
-        return b"", 0
+        return b"", offset
     end = data.rfind(b"\n") + 1
-    return data[:end], end
+    return data[:end], offset + end
 
 
 class TaskLogs:
@@ -75,9 +84,9 @@ class TaskLogs:
             try:
                 while True:
                     finished = await anyio.to_thread.run_sync(ended)
-                    data, end = await anyio.to_thread.run_sync(read_log, root, task_id)
-                    fresh = parse_lines(data[offset:end]) if end > offset else []
-                    offset = max(offset, end)
+                    data, offset = await anyio.to_thread.run_sync(read_log, root, task_id,
+                                                                  offset)
+                    fresh = parse_lines(data)
                     if fresh or finished:
                         self._server.protocol.notify("yui/taskLog", wire(TaskLogNotification(
                             task_id=task_id, title=title, lines=fresh, done=finished)))

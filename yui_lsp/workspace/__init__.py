@@ -7,13 +7,14 @@ atomic apply with crash recovery and undo.
 
 from yui_lsp.workspace.apply import JournaledApplier, UndoReport, recover, undo
 from yui_lsp.workspace.leases import LeaseTable
-from yui_lsp.workspace.merge import DiskReader, MergeOutcome, integrate, is_text, merge3
+from yui_lsp.workspace.merge import DiskReader, MergeOutcome, as_text, integrate, is_text, merge3
 from yui_lsp.workspace.overlay import UnsavedDocuments, overlay_documents
 from yui_lsp.workspace.paths import (
     ClaimSet,
     claims_overlap,
     expand_claims,
     path_matches,
+    refuse_protected,
     resolve_inside,
     to_rel,
     validate_claims,
@@ -44,6 +45,7 @@ __all__ = [
     "UndoReport",
     "UnsavedDocuments",
     "WorkspaceReader",
+    "as_text",
     "claims_overlap",
     "expand_claims",
     "integrate",
@@ -52,6 +54,7 @@ __all__ = [
     "overlay_documents",
     "path_matches",
     "recover",
+    "refuse_protected",
     "resolve_inside",
     "state_dir",
     "to_rel",

@@ -31,15 +31,20 @@ class MergeOutcome:
     conflict: FileConflict | None = None
 
 
+def as_text(data: bytes) -> str | None:
+    """``data`` decoded if it is text, else None. The one rule of yui for "is this text":
+    UTF-8 without NUL bytes (merged line by line, rewritten by the refactor worker)."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def is_text(data: bytes) -> bool:
     """UTF-8 without NUL bytes: the only content merged line by line."""
-    if b"\x00" in data:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return as_text(data) is not None
 
 
 def merge3(base: bytes | None, ours: bytes | None, theirs: bytes | None, path: str) -> MergeOutcome:

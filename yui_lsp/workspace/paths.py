@@ -19,13 +19,32 @@ import stat
 from functools import cache, lru_cache
 from pathlib import Path
 
-from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
+from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, ProtectedPathError
 
 _GLOB_CHARS = frozenset("*?[")
 #: A claim may stand for at most this many alternatives once its ``{a,b}`` are expanded.
 _MAX_ALTERNATIVES = 256
 #: Folders that never belong to a claim: git's own data and yui's state.
 _NEVER_CLAIMED = frozenset({".git", ".yui"})
+
+
+def protected_part(rel: str) -> str | None:
+    """``.git`` or ``.yui`` when ``rel`` lies in (or is) such a folder at any depth, else None.
+
+    Compared without case: on a case-insensitive filesystem ``.GIT/config`` is ``.git/config``.
+    """
+    for part in rel.replace("\\", "/").split("/"):
+        folded = part.casefold()
+        if folded in _NEVER_CLAIMED:
+            return folded
+    return None
+
+
+def refuse_protected(paths: list[str], consequence: str) -> None:
+    """Raise :class:`ProtectedPathError` when any of ``paths`` lies under ``.git/`` or ``.yui/``."""
+    hits = [p for p in paths if protected_part(p) is not None]
+    if hits:
+        raise ProtectedPathError(hits, consequence)
 
 
 def _has_glob(text: str) -> bool:

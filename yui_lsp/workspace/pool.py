@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -75,6 +76,9 @@ def _inside(real_root: str, real_path: str) -> bool:
 
 def _nul_list(paths: list[str]) -> bytes:
     return b"\0".join(os.fsencode(p) for p in paths)
+
+
+_SANDBOX_NUMBERS = itertools.count(1)
 
 
 def _owner_alive(name: str) -> bool:
@@ -132,15 +136,21 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
-        #: Where sandbox git directories borrow objects from (read-only).
-        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
         self.folder = cache / "sandboxes" / repo_hash
+        #: yui's own object store: the snapshots of uncommitted work go here, never into the
+        #: user's ``.git`` (git does not fsync loose objects by default, and a power cut
+        #: must not leave an empty object file in the user's repository).
+        self.objects = self.folder / "objects"
+        #: Where sandbox git directories borrow objects from (read-only).
+        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        if self.is_git:
+            self.source = replace(self.source, alternates=(*self.source.alternates,
+                                                           self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
-        self._counter = 0
         self._idle: list[Sandbox] = []
         self._busy: dict[str, Sandbox] = {}
         # Hand-outs run in worker threads; one snapshot at a time, shared by those waiting.
@@ -209,8 +219,9 @@ class SandboxPool:
     # ----------------------------------------------------------------- internals
 
     def _new_sandbox(self) -> Sandbox:
-        self._counter += 1
-        path = self.folder / f"{self._tag}-{self._counter}"
+        # Numbered per process, not per pool: two pools of one process (two coordinators on
+        # one repository) must never hand out the same folder.
+        path = self.folder / f"{self._tag}-{next(_SANDBOX_NUMBERS)}"
         git_dir = path.with_name(path.name + ".gitdir")
         sandbox = Sandbox(path, git_dir, pooled=self.is_git, source=self.source)
         sandbox.confine_readonly = (self.folder,)
@@ -279,8 +290,13 @@ class SandboxPool:
         refused = [rel for rel in changed if (self.root / rel).is_symlink()
                    and not _inside(self._real_root, os.path.realpath(self.root / rel))]
         kept = [rel for rel in changed if rel not in refused]
+        self.objects.mkdir(parents=True, exist_ok=True)
+        objects = {"GIT_OBJECT_DIRECTORY": str(self.objects),
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(
+                       str(p) for p in self.source.alternates if p != self.objects)}
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1",
+                   **objects}
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
@@ -290,7 +306,8 @@ class SandboxPool:
                     cwd=self.root, env=env, stdin=_nul_list(refused))
             tree = git_out(["write-tree"], cwd=self.root, env=env)
         # The sandbox's HEAD is this commit, so the agent's `git diff` shows only its work.
-        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root)
+        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root,
+                       env=objects)
 
     def _copy_folder(self, sandbox: Sandbox) -> None:
         assert sandbox.git_dir is not None

@@ -115,6 +115,41 @@ export async function develop(host: Host): Promise<void> {
   vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
 }
 
+interface PlanAnswer { plan: { tasks: unknown[]; maxWorkers?: number } }
+
+/** Yui's planner: the plan opens as JSON for review (and editing), then runs if asked. */
+export async function plan(host: Host): Promise<void> {
+  if (!(await host.ensureRunning())) return;
+  const prompt = await vscode.window.showInputBox({
+    title: "Yui: plan", prompt: "What to build (Yui's model splits it into tasks)",
+  });
+  if (!prompt) return;
+  const agents = await vscode.window.showInputBox({
+    title: "Yui: plan — agents",
+    prompt: "Agents the plan may use (comma separated); empty: yui and your configured agents",
+  });
+  if (agents === undefined) return;
+  const args: Record<string, unknown> = { prompt };
+  if (agents.trim()) args.agents = splitList(agents);
+  const answer = await host.run<PlanAnswer>("yui.plan", args);
+  const doc = await vscode.workspace.openTextDocument({
+    content: JSON.stringify(answer.plan, null, 2), language: "json",
+  });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  const choice = await vscode.window.showInformationMessage(
+    `Yui planned ${answer.plan.tasks.length} task(s): review (or edit) the plan, then run it.`, "Run", "Cancel",
+  );
+  if (choice !== "Run") return;
+  let reviewed: Record<string, unknown>;
+  try {
+    reviewed = JSON.parse(doc.getText()) as Record<string, unknown>;
+  } catch {
+    throw new Error("the edited plan is not valid JSON; fix it and run Yui: Plan with Yui again");
+  }
+  const result = await host.run<{ taskIds?: string[] }>("yui.submitPlan", reviewed);
+  vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
+}
+
 export async function refactor(host: Host): Promise<void> {
   if (!(await host.ensureRunning())) return;
   const pattern = await vscode.window.showInputBox({ title: "Yui: refactor — find", prompt: "Text to find" });

@@ -1,12 +1,13 @@
 // Entry point: builds the extension's parts, registers its commands and views, and starts
 // the yui-lsp client without waiting for it (the probe runs in the background).
 import * as vscode from "vscode";
-import { develop, refactor, submitTask } from "./commands";
+import { develop, plan, refactor, submitTask } from "./commands";
 import { ResultDocuments, RESULT_SCHEME } from "./diffView";
 import { LeaseDecorations } from "./leaseDecorations";
 import { LeaseTable, TaskTable, taskFromInfo } from "./model";
 import { Server } from "./server";
 import { EventHost, wireServerEvents } from "./serverEvents";
+import { SpecsView } from "./specs";
 import { StatusItem } from "./statusBar";
 import {
   cancelTask, decide, decideFile, resolveConflict, retryTask, showDiff, showLog, TaskArg,
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const status = new StatusItem();
   const logs = new TaskLogs();
   const results = new ResultDocuments();
+  let specs: SpecsView | undefined;
 
   const host: EventHost = {
     tasks, leases, events, logs, results,
@@ -51,8 +53,14 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.commands.executeCommand("setContext", "yui.hasReview", counts.review > 0);
       tree.refresh();
       decorations.refresh();
+      specs?.refresh();
+    },
+    taskEnded: () => {
+      specs?.reload().catch((err: unknown) => events.appendLine(String(err)));
     },
   };
+  specs = new SpecsView(host);
+  const specView = specs;
   const yui = new Server(serverLog, context.extensionUri, (client) => wireServerEvents(host, client));
   server = yui;
   const commandHost = { run: host.run, ensureRunning: () => yui.ensureRunning() };
@@ -72,7 +80,10 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const start = async (): Promise<void> => {
     await yui.start();
-    if (yui.isRunning()) await refreshFromServer();
+    if (yui.isRunning()) {
+      await refreshFromServer();
+      await specView.reload();
+    }
   };
 
   const register = (name: string, fn: (...args: never[]) => Promise<void>): vscode.Disposable =>
@@ -87,6 +98,7 @@ export function activate(context: vscode.ExtensionContext): void {
     register("yui-lsp.submitTask", () => submitTask(commandHost)),
     register("yui-lsp.develop", () => develop(commandHost)),
     register("yui-lsp.refactor", () => refactor(commandHost)),
+    register("yui-lsp.plan", () => plan(commandHost)),
     register("yui-lsp.cancelTask", (arg?: TaskArg) => cancelTask(host, arg)),
     register("yui-lsp.retryTask", (arg?: TaskArg) => retryTask(host, arg)),
     register("yui-lsp.applyResult", (arg?: TaskArg) => decide(host, true, arg)),
@@ -107,6 +119,10 @@ export function activate(context: vscode.ExtensionContext): void {
       host.refresh();
       if (yui.isRunning() && ended.length > 0) await yui.run("yui.clearTasks", { taskIds: ended });
     }),
+    vscode.window.registerTreeDataProvider("yuiSpecs", specView),
+    register("yui-lsp.runSpec", (node?: never) => specView.run(node)),
+    register("yui-lsp.runSpecTask", (node?: never) => specView.run(node)),
+    register("yui-lsp.refreshSpecs", () => specView.reload()),
     register("yui-lsp.restartServer", async () => {
       await yui.stop();
       await start();

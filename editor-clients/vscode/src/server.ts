@@ -70,11 +70,14 @@ export async function offerInstallHelp(reason: string, extensionUri: vscode.Uri)
 /** The settings the server reads from initializationOptions (camelCase, like the commands). */
 export function serverSettings(): Record<string, unknown> {
   const config = vscode.workspace.getConfiguration("yui");
+  // Yui's model: only when set, so the project's [tool.yui.yui] applies otherwise.
+  const model = config.get<Record<string, unknown>>("yui") ?? {};
   return {
     maxWorkers: config.get<number>("maxWorkers"),
     applyMode: config.get<string>("applyMode"),
     saveAfterApply: config.get<string>("saveAfterApply"),
     agents: config.get<Record<string, unknown>>("agents"),
+    ...(Object.keys(model).length > 0 ? { yui: model } : {}),
   };
 }
 

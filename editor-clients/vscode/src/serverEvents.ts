@@ -19,6 +19,8 @@ export interface EventHost extends ActionHost {
   events: vscode.OutputChannel;
   /** Redraw the status item, the tree and the badges. */
   refresh(): void;
+  /** A task ended (the spec lists may have ticked a box). */
+  taskEnded(): void;
 }
 
 /** Run an async UI reaction; its failure goes to the event log and an error message. */
@@ -58,7 +60,10 @@ function onTaskUpdate(host: EventHost, msg: Wire): void {
     host.events.appendLine(logLine(task));
   }
   host.refresh();
-  if (ended) react(host, announceEnd(host, task));
+  if (ended) {
+    react(host, announceEnd(host, task));
+    host.taskEnded();
+  }
 }
 
 function onLocksChanged(host: EventHost, params: Wire): void {

@@ -280,6 +280,7 @@ function M.setup(opts)
   })
   vim.lsp.enable("yui")
   require("yui.commands").define()
+  require("yui.spec").setup()
   M.server_available()
   local group = vim.api.nvim_create_augroup("yui.leases", { clear = true })
   vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile", "BufFilePost" }, {
