@@ -163,11 +163,8 @@ export async function experience(page, cfg) {
   await taskRow(page, "Reviewed change").hover(); // shows its Show Diff / Apply / Discard
   await page.screenshot({ path: join(cfg.shots, "vscode-review.png") });
   await fileRow.click();
-  const sides = await diffSides(page);
-  if (!sides.modified.includes("reviewed line") || sides.original.includes("reviewed line")
-    || !sides.original.includes("review base")) {
-    throw new Error(`diff sides: ${JSON.stringify(sides)}`);
-  }
+  const sides = await diffSides(page, "review.txt", (d) => d.modified.includes("reviewed line")
+    && !d.original.includes("reviewed line") && d.original.includes("review base"), timeout);
   log(`diff: workspace ${JSON.stringify(sides.original)} | result ${JSON.stringify(sides.modified)}`);
   await page.screenshot({ path: join(cfg.shots, "vscode-diff.png") });
   await clickRowAction(page, taskRow(page, "Reviewed change"), "Apply Task Result");
@@ -178,8 +175,8 @@ export async function experience(page, cfg) {
   await submit({ title: "Second review", claims: "second.txt",
     argv: command("tools/append.py", "second line", "second.txt") });
   await clickToastButton(page, "ready for review", "Show Diff");
-  const second = await diffSides(page);
-  if (!second.modified.includes("second line")) throw new Error(`second diff: ${JSON.stringify(second)}`);
+  await diffSides(page, "second.txt", (d) => d.modified.includes("second line")
+    && d.original.includes("second base") && !d.original.includes("second line"), timeout);
   log("Show Diff from the notification opened the diff editor");
   await clearNotifications(page);
   await runCommand(page, "Yui: Discard Task Result");

@@ -39,7 +39,9 @@ export async function openFile(page, name) {
 }
 
 export function activeEditor(page) {
-  return page.locator(".editor-group-container.active .editor-instance .monaco-editor").first();
+  // The text editor of the active tab (hidden editors of other tabs stay in the page).
+  return page.locator(".editor-group-container.active .editor-instance .monaco-editor")
+    .filter({ visible: true }).first();
 }
 
 /** The visible text of the active editor (spaces as typed). */
@@ -126,13 +128,24 @@ export async function explorerBadge(page, fileName) {
   });
 }
 
-/** Both sides of the diff editor on screen: {original, modified}. */
-export async function diffSides(page) {
-  const diff = page.locator(".editor-group-container.active .monaco-diff-editor").first();
+/** Both sides of the diff editor of file `name` once it is the active tab and `ok` accepts
+ * them: {original, modified}. */
+export async function diffSides(page, name, ok, timeout) {
+  await page.locator(".tabs-container .tab.active", { hasText: `${name}: workspace` }).waitFor({ state: "visible" });
+  // Editors of other tabs may stay in the page, hidden.
+  const diff = page.locator(".editor-group-container.active .monaco-diff-editor").filter({ visible: true }).first();
   await diff.waitFor({ state: "visible" });
   const side = async (which) =>
     (await diff.locator(`.editor.${which} .view-lines`).first().innerText()).replace(/\u00a0/g, " ");
-  return { original: await side("original"), modified: await side("modified") };
+  // Each side loads on its own: read until `ok` says both are there (or give up and show).
+  const until = Date.now() + timeout;
+  let sides = { original: "", modified: "" };
+  while (Date.now() < until) {
+    sides = { original: await side("original"), modified: await side("modified") };
+    if (ok(sides)) return sides;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`the diff of ${name} never showed the expected sides: ${JSON.stringify(sides)}`);
 }
 
 /** Wait for something a predicate reads from the disk or the page. */

@@ -93,6 +93,7 @@ function onTaskLog(host: EventHost, params: Wire): void {
   const lines = (field<Wire[]>(params, "lines") ?? []).map((l) =>
     logText(field<string>(l, "stream"), field<string>(l, "line") ?? ""));
   if (lines.length > 0) host.logs.append(id, lines);
+  if (field<boolean>(params, "done")) host.logs.ended(id);
 }
 
 function onAgentOutput(host: EventHost, params: Wire): void {

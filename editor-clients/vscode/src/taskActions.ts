@@ -14,6 +14,8 @@ export interface ActionHost {
   run<T>(command: string, args?: Record<string, unknown>): Promise<T>;
 }
 
+type Wire = Record<string, unknown>;
+
 /** A tree item ({task}), a file below it ({task, path}), a task id, or nothing (pick one). */
 export type TaskArg = string | { task?: TaskView; path?: string } | undefined;
 
@@ -93,7 +95,8 @@ export async function showDiff(host: ActionHost, arg?: TaskArg): Promise<void> {
   const task = await chooseTask(host, arg, (t) => inReview(t) || inConflict(t), "show the diff of");
   if (!task) return;
   const path = typeof arg === "object" ? arg?.path : undefined;
-  const answer = await runFor<{ files?: Record<string, unknown>[]; title?: string }>(host, task, "yui.showDiff", { taskId: task.id, ...(path ? { path } : {}) });
+  const answer = await runFor<{ files?: Wire[]; title?: string }>(host, task, "yui.showDiff",
+    { taskId: task.id, ...(path ? { path } : {}) });
   const files: FileDiff[] = (answer.files ?? []).map(fileDiffFromWire);
   if (files.length === 0) {
     void vscode.window.showInformationMessage(`Yui: '${displayName(task)}' has no changed file to show.`);
@@ -105,7 +108,8 @@ export async function showDiff(host: ActionHost, arg?: TaskArg): Promise<void> {
 
 /** Apply or discard the file shown in the active diff editor (its right side is the result). */
 export async function decideFile(host: ActionHost, apply: boolean, uri?: vscode.Uri): Promise<void> {
-  const target = resultTarget(uri ?? vscode.window.activeTextEditor?.document.uri ?? vscode.Uri.parse("none:"));
+  const shown = uri ?? vscode.window.activeTextEditor?.document.uri;
+  const target = shown ? resultTarget(shown) : undefined;
   if (!target) {
     void vscode.window.showInformationMessage("Yui: open a task's diff first (Yui: Show Diff).");
     return;
@@ -119,7 +123,8 @@ export async function showLog(host: ActionHost, arg?: TaskArg): Promise<void> {
   const task = await chooseTask(host, arg, any, "show the log of");
   if (!task) return;
   if (!host.logs.hasHistory(task.id)) {
-    const answer = await runFor<{ lines?: Record<string, unknown>[]; title?: string }>(host, task, "yui.taskLog", { taskId: task.id, follow: true });
+    const answer = await runFor<{ lines?: Wire[]; title?: string }>(host, task, "yui.taskLog",
+      { taskId: task.id, follow: true });
     if (!task.title && answer.title) task.title = answer.title;
     host.logs.setHistory(task.id, (answer.lines ?? []).map((l) =>
       logText(field<string>(l, "stream"), field<string>(l, "line") ?? "")));

@@ -46,6 +46,12 @@ export class TaskLogs implements vscode.TextDocumentContentProvider {
     if (uri) this.changed.fire(uri);
   }
 
+  /** The followed task ended: a re-run's lines come by notification again, and showing the
+   * log fetches its history anew. */
+  ended(taskId: string): void {
+    this.fetched.delete(taskId);
+  }
+
   hasHistory(taskId: string): boolean {
     return this.fetched.has(taskId);
   }
