@@ -40,6 +40,19 @@ class _Conf(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+class RayPlacement(_Conf):
+    """What one attempt of an agent asks of a Ray cluster node (executor ``ray``)."""
+
+    num_cpus: float = Field(default=1.0, ge=0, description="CPUs one attempt holds.")
+    memory: int | None = Field(
+        default=None, ge=0, description="Bytes of memory one attempt reserves."
+    )
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description='Custom node resources, e.g. {"kiro": 1} for nodes with kiro-cli signed in.',
+    )
+
+
 YuiProvider = Literal["openai", "anthropic", "bedrock"]
 
 
@@ -108,6 +121,9 @@ class AgentProfile(_Conf):
         description="OS-level confinement of this agent's process (auto, off, required); "
         "default: the `confine` setting.",
     )
+    ray: RayPlacement | None = Field(
+        default=None, description="Ray resources one attempt needs (executor ray)."
+    )
     yui: YuiModelConfig | None = Field(
         default=None,
         description="Model of a `yui` agent; default: the [tool.yui.yui] settings.",
@@ -156,6 +172,15 @@ class Settings(_Conf):
         default="auto",
         description="Agents run with the workspace read-only (bubblewrap): auto = when "
         "available, required = refuse to run agents without it, off = never.",
+    )
+    # where attempts run (docs/scale-out.md)
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local: sandboxes on this machine; ray: on a Ray cluster."
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description='Ray cluster to use with executor ray: "auto", "host:6379" or '
+        '"ray://host:10001"; default auto.',
     )
     # apply
     apply_mode: Literal["auto", "review"] = "auto"

@@ -328,6 +328,7 @@ class TaskUpdate(_Message):
     message: str = Field(default="", description="Latest activity or reason, for humans.")
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
     outcome: TaskOutcome | None = Field(
         default=None, description="Set on `completed`: `changed` or `no_changes`."
     )
@@ -388,6 +389,7 @@ class TaskMetrics(_Message):
     extra: dict[str, float] = Field(
         default_factory=dict, description="Agent-specific figures (credits, cost_usd, turns)."
     )
+    node: str = Field(default="", description="Cluster node of the last attempt; empty: here.")
 
 
 Message = Annotated[
@@ -434,6 +436,7 @@ class TaskInfo(Model):
     files_modified: list[str] = Field(default_factory=list)
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
     outcome: TaskOutcome | None = Field(
         default=None, description="Set on `completed`: `changed` or `no_changes`."
     )

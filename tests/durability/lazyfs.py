@@ -88,6 +88,8 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         self.reorder = reorder
         self.ops = 0
         self.counts: dict[str, int] = {}
+        #: (operation, path) of every changing operation, in order.
+        self.trace: list[tuple[str, str]] = []
         self.cut = False
         self._mutex = threading.RLock()
         self.nodes: dict[int, Node] = {}
@@ -235,12 +237,13 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _change(self, name: str) -> None:
+    def _change(self, name: str, path: str) -> None:
         """Count a changing operation; cut the power before the ``cut_at``-th."""
         if self.cut:
             raise fuse.FuseOSError(errno.EIO)
         self.ops += 1
         self.counts[name] = self.counts.get(name, 0) + 1
+        self.trace.append((name, path))
         if self.cut_at is not None and self.ops >= self.cut_at:
             self.cut = True
             self.write_image(self._cut_state())
@@ -324,7 +327,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         with self._mutex:
             ino = self._lookup(path)
             if flags & os.O_TRUNC:
-                self._change("truncate")
+                self._change("truncate", path)
                 self.nodes[ino].data = bytearray()
                 self._touch(ino)
             return self._open_handle(ino)
@@ -358,7 +361,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             existing = self.nodes[parent].entries.get(name)
             if existing is not None:
                 return self._open_handle(existing)
-            self._change("create")
+            self._change("create", path)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFREG | stat.S_IMODE(mode), uid=uid, gid=gid))
             self.nodes[parent].entries[name] = ino
@@ -369,7 +372,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
         with self._mutex:
             ino = self._ino(path, fh)
-            self._change("write")
+            self._change("write", path)
             buf = self.nodes[ino].data
             if len(buf) < offset:
                 buf.extend(b"\0" * (offset - len(buf)))
@@ -380,7 +383,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
         with self._mutex:
             ino = self._ino(path, fh)
-            self._change("truncate")
+            self._change("truncate", path)
             buf = self.nodes[ino].data
             del buf[length:]
             buf.extend(b"\0" * (length - len(buf)))
@@ -392,7 +395,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             parent, name = self._parent(path)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("mkdir")
+            self._change("mkdir", path)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFDIR | stat.S_IMODE(mode), uid=uid, gid=gid, nlink=2))
             self.nodes[parent].entries[name] = ino
@@ -405,7 +408,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             parent, name = self._parent(target)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("symlink")
+            self._change("symlink", target)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFLNK | 0o777, target=source, uid=uid, gid=gid))
             self.nodes[parent].entries[name] = ino
@@ -421,7 +424,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             parent, name = self._parent(target)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("link")
+            self._change("link", target)
             self.nodes[parent].entries[name] = ino
             self._log("add", parent, name, ino)
             self.nodes[ino].nlink += 1
@@ -436,7 +439,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                 raise fuse.FuseOSError(errno.ENOENT)
             if self.nodes[ino].is_dir:
                 raise fuse.FuseOSError(errno.EISDIR)
-            self._change("unlink")
+            self._change("unlink", path)
             del self.nodes[parent].entries[name]
             self._log("del", parent, name, ino)
             self.nodes[ino].nlink -= 1
@@ -453,7 +456,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                 raise fuse.FuseOSError(errno.ENOTDIR)
             if self.nodes[ino].entries:
                 raise fuse.FuseOSError(errno.ENOTEMPTY)
-            self._change("rmdir")
+            self._change("rmdir", path)
             del self.nodes[parent].entries[name]
             self._log("del", parent, name, ino)
             self._touch(parent)
@@ -475,7 +478,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                     raise fuse.FuseOSError(errno.EISDIR if not moving_dir else errno.ENOTDIR)
                 if moving_dir and self.nodes[replaced].entries:
                     raise fuse.FuseOSError(errno.ENOTEMPTY)
-            self._change("rename")
+            self._change("rename", f"{old} -> {new}")
             del self.nodes[old_parent].entries[old_name]
             self.nodes[new_parent].entries[new_name] = ino
             self._log("ren", old_parent, old_name, new_parent, new_name, ino)
@@ -487,7 +490,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def chmod(self, path: str, mode: int) -> int:
         with self._mutex:
             ino = self._lookup(path)
-            self._change("chmod")
+            self._change("chmod", path)
             node = self.nodes[ino]
             node.mode = stat.S_IFMT(node.mode) | stat.S_IMODE(mode)
             return 0
@@ -495,7 +498,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def chown(self, path: str, uid: int, gid: int) -> int:
         with self._mutex:
             ino = self._lookup(path)
-            self._change("chown")
+            self._change("chown", path)
             node = self.nodes[ino]
             if uid != -1 and uid != 0xFFFFFFFF:
                 node.uid = uid
@@ -506,7 +509,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
         with self._mutex:
             ino = self._lookup(path)
-            self._change("utimens")
+            self._change("utimens", path)
             self.nodes[ino].mtime_ns = times[1] if times else time.time_ns()
             return 0
 
@@ -515,7 +518,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         with self._mutex:
             ino = self._ino(path, fh)
-            self._change("fsync")
+            self._change("fsync", path)
             node = self.nodes[ino]
             kept = self.durable.get(ino)
             copy = node.durable_copy()
@@ -527,7 +530,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
         with self._mutex:
             ino = self._ino(path, fh)
-            self._change("fsyncdir")
+            self._change("fsyncdir", path)
             node = self.nodes[ino]
             self._flushed(ino)
             copy = self._node_for(self.durable, ino)
@@ -562,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.stats is not None:
             args.stats.write_text(json.dumps({"ops": fs.ops, "cut": fs.cut,
-                                              "counts": fs.counts}))
+                                              "counts": fs.counts, "trace": fs.trace}))
     return 0
 
 

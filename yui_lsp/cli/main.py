@@ -51,6 +51,10 @@ def _runner(parser: argparse.ArgumentParser) -> None:
                         help="most tasks running at once (default: plan, then [tool.yui])")
     parser.add_argument("--dry-run", action="store_true",
                         help="show the tasks and the order they would run in; run nothing")
+    parser.add_argument("--executor", choices=["local", "ray"],
+                        help="where attempts run (default: [tool.yui] executor, else local)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="Ray cluster for --executor ray: auto, HOST:6379 or ray://HOST:10001")
 
 
 def _work(parser: argparse.ArgumentParser) -> None:
@@ -230,7 +234,8 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
             console.print(f"example project copied to {root}", highlight=False)
     if args.max_workers is not None and args.max_workers < 1:
         raise YuiError("--max-workers must be at least 1")
-    settings = _settings_for(root)
+    settings = _settings_for(root).merged(
+        {"executor": args.executor, "ray_address": args.ray_address})
     tasks, plan_workers = _tasks_for(args, root, settings)
     workers = args.max_workers or plan_workers or settings.max_workers
     if not tasks:

@@ -88,6 +88,10 @@ def _unwrap(exc: BaseException) -> BaseException:
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
 
 
+def _no_shortage() -> str | None:
+    return None
+
+
 class ParallelTaskManager:
     """Runs many agent tasks at once on one workspace, safely. Async context manager.
 
@@ -324,7 +328,9 @@ class ParallelTaskManager:
     async def _schedule_loop(self) -> None:
         while True:
             runs = self._require_running()
-            for rec in self._core.pick(self.max_workers, self._gate.shortage):
+            # On a cluster, this machine's load says nothing about the nodes' (Ray places).
+            gate = self._gate.shortage if self.settings.executor == "local" else _no_shortage
+            for rec in self._core.pick(self.max_workers, gate):
                 runs.start_soon(self._run, rec)
             # While resources are short, look again every half second.
             await self._wake.wait(0.5 if self._core.waiting_reason else None)
@@ -398,6 +404,7 @@ class ParallelTaskManager:
                     agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),
                     set_status=lambda s, msg: set_status(rec, s, msg),
+                    placed=lambda node: setattr(rec, "node", node),
                 )
             except Exception as raised:
                 exc = _unwrap(raised)
@@ -494,6 +501,7 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                node=rec.node,
                 outcome=rec.outcome,
                 agent_errors=rec.agent_errors,
             )

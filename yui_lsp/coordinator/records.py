@@ -52,6 +52,8 @@ class TaskRecord:
     integration_s: float = 0.0
     submission_latency_s: float = 0.0
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: Cluster node of the latest attempt ("" = this machine).
+    node: str = ""
     #: The claims prepared for overlap checks (built once at submission).
     claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
@@ -87,6 +89,7 @@ class TaskRecord:
             integration_s=self.integration_s,
             attempts=max(self.attempts, 1),
             extra=dict(self.extra_metrics),
+            node=self.node,
         )
 
     def result(self) -> TaskResult:
@@ -114,6 +117,7 @@ class TaskRecord:
             files_modified=list(self.files_modified),
             error=self.error,
             coordinator_id=coordinator_id,
+            node=self.node,
             outcome=self.outcome,
             agent_errors=list(self.agent_errors),
             submitted_at=self.submitted_wall,

@@ -60,7 +60,8 @@ def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
         check_model_task(task, profile)
     if profile.kind not in _NO_PROMPT and not task.prompt.strip():
         raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
-    if is_direct(task, profile):
+    # On a cluster the executable and the program must be on the node; the node says so.
+    if is_direct(task, profile) or settings.executor != "local":
         return profile
     adapter_for(profile).check_available(profile)
     if profile.kind in ("shell", "yui") and task.command:

@@ -442,11 +442,17 @@ def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
         reverse=True,
     )
     for old in kept[retention:]:
-        shutil.rmtree(old)
+        # Applies landing at once retire the same oldest backups: whoever comes second
+        # finds them gone, which is what it wanted.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(old)
     return backups
 
 
 def _backup_age(backup: Path) -> int:
     # A crash may keep a backup's move but lose its marker: the manifest dates it then.
     marker = backup / COMMITTED
-    return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    try:
+        return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0  # retired by a concurrent apply meanwhile: the oldest of all

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -93,6 +94,10 @@ def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
 
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
+
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
 _RACY_NS = 100_000_000
@@ -159,13 +164,17 @@ class SandboxPool:
 
     # ----------------------------------------------------------------- public
 
-    async def acquire(self, task_id: str) -> Sandbox:
-        """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+    async def acquire(self, task_id: str, base: str | None = None) -> Sandbox:
+        """A sandbox holding the workspace as the user sees it now, for ``task_id``.
+
+        With ``base`` (a commit of this repository), it holds exactly that commit instead and
+        nothing is copied in: a cluster node's pool gets the workspace that way.
+        """
         requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -227,11 +236,20 @@ class SandboxPool:
         sandbox.confine_readonly = (self.folder,)
         return sandbox
 
-    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
+    def snapshot_base(self) -> str:
+        """The commit recording the workspace as the user sees it now (git workspaces only)."""
+        return self._workspace_base(time.monotonic())
+
+    def _prepare(
+        self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            base = self._workspace_base(requested)
+            # Every sandbox git directory lists it as an alternate: it must exist first.
+            self.objects.mkdir(exist_ok=True)
+        if self.is_git:
+            base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
                 sandbox.path.mkdir(exist_ok=True)
@@ -245,7 +263,7 @@ class SandboxPool:
             give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
         else:
             self._copy_folder(sandbox)
-        for rel in expand_claims(self.root, self.include):
+        for rel in expand_claims(self.root, self.include) if given is None else []:
             src = self.root / rel
             if src.exists() or src.is_symlink():
                 copy_entry(src, sandbox.path / rel, self._real_root)
@@ -272,7 +290,7 @@ class SandboxPool:
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry)]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):

@@ -77,6 +77,9 @@ export function serverSettings(): Record<string, unknown> {
     applyMode: config.get<string>("applyMode"),
     saveAfterApply: config.get<string>("saveAfterApply"),
     agents: config.get<Record<string, unknown>>("agents"),
+    // null/empty: the project's [tool.yui] decides (the server ignores null values).
+    executor: config.get<string | null>("executor") || null,
+    rayAddress: config.get<string | null>("rayAddress") || null,
     ...(Object.keys(model).length > 0 ? { yui: model } : {}),
   };
 }
