@@ -287,7 +287,7 @@ def test_the_editor_workflow_in_real_vscode(
                  "notes.txt saved after the apply", "closed clean file saved",
                  "log view", "applied from the tree", "Show Diff from the notification",
                  "no changes in the tree", "discard said", "per file:", "Accept Both Changes",
-                 "fidelity:", "terminal task"):
+                 "settled:", "fidelity:", "terminal task"):
         assert step in report
     # What the user sees in the files afterwards.
     assert (vscode_workspace / "closed.txt").read_text() == "closed file\nappended by yui\n"

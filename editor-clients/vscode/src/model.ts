@@ -23,6 +23,9 @@ export interface TaskView {
   outcome?: string;
   /** The agent's own failure lines, shown with a "no changes" outcome. */
   agentErrors: string[];
+  /** A conflict the user settled (resolved in the editor, kept theirs or took the task's):
+   * still `conflict` on the server, no longer a failure to count. */
+  settled?: boolean;
 }
 
 export interface LeaseView {
@@ -130,6 +133,7 @@ export class TaskTable {
     for (const task of tasks) {
       const known = this.tasks.get(task.id);
       if (!(known && TERMINAL.has(known.status) && !TERMINAL.has(task.status))) {
+        if (known?.settled && known.status === task.status) task.settled = true;
         this.tasks.set(task.id, task);
       }
     }
@@ -149,7 +153,7 @@ export class TaskTable {
       if (t.status === "review") c.review++;
       else if (ACTIVE.has(t.status)) c.running++;
       else if (WAITING.has(t.status)) c.queued++;
-      else if (t.status === "failed" || t.status === "conflict") c.failed++;
+      else if (t.status === "failed" || (t.status === "conflict" && !t.settled)) c.failed++;
       else if (t.status === "completed") c.completed++;
     }
     return c;

@@ -17,8 +17,6 @@ export interface EventHost extends ActionHost {
   leases: LeaseTable;
   /** The "Yui Tasks" output channel: one line per state change. */
   events: vscode.OutputChannel;
-  /** Redraw the status item, the tree and the badges. */
-  refresh(): void;
   /** A task ended (the spec lists may have ticked a box). */
   taskEnded(): void;
 }

@@ -12,6 +12,8 @@ export interface ActionHost {
   logs: TaskLogs;
   results: ResultDocuments;
   run<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+  /** Redraw the status item, the tree and the badges. */
+  refresh(): void;
 }
 
 type Wire = Record<string, unknown>;
@@ -156,6 +158,11 @@ export async function resolveConflict(host: ActionHost, arg?: TaskArg, choice?: 
   const answer = await runFor<OkAnswer & { files?: string[] }>(host, task, "yui.resolveConflict",
     { taskId: task.id, choice: chosen });
   tell(task, answer, "done");
+  if (chosen !== "rerun" && answer.ok !== false) {
+    task.settled = true;
+    task.message = answer.message ?? task.message;
+    host.refresh();
+  }
   if (chosen === "editor" && answer.ok !== false) {
     // Show the first file with markers, where VS Code offers Accept Current / Incoming / Both.
     const first = (answer.files ?? [])[0];

@@ -72,11 +72,12 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode> {
       task.files.length > 0 ? expand : vscode.TreeItemCollapsibleState.None);
     // The id changes with the state so a task entering review opens up expanded.
     item.id = `${task.id}\u0000${task.status === "review" ? "review" : "task"}`;
-    item.description = noChanges(task) ? `no changes · ${task.agent}` : taskDescription(task);
+    item.description = noChanges(task) ? `no changes · ${task.agent}`
+      : task.settled ? `conflict settled · ${task.agent}` : taskDescription(task);
     const [icon, color] = noChanges(task) ? ["circle-large-outline", "list.warningForeground"]
       : ICONS[task.status] ?? ["question"];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.contextValue = contextValue(task);
+    item.contextValue = task.settled ? "yuiTask.retryable" : contextValue(task);
     const tip = new vscode.MarkdownString(`**${displayName(task)}** \`${task.id}\`\n\n`);
     tip.appendMarkdown(`${task.status} · ${task.agent} · ${Math.round(task.progress * 100)}%\n\n`);
     if (noChanges(task)) tip.appendMarkdown("Completed without changing any file.\n\n");

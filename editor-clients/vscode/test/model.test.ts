@@ -132,3 +132,17 @@ test("a task that changed nothing says so, with the agent's own failure lines", 
   assert.equal(endSummary(taskFromUpdate(update({ task_id: "d", status: "cancelled", message: "cancelled" }))),
     "cancelled");
 });
+
+test("a settled conflict is no longer counted as failed, even after a list refresh", () => {
+  const table = new TaskTable();
+  table.update(taskFromUpdate(update({ task_id: "a", status: "conflict" })));
+  assert.equal(statusText(table.counts()), "$(error) yui 1 failed");
+  const task = table.get("a");
+  assert.ok(task);
+  task.settled = true;
+  assert.equal(statusText(table.counts()), "$(check) yui");
+  table.merge([taskFromInfo({ task: { id: "a" }, status: "conflict" })]);
+  assert.equal(statusText(table.counts()), "$(check) yui");
+  table.merge([taskFromInfo({ task: { id: "a" }, status: "failed" })]);
+  assert.equal(statusText(table.counts()), "$(error) yui 1 failed");
+});
