@@ -300,7 +300,7 @@ class SandboxPool:
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry)]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry[3:])]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
