@@ -179,3 +179,21 @@ def test_interactive_submit_offers_shell_and_runs_a_typed_command_line(
     assert nvim.wait("vim.iter(require('yui.tasks').all()):any(function(t)"
                      " return t.title == 'Append x' and t.status == 'completed' end)", 30)
     assert nvim.wait("vim.fn.readfile('gamma.py')[#vim.fn.readfile('gamma.py')] == 'x'", 10)
+
+
+def test_a_refactor_of_closed_files_reaches_the_disk_and_leaves_no_modified_buffer(
+        request: pytest.FixtureRequest) -> None:
+    nvim: Editor = request.getfixturevalue("yui")
+    attach(nvim, "alpha.py")
+    nvim.cmd("YuiRefactor! r(et)urn R\\1URN beta.py gamma.py")
+    assert nvim.wait("#require('yui.tasks').all() > 0 and vim.iter(require('yui.tasks').all())"
+                     ":all(function(t) return t.status == 'completed' end)", 30), notes(nvim)
+    assert nvim.wait("#vim.tbl_filter(function(b) return vim.bo[b].modified end,"
+                     " vim.api.nvim_list_bufs()) == 0", 10)
+    for name in ("beta", "gamma"):
+        assert f'    RetURN "{name}"' in (nvim.workspace / f"{name}.py").read_text()
+    assert 'return "alpha"' in (nvim.workspace / "alpha.py").read_text()
+    loaded = nvim.lua("return vim.tbl_map(function(b) return vim.fs.basename("
+                      "vim.api.nvim_buf_get_name(b)) end, vim.tbl_filter("
+                      "vim.api.nvim_buf_is_loaded, vim.api.nvim_list_bufs()))")
+    assert "beta.py" not in loaded and "gamma.py" not in loaded
