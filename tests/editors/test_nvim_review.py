@@ -77,13 +77,21 @@ def test_review_diff_and_apply_save_the_files(
                       " vim.api.nvim_list_wins()))")
     assert sorted(diffed) == sorted(f"yui://{task_id}/{side}/{name}.py"
                                     for side in ("current", "result") for name in ("alpha", "beta"))
+    # `a` in alpha's diff applies that file alone; beta is discarded by name.
+    nvim.lua("for _, w in ipairs(vim.api.nvim_list_wins()) do"
+             " if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):find('/result/alpha.py')"
+             " then vim.api.nvim_set_current_win(w) end end")
+    nvim.lua("vim.api.nvim_feedkeys('a', 'x', false)")
+    assert nvim.wait("vim.iter(_G.yui_test_notes):any(function(n)"
+                     " return n.msg:find('applied 1 file', 1, true) end)", 20), notes(nvim)
+    assert nvim.lua("return #vim.api.nvim_list_tabpages()") == 2
     nvim.cmd("tabonly")
-    nvim.cmd(f"YuiApply {task_id}")
+    nvim.cmd(f"YuiDiscard {task_id} beta.py")
     assert nvim.wait("require('yui.tasks').get(a[1]).status == 'completed'", 30, task_id)
-    assert any("applied 2 file(s)" in n for n in notes(nvim)), notes(nvim)
+    assert any("discarded 1 file" in n for n in notes(nvim)), notes(nvim)
     assert nvim.wait("not vim.bo[a[1]].modified", 10, alpha)
-    for name in ("alpha", "beta"):
-        assert f'RETURN "{name.upper()}"' in (nvim.workspace / f"{name}.py").read_text()
+    assert 'RETURN "ALPHA"' in (nvim.workspace / "alpha.py").read_text()
+    assert 'return "beta"' in (nvim.workspace / "beta.py").read_text()
     hidden = nvim.lua("return #vim.tbl_filter(function(b) return vim.bo[b].modified end,"
                       " vim.api.nvim_list_bufs())")
     assert hidden == 0
