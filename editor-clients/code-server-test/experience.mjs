@@ -233,6 +233,21 @@ export async function experience(page, cfg) {
   await runCommand(page, "Yui: Show Tasks");
   log(`settled: ${await waitForTaskState(page, "Conflicting append", "conflict settled", timeout)}`);
 
+  // The same overlap, settled by running the task again on the unsaved buffer.
+  await openFile(page, "rerun.txt");
+  await submit({ title: "Append again", claims: "rerun.txt",
+    argv: command("tools/wait_append.py", join(cfg.barriers, "rerun"), "task line", "rerun.txt") });
+  await waitForTaskState(page, "Append again", "running", timeout);
+  await activeEditor(page).click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type("my line\n");
+  release("rerun");
+  await clickToastButton(page, "'Append again' conflict", "Re-run on My Text");
+  const rerun = await waitForEditorText(page, (t) => /my line\s*task line/.test(t),
+    "the re-run's line after the unsaved one", timeout);
+  if (rerun.includes("<<<<<<<")) throw new Error(`markers after the re-run: ${rerun}`);
+  log(`re-run on my text: ${JSON.stringify(rerun)}, ${await waitForTaskState(page, "Append again", "completed", timeout)}`);
+
   // ---------------------------------------------------------- byte-exact results
   if (cfg.fidelity?.length) {
     for (const { path } of cfg.fidelity) await openFile(page, `open/${path}`);
