@@ -154,6 +154,6 @@ def test_a_coordinator_from_another_host_is_refused_on_a_network_file_system(
     nfs = FileSystemInfo(path=str(repo), mount_point="/", type="nfs4", syncfs=False,
                          locks_across_hosts=False)
     monkeypatch.setattr(domain, "describe", lambda root: nfs)
-    with pytest.raises(YuiError, match="'elsewhere'.*nfs4.*one host at a time"):
+    with pytest.raises(YuiError, match=r"'elsewhere'.*nfs4.*one host at a time"):
         domain.DomainMembership(repo, "cli-here-2", "cli").register()
     assert not (repo / ".yui" / "coordinators" / "cli-here-2.json").exists()
