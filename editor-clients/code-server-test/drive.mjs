@@ -5,6 +5,8 @@
 // Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario?} and, for the task
 // scenario, {file, title, command, expect}; scenario "missing-server" checks the install help;
 // scenario "spec" runs a spec's task list from the code lens of its open tasks.md {file, lens}.
+// scenario "plan" ({prompt, agents, expect, lands, landsText}) asks Yui's planner, reviews the
+// plan, runs it, and waits for the file it writes to show in the editor.
 // Exit code 0 when every check passed; otherwise the failed check is printed.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -193,6 +195,49 @@ async function specScenario(page) {
   await page.screenshot({ path: join(cfg.shots, "vscode-spec-done.png") });
 }
 
+/** Yui: Plan with Yui: the plan opens for review, then runs from the notification's button. */
+async function planScenario(page) {
+  await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
+  await runCommand(page, "Yui: Plan with Yui");
+  await quickInputTitle(page, "Yui: plan");
+  await typeIntoQuickInput(page, cfg.prompt);
+  await quickInputTitle(page, "Yui: plan — agents");
+  await typeIntoQuickInput(page, cfg.agents);
+  log("plan requested from the command palette");
+
+  const until = Date.now() + timeout;
+  let text = "";
+  while (Date.now() < until) {
+    text = await editorText(page).catch(() => "");
+    if (text.includes(cfg.expect)) break;
+    await page.waitForTimeout(200);
+  }
+  if (!text.includes(cfg.expect)) throw new Error(`the plan never showed '${cfg.expect}':\n${text}`);
+  log("plan opened for review");
+  const toast = page.locator(".notification-toast", { hasText: "Yui planned" }).first();
+  await toast.waitFor({ state: "visible" });
+  log(`notification: ${(await toast.innerText()).replace(/\s+/g, " ")}`);
+  await page.screenshot({ path: join(cfg.shots, "vscode-plan.png") });
+  await toast.locator(".monaco-button", { hasText: "Run" }).click();
+  log("plan run from the review");
+  // The planned task's file appears in the explorer once its result landed.
+  await page.keyboard.press("Control+Shift+E");
+  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${cfg.lands}"]`)
+    .first();
+  await row.waitFor({ state: "visible" });
+  await row.click();
+  await page.locator(".tabs-container .tab", { hasText: cfg.lands }).waitFor({ state: "visible" });
+  const until2 = Date.now() + timeout;
+  while (Date.now() < until2 && !(await editorText(page)).includes(cfg.landsText)) {
+    await page.waitForTimeout(200);
+  }
+  if (!(await editorText(page)).includes(cfg.landsText)) {
+    throw new Error(`${cfg.lands} never showed '${cfg.landsText}'`);
+  }
+  log(`${cfg.lands} landed in the editor`);
+  await page.screenshot({ path: join(cfg.shots, "vscode-plan-done.png") });
+}
+
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), "yui-chromium-"));
   const browser = await chromium.launchPersistentContext(profile, {
@@ -210,7 +255,9 @@ async function main() {
     await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
     log(`workbench loaded in ${Date.now() - started} ms`);
 
-    const scenarios = { "missing-server": missingServerScenario, spec: specScenario };
+    const scenarios = {
+      "missing-server": missingServerScenario, spec: specScenario, plan: planScenario,
+    };
     await (scenarios[cfg.scenario] ?? taskScenario)(page);
   } catch (err) {
     // Leave evidence: what the user would have seen, and the status bar's items.
