@@ -66,6 +66,7 @@ def test_review_diff_and_apply_save_the_files(
     task_id = submit(nvim, {"title": "Shout", "agent": "shell", "claims": ["alpha.py", "beta.py"],
                             "command": [sys.executable, "-c", code]})
     assert nvim.wait("require('yui').statusline():find('1 to review', 1, true) ~= nil", 30), \
+        nvim.lua("return vim.inspect(require('yui.tasks').all())") + str(notes(nvim)) + \
         nvim.statusline()
     assert nvim.lua("return #vim.api.nvim_list_tabpages()") == 1
     nvim.cmd(f"YuiDiff {task_id}")
@@ -110,6 +111,7 @@ def test_log_follows_live_output_and_resolve_writes_conflict_markers(
     assert "edited" in nvim.lines(log)
     assert nvim.wait("require('yui.tasks').get(a[1]).status == 'conflict'", 30, task_id), \
         nvim.lua("return vim.inspect(require('yui.tasks').get(...))", task_id)
+    assert nvim.lines(alpha)[0] == "# typed by me", "what was typed meanwhile is kept"
     nvim.cmd(f"YuiResolve {task_id} editor")
     assert nvim.wait("vim.api.nvim_buf_get_lines(a[1], 0, 1, false)[1] =="
                      " '<<<<<<< yours (editor)'", 20, alpha)

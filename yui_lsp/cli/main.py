@@ -10,29 +10,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-from rich.console import Console
-
+# Start-up: argparse first, the rest only on the commands that need it (`yui --version` must
+# not load pydantic, anyio or rich; tests/test_startup.py keeps it so).
 from yui_lsp import __version__
-from yui_lsp.config import Settings, load_settings
 from yui_lsp.coordinator import components
 from yui_lsp.errors import PlanError, YuiError
-from yui_lsp.protocol import RefactorSpec, Task
-from yui_lsp.runtime import limit_malloc_arenas
 
-from . import inspect, planner, spec
-from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
-from .plans import check_tasks, load_plan, waves
-from .view import make_view
+from . import planner, spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from yui_lsp.config import Settings
+    from yui_lsp.protocol import Task
 
 #: Exit code for a failure of yui itself (not the user's, not a task's).
 EXIT_INTERNAL = 3
+#: Exit code when the user interrupted the run (as cli/execute.py's EXIT_INTERRUPTED).
+EXIT_INTERRUPTED = 130
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings_for(root: Path) -> Settings:
     if not root.is_dir():
         raise YuiError(f"{root} is not a folder (give the repository with --root DIR)")
+    from yui_lsp.config import load_settings
+
     return load_settings(root)
 
 
@@ -154,6 +157,10 @@ def _tasks_for(
     args: argparse.Namespace, root: Path, settings: Settings
 ) -> tuple[list[Task], int | None]:
     """The tasks a run-type command asks for, and the plan's own worker count if any."""
+    from yui_lsp.protocol import RefactorSpec
+
+    from .plans import check_tasks, load_plan
+
     workers = args.max_workers or settings.max_workers
     if args.command == "run":
         plan = load_plan(args.plan)
@@ -179,6 +186,8 @@ def _tasks_for(
 
 def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: bool,
                    console: Console) -> None:
+    from .plans import waves
+
     order = waves(tasks)
     if json_mode:
         payload = {"waves": order, "max_workers": workers if parallel else 1,
@@ -202,6 +211,8 @@ def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: b
 def _route_logs(root: Path | None, debug: bool) -> None:
     """Library log records go to ``.yui/logs/yui.log`` (or stderr with --debug), so an
     internal hiccup never prints a traceback over the live view."""
+    import logging
+
     package_log = logging.getLogger("yui_lsp")
     package_log.propagate = False
     if debug:
@@ -255,6 +266,11 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
 def _run_tasks(tasks: list[Task], root: Path, settings: Settings, workers: int | None,
                args: argparse.Namespace, console: Console) -> int:
     """Run ``tasks`` to the end with the live view (or JSON lines); the exit code."""
+    import anyio
+
+    from .execute import RunOptions, run_tasks
+    from .view import make_view
+
     _route_logs(root, args.debug)
     options = RunOptions(root=root, settings=settings, max_workers=workers,
                          sequential=not getattr(args, "parallel", True))
@@ -270,8 +286,12 @@ def _is_demo(args: argparse.Namespace) -> bool:
 
 
 def _runs_spec(args: argparse.Namespace) -> bool:
-    """`yui develop --spec FOLDER` with no component flags runs that spec's task list."""
-    if args.command != "develop" or args.spec is None or not Path(args.spec).is_dir():
+    """`yui develop --spec FOLDER` (or its tasks.md) with no component flags runs that spec's
+    task list."""
+    if args.command != "develop" or args.spec is None:
+        return False
+    spec = Path(args.spec)
+    if not spec.is_dir() and not (spec.name == "tasks.md" and spec.is_file()):
         return False
     return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
 
@@ -287,6 +307,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    from . import inspect
+
     if args.command == "spec":
         settings = _settings_for(root)
         _route_logs(root if getattr(args, "spec_command", None) == "run" else None, args.debug)
@@ -339,11 +361,15 @@ def _lsp(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `yui` console script; returns the exit code."""
-    limit_malloc_arenas()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["lsp"]:
-        return _lsp(arguments[1:])
-    args = build_parser().parse_args(arguments)
+        return _lsp(arguments[1:])  # the server caps malloc arenas itself
+    args = build_parser().parse_args(arguments)  # --version and --help end here
+    from yui_lsp.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()
+    from rich.console import Console
+
     console = Console(stderr=bool(getattr(args, "json", False)), highlight=False)
     try:
         return _dispatch(args, console)

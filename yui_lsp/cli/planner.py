@@ -6,16 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-from rich.console import Console
-
-from yui_lsp.config import Settings
-from yui_lsp.coordinator.planning import plan_with_yui
 from yui_lsp.errors import YuiError
-from yui_lsp.protocol import Plan
 
-from .plans import plan_to_toml
+if TYPE_CHECKING:  # the parser is built for every `yui` command: nothing heavy at import
+    from rich.console import Console
+
+    from yui_lsp.config import Settings
+    from yui_lsp.protocol import Plan
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -43,9 +42,10 @@ def agents_of(text: str | None) -> list[str] | None:
 
 def make_plan(args: argparse.Namespace, root: Path, settings: Settings) -> Plan:
     """The validated plan for ``args.prompt``, written to ``args.output`` if given."""
-    plan = anyio.run(_plan, args.prompt, root, settings, agents_of(args.agents),
-                     args.max_workers)
+    plan = _plan(args.prompt, root, settings, agents_of(args.agents), args.max_workers)
     if args.output is not None:
+        from .plans import plan_to_toml
+
         try:
             args.output.write_text(plan_to_toml(plan), encoding="utf-8")
         except OSError as exc:
@@ -53,9 +53,17 @@ def make_plan(args: argparse.Namespace, root: Path, settings: Settings) -> Plan:
     return plan
 
 
-async def _plan(prompt: str, root: Path, settings: Settings, agents: list[str] | None,
-                max_workers: int | None) -> Plan:
-    return await plan_with_yui(prompt, root, settings, agents=agents, max_workers=max_workers)
+def _plan(prompt: str, root: Path, settings: Settings, agents: list[str] | None,
+          max_workers: int | None) -> Plan:
+    import anyio
+
+    from yui_lsp.coordinator.planning import plan_with_yui
+
+    async def plan() -> Plan:
+        return await plan_with_yui(prompt, root, settings, agents=agents,
+                                   max_workers=max_workers)
+
+    return anyio.run(plan)
 
 
 def show_plan(args: argparse.Namespace, plan: Plan, console: Console) -> int:
@@ -64,6 +72,8 @@ def show_plan(args: argparse.Namespace, plan: Plan, console: Console) -> int:
         sys.stdout.write(plan.model_dump_json(exclude_defaults=True) + "\n")
         return 0
     if args.output is None:
+        from .plans import plan_to_toml
+
         sys.stdout.write(plan_to_toml(plan))
         return 0
     console.print(f"{len(plan.tasks)} tasks planned in {args.output}; review it, then "
@@ -83,5 +93,4 @@ def plan_components(args: argparse.Namespace, root: Path, settings: Settings, wo
                     chosen: dict[str, str]) -> Plan:
     """`develop`/`multi-lang --plan`: the planner's tasks instead of the fixed globs."""
     agents = list(dict.fromkeys(chosen.values()))
-    return anyio.run(_plan, components_request(work, chosen), root, settings, agents,
-                     args.max_workers)
+    return _plan(components_request(work, chosen), root, settings, agents, args.max_workers)

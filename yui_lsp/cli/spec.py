@@ -6,20 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-from rich.console import Console
-
-from yui_lsp.config import Settings
 from yui_lsp.errors import YuiError
-from yui_lsp.protocol import Plan
-from yui_lsp.specs import SpecPlan, build_plan, find_specs, load_spec, parse_only
-from yui_lsp.specs.planner import planned, planner_for
-from yui_lsp.specs.tomlplan import plan_toml
 
-from .execute import RunOptions, run_tasks
-from .plans import check_tasks, waves
-from .view import make_view
+if TYPE_CHECKING:  # the parser is built for every `yui` command: the rest comes when used
+    from rich.console import Console
+
+    from yui_lsp.config import Settings
+    from yui_lsp.specs import SpecPlan
 
 
 def _say(console: Console, text: str, style: str | None = None) -> None:
@@ -57,6 +52,8 @@ def _selection(parser: argparse.ArgumentParser) -> None:
 
 
 def list_specs(root: Path, console: Console, json_mode: bool) -> int:
+    from yui_lsp.specs import find_specs
+
     specs = find_specs(root)
     if json_mode:
         for spec in specs:
@@ -76,6 +73,13 @@ def list_specs(root: Path, console: Console, json_mode: bool) -> int:
 def plan_for(args: argparse.Namespace, root: Path, settings: Settings,
              console: Console) -> SpecPlan:
     """The spec run the options ask for, with the planner's answer when one is named."""
+    import anyio
+
+    from yui_lsp.specs import build_plan, load_spec, parse_only
+    from yui_lsp.specs.planner import planned, planner_for
+
+    from .plans import check_tasks
+
     spec = load_spec(root, args.name)
     options = {"agent": args.agent, "only": parse_only(args.only),
                "include_optional": args.include_optional,
@@ -85,13 +89,32 @@ def plan_for(args: argparse.Namespace, root: Path, settings: Settings,
         if not args.json:
             _say(console, f"asking {args.planner} for dependencies and claims…")
         spec_plan = anyio.run(planned, planner, root, spec, options)
+        if not args.json:
+            _show_planner(spec_plan, console)
     else:
         spec_plan = build_plan(root, spec, **options)
     check_tasks(spec_plan.plan.tasks, where=spec.tasks_rel)
     return spec_plan
 
 
+def _show_planner(spec_plan: SpecPlan, console: Console) -> None:
+    """What the planner added, before anything runs."""
+    from yui_lsp.specs import EVERYTHING
+
+    for edge in spec_plan.edges:
+        if edge.reason.startswith("planner:"):
+            _say(console, f"  {edge.task} after {edge.after} ({edge.reason})")
+    for task in spec_plan.plan.tasks:
+        item = spec_plan.spec.task(spec_plan.keys[task.id])
+        named = item.files if item is not None else []
+        added = [c for c in task.claims if c not in named]
+        if added and added != [EVERYTHING]:
+            _say(console, f"  {spec_plan.keys[task.id]} claims {', '.join(added)} (planner)")
+
+
 def print_dry_run(spec_plan: SpecPlan, workers: int, json_mode: bool, console: Console) -> None:
+    from .plans import waves
+
     tasks = spec_plan.plan.tasks
     order = waves(tasks)
     key = spec_plan.keys
@@ -125,6 +148,13 @@ def print_dry_run(spec_plan: SpecPlan, workers: int, json_mode: bool, console: C
 
 
 def run_spec(args: argparse.Namespace, root: Path, settings: Settings, console: Console) -> int:
+    import anyio
+
+    from yui_lsp.specs import load_spec
+
+    from .execute import RunOptions, run_tasks
+    from .view import make_view
+
     if args.max_workers is not None and args.max_workers < 1:
         raise YuiError("--max-workers must be at least 1")
     spec_plan = plan_for(args, root, settings, console)
@@ -154,6 +184,9 @@ def run_spec(args: argparse.Namespace, root: Path, settings: Settings, console: 
 
 def save_plan(args: argparse.Namespace, root: Path, settings: Settings,
               console: Console) -> int:
+    from yui_lsp.protocol import Plan
+    from yui_lsp.specs.tomlplan import plan_toml
+
     spec_plan = plan_for(args, root, settings, console)
     text = plan_toml(Plan(max_workers=args.max_workers, task=spec_plan.plan.tasks),
                      header=f"Plan of spec {spec_plan.spec.name} ({spec_plan.spec.tasks_rel}); "

@@ -252,6 +252,9 @@ function M.setup(opts)
       end
     end,
     init_options = M.options.settings,
+    -- Versioned edits (documentChanges): a result computed on text the buffer no longer
+    -- holds is refused and merged again instead of overwriting what was typed meanwhile.
+    capabilities = { workspace = { workspaceEdit = { documentChanges = true } } },
     settings = { yui = M.options.settings },
     handlers = {
       ["yui/taskUpdate"] = M.on_task_update,

@@ -27,7 +27,7 @@ function M.apply_edit(_, params, ctx)
   for _, change in ipairs((params.edit or {}).documentChanges or {}) do
     local doc = change.textDocument
     local version = doc and doc.version
-    if type(version) == "number" and version > 0 then
+    if type(version) == "number" then -- 0 too: the version of didOpen, before any change
       local buf = vim.uri_to_bufnr(doc.uri)
       if vim.api.nvim_buf_is_loaded(buf) and vim.lsp.util.buf_versions[buf] ~= version then
         require("vim.lsp._changetracking").flush(client, buf)
