@@ -130,6 +130,7 @@ def vscode_workspace(tmp_path: Path) -> Path:
         "pair-a.txt": "pair a\n",
         "pair-b.txt": "pair b\n",
         "conflict.txt": "a\nb\n",
+        "rerun.txt": "a\nb\n",
         "cli.txt": "from the terminal\n",
     }
     for name, text in files.items():
@@ -289,7 +290,7 @@ def test_the_editor_workflow_in_real_vscode(
                  "notes.txt saved after the apply", "closed clean file saved",
                  "log view", "applied from the tree", "Show Diff from the notification",
                  "no changes in the tree", "discard said", "per file:", "Accept Both Changes",
-                 "settled:", "fidelity:", "terminal task"):
+                 "settled:", "re-run on my text", "fidelity:", "terminal task"):
         assert step in report
     # What the user sees in the files afterwards.
     assert (vscode_workspace / "closed.txt").read_text() == "closed file\nappended by yui\n"
