@@ -5,6 +5,7 @@ the reason and nothing is written."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 
 from tests.fixtures.real_cli import scripted_server
+from tests.specs.samples import spec_repo
 from yui_lsp.cli.plans import load_plan, plan_to_toml
 from yui_lsp.protocol import Plan
 
-from .conftest import Yui
+from .conftest import Yui, cli_env, yui_argv
 from .test_agent_flows import project, signed_in
 
 __all__ = ["signed_in"]
@@ -122,3 +124,26 @@ def test_plan_files_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "plan.toml"
     path.write_text(plan_to_toml(plan))
     assert load_plan(path) == plan
+
+
+def test_spec_planner_yui_adds_dependencies_and_claims(tmp_path: Path) -> None:
+    root = spec_repo(tmp_path / "work")
+    answer = {"tasks": [{"id": "3", "depends_on": [], "claims": ["tests/**"], "reason": ""},
+                        {"id": "4.2", "depends_on": ["4.1"], "claims": [],
+                         "reason": "documents the routes"}]}
+    with scripted_server(tmp_path / "model", {"plan": answer}) as (port, log):
+        with (root / "pyproject.toml").open("a") as fh:
+            fh.write(f'\n[tool.yui.yui]\nmodel = "gpt-test"\n'
+                     f'base_url = "http://127.0.0.1:{port}/v1"\nmax_retries = 0\n')
+        done = subprocess.run(
+            yui_argv("spec", "run", "shop", "--planner", "yui", "--dry-run", "--json"),
+            cwd=root, env=cli_env(tmp_path), capture_output=True, text=True, timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        asked = json.loads(log.read_text().splitlines()[0])["user"]
+    plan = json.loads(done.stdout)
+    assert plan["claims"]["3"] == ["tests/**"]
+    reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
+    assert reasons[("4.2", "4.1")] == "planner: documents the routes"
+    assert "tasks.md" in asked  # the spec runner's own prompt reached the model

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.real_cli import scripted_server
 from tests.specs.samples import agent_env, boxes, spec_repo
 
 from .conftest import Done, cli_env, yui_argv
@@ -130,9 +131,11 @@ def test_spec_kit_feature_runs_its_p_tasks_together(tmp_path: Path, root: Path) 
     assert "- [X] T001" in (root / KIT_MD).read_text()  # the user's own mark is kept
 
 
-def test_develop_with_a_spec_folder_runs_that_spec(tmp_path: Path, root: Path) -> None:
+@pytest.mark.parametrize("where", ["specs/001-albums", "specs/001-albums/tasks.md"])
+def test_develop_with_a_spec_folder_runs_that_spec(tmp_path: Path, root: Path,
+                                                   where: str) -> None:
     env = agent_env(tmp_path, parties=1, fail=False)
-    done = run_yui(tmp_path, root, "develop", "--spec", "specs/001-albums", "--json", env=env)
+    done = run_yui(tmp_path, root, "develop", "--spec", where, "--json", env=env)
     assert done.code == 0, done.stderr[-2000:]
     assert all(boxes((root / KIT_MD).read_text()).values())
 
@@ -172,6 +175,10 @@ def test_planner_adds_dependencies_and_claims_shown_before_running(
     assert plan["claims"]["3"] == ["tests/**"]
     reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
     assert reasons[("4.2", "4.1")] == "planner: documents the routes"
+    shown = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "kiro", "--dry-run",
+                    env=_planner_env(tmp_path, answer))
+    assert "4.2 after 4.1 (planner: documents the routes)" in shown.stdout
+    assert "3 claims tests/** (planner)" in shown.stdout
 
 
 @pytest.mark.parametrize(("answer", "words"), [
@@ -189,3 +196,21 @@ def test_planner_answers_that_cannot_be_trusted_are_refused(
     assert done.code == 2, done.stdout + done.stderr
     assert words in done.stderr
     assert (root / KIRO_MD).read_text().count("[x]") == 1  # nothing ran
+
+
+def test_yui_model_plans_the_spec(tmp_path: Path, root: Path) -> None:
+    answer = {"tasks": [{"id": "5", "claims": ["README.md", "docs/**"], "depends_on": ["4.2"],
+                         "reason": "the README links the API docs"}]}
+    with scripted_server(tmp_path / "model", {"plan": answer}) as (port, log):
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + '[tool.yui.yui]\nmodel = "gpt-test"\n'
+                             f'base_url = "http://127.0.0.1:{port}/v1"\nmax_retries = 0\n')
+        done = run_yui(tmp_path, root, "spec", "run", "shop", "--planner", "yui", "--dry-run",
+                       "--json")
+        assert done.code == 0, done.stderr
+        prompts = log.read_text()
+    plan = json.loads(done.stdout)
+    assert plan["claims"]["5"] == ["README.md", "docs/**"]
+    reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
+    assert reasons[("5", "4.2")] == "planner: the README links the API docs"
+    assert prompts.strip()  # the model was asked

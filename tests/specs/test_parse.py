@@ -116,6 +116,18 @@ def test_line_edit_finds_its_line_after_the_user_moved_it() -> None:
     assert apply_line_edits("- [ ] 1. A renamed\n", [edit]) == "- [ ] 1. A renamed\n"
 
 
+def test_odd_but_common_lines_are_read_leniently() -> None:
+    text = ("* [-] 1. Started in the IDE\n"
+            "- [ ] **2.** Bold number\n"
+            "- [] not a task\n"
+            "1. [ ] 3. Numbered list item\n"
+            "- [ ] A task without a number\n")
+    tasks = parse_tasks(text)
+    assert [(t.key, t.done) for t in tasks] == [("1", False), ("2", False), ("3", False),
+                                               ("L5", False)]
+    assert tick(text, tasks[0]).startswith("* [x] 1. Started")
+
+
 # ----------------------------------------------------------------------------- properties
 
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"),

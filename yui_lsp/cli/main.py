@@ -286,8 +286,12 @@ def _is_demo(args: argparse.Namespace) -> bool:
 
 
 def _runs_spec(args: argparse.Namespace) -> bool:
-    """`yui develop --spec FOLDER` with no component flags runs that spec's task list."""
-    if args.command != "develop" or args.spec is None or not Path(args.spec).is_dir():
+    """`yui develop --spec FOLDER` (or its tasks.md) with no component flags runs that spec's
+    task list."""
+    if args.command != "develop" or args.spec is None:
+        return False
+    spec = Path(args.spec)
+    if not spec.is_dir() and not (spec.name == "tasks.md" and spec.is_file()):
         return False
     return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
 

@@ -89,10 +89,27 @@ def plan_for(args: argparse.Namespace, root: Path, settings: Settings,
         if not args.json:
             _say(console, f"asking {args.planner} for dependencies and claims…")
         spec_plan = anyio.run(planned, planner, root, spec, options)
+        if not args.json:
+            _show_planner(spec_plan, console)
     else:
         spec_plan = build_plan(root, spec, **options)
     check_tasks(spec_plan.plan.tasks, where=spec.tasks_rel)
     return spec_plan
+
+
+def _show_planner(spec_plan: SpecPlan, console: Console) -> None:
+    """What the planner added, before anything runs."""
+    from yui_lsp.specs import EVERYTHING
+
+    for edge in spec_plan.edges:
+        if edge.reason.startswith("planner:"):
+            _say(console, f"  {edge.task} after {edge.after} ({edge.reason})")
+    for task in spec_plan.plan.tasks:
+        item = spec_plan.spec.task(spec_plan.keys[task.id])
+        named = item.files if item is not None else []
+        added = [c for c in task.claims if c not in named]
+        if added and added != [EVERYTHING]:
+            _say(console, f"  {spec_plan.keys[task.id]} claims {', '.join(added)} (planner)")
 
 
 def print_dry_run(spec_plan: SpecPlan, workers: int, json_mode: bool, console: Console) -> None:

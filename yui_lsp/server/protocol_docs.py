@@ -169,6 +169,10 @@ new text ends without a line break: text edits cannot change that in Neovim (it 
 buffer's `'eol'`), so the plugin sets `'eol'` from it and saves with `'nofixeol'`. Edits
 never start past the last line (an insertion at the end replaces the last line instead).
 Clients that cannot apply edits get the result written on disk by the server (journaled).
+A client should announce `workspaceEdit.documentChanges`: edits of open documents then carry
+the version the merge saw, and a client whose buffer moved on (a change not yet sent
+included) refuses the edit with a reason naming the version, after sending that change; the
+server merges again. With `changes` only, a change the client had not sent yet is lost.
 
 **Live output.** `yui.taskLog {taskId, follow: true}` answers the lines so far (`stream`:
 `stdout`, `stderr`, or `event` for yui's own notes) and then sends `yui/taskLog {taskId,

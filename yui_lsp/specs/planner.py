@@ -2,9 +2,10 @@
 and claims per task, as JSON that yui validates before anything runs.
 
 A planner is anything with ``async propose(request) -> str | dict`` (:class:`SpecPlanner`):
-the headless CLI agents here (kiro, claude, codex, gemini) or a model-backed planner that
-answers with the same JSON. The agent runs in a scratch folder holding a copy of the spec's
-documents (never in the workspace), told to write nothing and answer in JSON.
+Yui's own model (``yui_lsp.agents.yui.model_planner``) or the headless CLI agents here (kiro,
+claude, codex, gemini, a ``command`` profile). A CLI agent runs in a scratch folder holding a
+copy of the spec's documents (never in the workspace), told to write nothing and answer in
+JSON.
 """
 
 from __future__ import annotations
@@ -238,15 +239,19 @@ def _copy_docs(request: PlanRequest, scratch: Path) -> None:
 
 
 def planner_for(name: str, settings: Settings) -> SpecPlanner:
-    """The planner called ``name``: a headless CLI agent profile."""
+    """The planner called ``name``: Yui's model (kind ``yui``) or a headless CLI agent."""
     from yui_lsp.agents import resolve_profile
 
     profile = resolve_profile(name, settings)
+    if profile.kind == "yui":
+        from yui_lsp.agents.yui import model_planner
+
+        return model_planner(profile)
     if profile.kind in ("kiro", "claude", "codex", "gemini", "command"):
         timeout = profile.timeout_s or settings.default_timeout_s or 600.0
         return HeadlessPlanner(name=name, profile=profile, timeout_s=timeout)
     raise SpecError(f"--planner {name}: agent kind {profile.kind!r} cannot plan a spec here; "
-                    "use a headless CLI agent (kiro, claude, codex, gemini)")
+                    "use yui (its model) or a headless CLI agent (kiro, claude, codex, gemini)")
 
 
 __all__ = ["HeadlessPlanner", "PlanRequest", "PlannedTask", "PlannerAnswer", "SpecPlanner",

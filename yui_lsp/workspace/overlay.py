@@ -62,4 +62,5 @@ def overlay_documents(sandbox: Sandbox, documents: dict[str, bytes]) -> list[str
                     "-m", _MESSAGE])
     git([*sandbox.git_args(), "update-ref", "--no-deref", "HEAD", base])
     sandbox.base = sandbox.clean_at = base
+    sandbox.give_agent_git()  # the agent's own git sees the overlay as its HEAD too
     return changed

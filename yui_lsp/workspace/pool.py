@@ -37,10 +37,17 @@ import anyio
 import platformdirs
 import psutil
 
-from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
+from yui_lsp.workspace.gitcmd import (
+    GitError,
+    git,
+    git_out,
+    is_git_root,
+    read_head,
+    split_z,
+    user_excludes,
+)
 from yui_lsp.workspace.gitdir import (
     ObjectSource,
-    give_agent_git_dir,
     head_of,
     init_git_dir,
     object_source_of,
@@ -141,6 +148,8 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
+        #: What the user's git ignores globally, passed explicitly (global config is not read).
+        self._excludes = user_excludes()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
@@ -248,7 +257,6 @@ class SandboxPool:
         if self.is_git:
             # Every sandbox git directory lists it as an alternate: it must exist first.
             self.objects.mkdir(exist_ok=True)
-        if self.is_git:
             base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
@@ -260,7 +268,9 @@ class SandboxPool:
                 sandbox.harden()
                 sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
-            give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
+            if sandbox.agent_git_at != base:
+                sandbox.give_agent_git()
+            sandbox.agent_git_at = ""  # the agent may change it from now on
         else:
             self._copy_folder(sandbox)
         for rel in expand_claims(self.root, self.include) if given is None else []:
@@ -285,12 +295,12 @@ class SandboxPool:
                 return last.base
             started = time.monotonic()
             head = read_head(self.root)
-            status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
+            status = git([*self._excludes, "status", "--porcelain=v1", "-z",
                           "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry)]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry[3:])]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
@@ -318,7 +328,8 @@ class SandboxPool:
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
-                git(["add", "-A", *from_stdin], cwd=self.root, env=env, stdin=_nul_list(kept))
+                git([*self._excludes, "add", "-A", *from_stdin], cwd=self.root, env=env,
+                    stdin=_nul_list(kept))
             if refused:
                 git(["rm", "-q", "--cached", "--ignore-unmatch", *from_stdin],
                     cwd=self.root, env=env, stdin=_nul_list(refused))
@@ -334,13 +345,16 @@ class SandboxPool:
         shutil.copytree(self.root, sandbox.path, symlinks=True, ignore=_skip_state)
         init_git_dir(sandbox.git_dir, sandbox.source)
         sandbox.git(["add", "-A"])
-        tree = git_out([*sandbox.git_args(), "write-tree"], isolated=True)
-        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE],
-                               isolated=True)
+        tree = git_out([*sandbox.git_args(), "write-tree"])
+        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE])
         init_git_dir(sandbox.git_dir, sandbox.source, head=sandbox.base)
 
     def _reset(self, sandbox: Sandbox) -> None:
         sandbox.reset()
+        # Rebuilt here rather than at the next hand-out, which then has nothing to do
+        # when the base is unchanged (the pool folder is read-only to every agent).
+        sandbox.give_agent_git()
+
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)

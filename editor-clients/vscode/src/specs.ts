@@ -1,7 +1,7 @@
 // The "Yui Specs" tree: each spec (Kiro, spec-kit) with its tasks and their live state, and
 // the commands that run a spec or one of its tasks (the same as the server's code lenses).
 import * as vscode from "vscode";
-import { Host } from "./commands";
+import { TaskTable } from "./model";
 import {
   SpecRuns, SpecTaskWire, SpecWire, canRun, childrenOf, runOf, specDescription, specTaskState,
 } from "./specModel";
@@ -14,6 +14,12 @@ const ICONS: Record<string, [string, string?]> = {
   failed: ["error", "testing.iconFailed"],
   conflict: ["warning", "list.warningForeground"],
 };
+
+/** What the view needs: the task table (for run states) and the server. */
+interface Host {
+  tasks: TaskTable;
+  run<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+}
 
 type Node = { kind: "spec"; spec: SpecWire } | { kind: "task"; spec: SpecWire; task: SpecTaskWire };
 

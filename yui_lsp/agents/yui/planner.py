@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import anyio
 from pydantic import BaseModel, Field
 from pydantic_ai import (
     Agent,
@@ -50,7 +51,7 @@ Answer = TypeVar("Answer", bound=BaseModel)
 async def _ask(prompt: str, instructions: str, output: type[Answer], config: YuiModelConfig,
                env: Mapping[str, str] | None) -> Answer:
     """One structured answer of the model (a few requests at most: output retries)."""
-    model = build_model(config, env)
+    model = await anyio.to_thread.run_sync(build_model, config, env)
     agent = Agent(model, instructions=instructions, output_type=output, retries=2)
     try:
         result = await agent.run(

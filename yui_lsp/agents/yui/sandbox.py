@@ -51,9 +51,11 @@ class SandboxTools:
     refused: list[str] = field(default_factory=list)
     commands: int = 0
 
-    @property
-    def root(self) -> Path:
-        return self.run.workdir.resolve()
+    root: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Resolved once: every path the model names is checked against it.
+        self.root = self.run.workdir.resolve()
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -72,6 +74,12 @@ class SandboxTools:
         if for_write and (not rel or full.is_dir()):
             raise Refused(f"{path}: not a regular file that can be written")
         return rel or "."
+
+    async def checked(self, path: str, *, for_write: bool = False) -> str:
+        """:meth:`relative` off the event loop (it looks at the file system)."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.relative(path, for_write=for_write)
+        )
 
     def _cap(self, text: str) -> str:
         cap = self.config.output_cap_chars
@@ -94,7 +102,7 @@ class SandboxTools:
     async def read_file(self, path: str, offset: int = 1, limit: int = _READ_LINES) -> str:
         """Lines ``offset``.. (1-based) of a text file, at most ``limit`` of them."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
         except Refused as exc:
             return self.refuse(f"read of {path}", str(exc))
         self._show(f"read {rel}", step=False)
@@ -120,7 +128,7 @@ class SandboxTools:
     async def list_files(self, path: str = ".", pattern: str = "*") -> str:
         """Files under ``path`` (recursive) whose name matches ``pattern``, one per line."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
         except Refused as exc:
             return self.refuse(f"list of {path}", str(exc))
         self._show(f"list {rel}", step=False)
@@ -135,7 +143,7 @@ class SandboxTools:
     async def search(self, pattern: str, path: str = ".", glob: str = "*") -> str:
         """``path:line: text`` for lines matching the regex ``pattern`` (bounded)."""
         try:
-            rel = self.relative(path)
+            rel = await self.checked(path)
             regex = re.compile(pattern)
         except Refused as exc:
             return self.refuse(f"search of {path}", str(exc))
@@ -165,7 +173,7 @@ class SandboxTools:
     async def write_file(self, path: str, content: str) -> str:
         """Create or replace a whole file."""
         try:
-            rel = self.relative(path, for_write=True)
+            rel = await self.checked(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"write to {path}", str(exc))
         refusal = await self._guard(rel) or await self._store(rel, content)
@@ -176,7 +184,7 @@ class SandboxTools:
     async def edit_file(self, path: str, old: str, new: str, replace_all: bool = False) -> str:
         """Replace the exact text ``old`` by ``new`` (once, unless ``replace_all``)."""
         try:
-            rel = self.relative(path, for_write=True)
+            rel = await self.checked(path, for_write=True)
         except Refused as exc:
             return self.refuse(f"edit of {path}", str(exc))
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 from pydantic_ai import (
     Agent,
     FunctionToolCallEvent,
@@ -136,7 +137,8 @@ class ModelWorker:
 
     async def run(self, run: AgentRun) -> AgentOutcome:
         config = run.profile.yui or YuiModelConfig()
-        model = build_model(config, child_env(run))
+        # Building the client reads certificates: not on the loop that answers the editor.
+        model = await anyio.to_thread.run_sync(build_model, config, child_env(run))
         agent = Agent(model, instructions=INSTRUCTIONS, deps_type=SandboxTools, tools=TOOLS,
                       retries=2)
         limits = UsageLimits(request_limit=config.max_turns,

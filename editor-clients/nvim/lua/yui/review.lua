@@ -27,7 +27,7 @@ function M.apply_edit(_, params, ctx)
   for _, change in ipairs((params.edit or {}).documentChanges or {}) do
     local doc = change.textDocument
     local version = doc and doc.version
-    if type(version) == "number" and version > 0 then
+    if type(version) == "number" then -- 0 too: the version of didOpen, before any change
       local buf = vim.uri_to_bufnr(doc.uri)
       if vim.api.nvim_buf_is_loaded(buf) and vim.lsp.util.buf_versions[buf] ~= version then
         require("vim.lsp._changetracking").flush(client, buf)
@@ -102,8 +102,20 @@ function M.diff(id)
         vim.cmd("diffthis")
       end
       side(file.current, string.format("yui://%s/current/%s", id, file.path))
+      local left = vim.api.nvim_get_current_buf()
       vim.cmd("vnew")
       side(file.result, string.format("yui://%s/result/%s", id, file.path))
+      if result.source == "review" then
+        -- Per file, from the diff: `a` applies it, `d` discards it (then the tab closes).
+        for _, buf in ipairs({ left, vim.api.nvim_get_current_buf() }) do
+          for key, action in pairs({ a = "apply", d = "discard" }) do
+            vim.keymap.set("n", key, function()
+              require("yui")[action](id, { file.path })
+              vim.cmd("tabclose")
+            end, { buffer = buf, nowait = true, desc = "yui: " .. action .. " " .. file.path })
+          end
+        end
+      end
     end
   end)
 end
