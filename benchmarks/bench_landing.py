@@ -212,7 +212,7 @@ def _two_against_one(runs: int, total: int) -> list[Figure]:
 def run(quick: bool | None = None) -> list[Figure]:
     """The landing figures (small sizes with ``quick``)."""
     quick = _quick() if quick is None else quick
-    runs = 2 if quick else 5
+    runs = 2 if quick else 3
     sizes = [(300, 1)] if quick else [(3_000, 1), (10_000, 2)]
     figures: list[Figure] = []
     benches: list[Callable[[], list[Figure]]] = []
