@@ -77,7 +77,8 @@ class TaskRecord:
     claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
     cancel_requested: bool = False
-    done: anyio.Event | _Ended = field(default_factory=anyio.Event)
+    #: See :attr:`done` (made when first asked for: most tasks are never awaited one by one).
+    _done: anyio.Event | _Ended | None = None
     submitted_wall: datetime = field(default_factory=utcnow)
     updated_wall: datetime = field(default_factory=utcnow)
 
@@ -89,17 +90,26 @@ class TaskRecord:
         """Back to a new task, for a retry (the id, task and profile stay)."""
         self.status, self.error, self.progress, self.attempts = TaskStatus.PENDING, None, 0.0, 0
         self.message = ""
-        self.cancel_requested, self.cancel_scope, self.done = False, None, anyio.Event()
+        self.cancel_requested, self.cancel_scope, self._done = False, None, None
         self.conflicts, self.files_modified = [], []
         self.outcome, self.agent_errors = None, []
         self.started_at = self.ended_at = None
         self.claim_set = ClaimSet(self.task.claims)
 
+    @property
+    def done(self) -> anyio.Event | _Ended:
+        """Set once the task ended and its run let go of everything it held."""
+        if self._done is None:
+            self._done = anyio.Event()
+        return self._done
+
     def compact(self) -> None:
-        """Drop what only a live task needs, once it ended and its waiters woke: a long-lived
-        coordinator keeps many ended records (``task_retention``), each as small as it can be
-        (the whole task is in the history on disk)."""
-        self.done, self.claim_set, self.cancel_scope = _ENDED, _NO_CLAIMS, None
+        """The task ended and its run let go: wake its waiters, then drop what only a live
+        task needs. A long-lived coordinator keeps many ended records (``task_retention``),
+        each as small as it can be (the whole task is in the history on disk)."""
+        if self._done is not None:
+            self._done.set()
+        self._done, self.claim_set, self.cancel_scope = _ENDED, _NO_CLAIMS, None
 
     def metrics(self) -> TaskMetrics:
         queue_wait = (

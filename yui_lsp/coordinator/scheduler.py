@@ -194,8 +194,7 @@ class Scheduler:
             bisect.insort(self._free_slots.setdefault(rec.task.agent, []), rec.slot)
         rec.slot = 0
         if rec.status.terminal:
-            rec.done.set()
-            rec.compact()
+            rec.compact()  # its waiters wake
 
     # ------------------------------------------------------------------ state changes
 
@@ -218,8 +217,7 @@ class Scheduler:
         self._on_change(rec)
         self._on_end(rec)
         if rec.id not in self.running:
-            rec.done.set()  # a running task is done once its run let go (``stopped``)
-            rec.compact()
+            rec.compact()  # done; a running task is done once its run let go (``stopped``)
         self.unfinished.discard(rec.id)
         for dep_id in self._dependents.get(rec.id, []):
             dependent = self.records.get(dep_id)
