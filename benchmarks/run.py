@@ -33,6 +33,9 @@ sys.path.insert(0, str(HERE.parent))
 FIELDS = ("name", "value", "unit", "baseline", "ratio", "note")
 
 Figure = dict[str, Any]
+#: Load average (1 min) of the machine when each module started: other work on a shared
+#: machine moves wall-clock figures, so the report says how busy it was.
+LOADS: dict[str, float] = {}
 
 
 def discover(only: list[str]) -> list[Path]:
@@ -55,6 +58,7 @@ def _load(path: Path) -> ModuleType:
 
 def run_module(path: Path, quick: bool) -> tuple[list[Figure], float, str | None]:
     """The figures of one module, how long it took, and its error if it failed."""
+    LOADS[path.stem] = os.getloadavg()[0]
     started = time.perf_counter()
     try:
         module = _load(path)
@@ -133,7 +137,13 @@ def report(results: list[tuple[str, list[Figure], float, str | None]], quick: bo
         *(f"- {key}: {value}" for key, value in info.items()),
     ]
     for module, figures, seconds, error in results:
-        lines += ["", f"## {module}", "", f"Took {seconds:.1f} s.", ""]
+        load = LOADS.get(module)
+        busy = "" if load is None else (
+            f" Load average {load:.1f} on {os.cpu_count()} cores when it started"
+            + (": the machine was busy with other work, so wall-clock figures are slower "
+               "than on a quiet one (ratios against same-run baselines hold better)."
+               if load > (os.cpu_count() or 1) else "."))
+        lines += ["", f"## {module}", "", f"Took {seconds:.1f} s ({info['date']}).{busy}", ""]
         if error:
             lines.append(f"Failed: `{error}`")
             continue
@@ -142,6 +152,20 @@ def report(results: list[tuple[str, list[Figure], float, str | None]], quick: bo
             continue
         lines += table(figures)
     return "\n".join(lines) + "\n"
+
+
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    head, *parts = text.split("\n## ")
+    return head, {part.split("\n", 1)[0]: "## " + part for part in parts}
+
+
+def merged(old: str, new: str) -> str:
+    """``old`` report with the sections of ``new`` replacing or joining its own (sorted)."""
+    _, kept = _sections(old)
+    head, fresh = _sections(new)
+    sections = {**kept, **fresh}
+    body = "\n".join(sections[name].rstrip("\n") + "\n" for name in sorted(sections))
+    return head.rstrip("\n") + "\n\n" + body
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED: {error}")
         results.append((path.stem, figures, seconds, error))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report(results, args.quick), encoding="utf-8")
+    text = report(results, args.quick)
+    if args.only and args.output.exists():  # keep the other modules' sections as they were
+        text = merged(args.output.read_text(encoding="utf-8"), text)
+    args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output}")
     return 1 if any(error for *_, error in results) else 0
 
