@@ -8,12 +8,13 @@ adapter), :class:`AgentRun` / :class:`AgentOutcome` (the seam to the coordinator
 from __future__ import annotations
 
 from yui_lsp.agents.base import AgentAdapter, AgentOutcome, AgentRun, Emit, WriteGuard
-from yui_lsp.agents.builtin import refactor_text
+from yui_lsp.agents.builtin import refactor_text, refactor_texts
 from yui_lsp.agents.profiles import builtin_profiles, resolve_profile
 from yui_lsp.agents.registry import adapter_for
 from yui_lsp.agents.runner import Executor, LocalExecutor
 
 __all__ = [
     "AgentAdapter", "AgentOutcome", "AgentRun", "Emit", "Executor", "LocalExecutor",
-    "WriteGuard", "adapter_for", "builtin_profiles", "refactor_text", "resolve_profile",
+    "WriteGuard", "adapter_for", "builtin_profiles", "refactor_text", "refactor_texts",
+    "resolve_profile",
 ]

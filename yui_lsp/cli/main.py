@@ -149,6 +149,9 @@ def _tasks_for(
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
+    if not args.pattern:
+        raise PlanError("--pattern is empty: give the text (with --regex, the regular "
+                        "expression) to replace")
     spec = RefactorSpec(pattern=args.pattern, replacement=args.replacement, regex=args.regex)
     files = components.files_to_refactor(root, args.files, spec)
     return components.refactor_tasks(files, spec, 1 if not args.parallel else workers), None

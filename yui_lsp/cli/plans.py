@@ -30,7 +30,8 @@ def load_plan(path: Path) -> Plan:
     except OSError as exc:
         raise PlanError(f"cannot read plan file {path}: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: editors on Windows start files with a byte order mark.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path.name}: invalid TOML: {exc}") from None
     try:

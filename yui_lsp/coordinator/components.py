@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from yui_lsp.agents.bounded_regex import search_many
 from yui_lsp.config import ComponentConfig, Settings
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import RefactorSpec, Task, new_task_id
@@ -180,6 +181,7 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
     pattern = _matcher(spec)
     literal = spec.pattern.encode("utf-8")
     found: list[str] = []
+    texts: list[tuple[str, str]] = []
     for rel in expand_claims(root, globs):
         path = root / rel
         if path.is_symlink() or not path.is_file():
@@ -192,9 +194,10 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
                 found.append(rel)
             continue
         try:
-            text = data.decode("utf-8")
+            texts.append((rel, data.decode("utf-8")))
         except UnicodeDecodeError:
             continue
-        if pattern.search(text):
-            found.append(rel)
+    if pattern is not None:  # in a child process with a time budget: see bounded_regex
+        matched = search_many(spec.pattern, texts)
+        found = [rel for rel, _ in texts if rel in matched]
     return found

@@ -183,8 +183,7 @@ class DomainMembership:
         self, handler: ControlHandler, *, task_status: Any = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve the control socket until cancelled (owner-only permissions)."""
-        self.socket.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.socket.parent, 0o700)
+        private_dir(self.socket.parent)  # refused when another user made it first
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         old_umask = os.umask(0o177)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import anyio
 
-from yui_lsp.agents import AgentRun, adapter_for, refactor_text, resolve_profile
+from yui_lsp.agents import AgentRun, adapter_for, refactor_texts, resolve_profile
 from yui_lsp.agents.base import Emit, WriteGuard
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import AgentFailedError, LeaseError
@@ -176,25 +176,27 @@ async def _run_direct(
 
     def merge() -> Integration:
         integration = Integration(task_id=task.id)
+        texts: dict[str, tuple[bytes, str]] = {}
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
             if current is None or b"\0" in current:
                 continue
             try:
-                text = current.decode("utf-8")
+                texts[rel] = (current, current.decode("utf-8"))
             except UnicodeDecodeError:
                 continue  # not text: a refactor never touches it
-            new_text, count = refactor_text(text, spec)
-            if count:
-                integration.files.append(
-                    MergedFile(
-                        path=rel,
-                        kind=ChangeKind.MODIFY,
-                        content=new_text.encode("utf-8"),
-                        expected=current,
-                    )
+        # One batch: a regex runs in a child process with a time budget (bounded_regex).
+        changed = refactor_texts([(rel, text) for rel, (_, text) in texts.items()], spec)
+        for rel, (new_text, _) in changed.items():
+            integration.files.append(
+                MergedFile(
+                    path=rel,
+                    kind=ChangeKind.MODIFY,
+                    content=new_text.encode("utf-8"),
+                    expected=texts[rel][0],
                 )
+            )
         return integration
 
     run_s = time.monotonic() - started

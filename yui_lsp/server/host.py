@@ -26,7 +26,7 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
-from yui_lsp.errors import PlanError, UnknownTaskError
+from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message
 from yui_lsp.server.applier import EditorApplier, ReviewDesk
 from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
@@ -136,6 +136,10 @@ class CoordinatorHost:
             return
         try:
             await self.task_group.start(self._host_folder, uri, root)
+        except YuiError as exc:  # a missing folder, a .yui/ that is someone else's...
+            log.warning("cannot host %s: %s", root, exc)
+            self.server.window_show_message(lsp.ShowMessageParams(
+                type=lsp.MessageType.Error, message=f"yui: {exc}"))
         except Exception as exc:
             # A folder that cannot be hosted (unreadable, not writable) must not take the
             # others down; the user is told why.

@@ -16,6 +16,7 @@ out, or does nothing when it already holds it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -30,6 +31,7 @@ import filelock
 import platformdirs
 import psutil
 
+from yui_lsp.errors import ConfigError
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
@@ -185,8 +187,21 @@ class SandboxPool:
             if self.is_git:
                 await anyio.to_thread.run_sync(self._prune)
 
+    def check_folder(self) -> None:
+        """ConfigError unless the sandboxes' folder can be created and written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.folder, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "Permission denied")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot keep sandboxes in {self.folder.parent.parent} ({exc.strerror}); set "
+                "sandbox_dir to a folder you can write, or remove it to use the user cache"
+            ) from None
+
     def cleanup_orphans(self) -> list[Path]:
         """Remove sandboxes left by processes that are gone; returns what was removed."""
+        self.check_folder()
         removed = []
         if self.folder.is_dir():
             orphans = [e for e in sorted(self.folder.iterdir())
