@@ -104,3 +104,11 @@ class IntegrationConflict(YuiError):
 
 class ApplyError(YuiError):
     """Writing a task's result to the workspace failed; nothing was half-written."""
+
+
+class ExecutorUnavailableError(YuiError):
+    """The configured executor cannot be used (Ray not installed, cluster unreachable)."""
+
+
+class NodeLostError(AgentFailedError):
+    """The cluster node running an attempt died or lost its worker; the attempt may be retried."""

@@ -5,11 +5,13 @@ This module is the single source of truth for shapes that cross a boundary: the 
 and the files under ``.yui/``. ``docs/protocol.md`` is generated from it
 (``python -m yui_lsp.protocol``).
 
-Conventions:
-* Messages (``task_update`` ...) use snake_case field names, like the seed's format.
-* LSP command arguments and results use camelCase; every model accepts both spellings
-  on input (``populate_by_name``) and front ends dump with ``by_alias=True`` where camelCase
-  is wanted.
+Conventions (one spelling per payload, documented in docs/protocol.md):
+* Every model of this module (messages such as ``task_update``, records such as LockRecord,
+  Task and TaskInfo) is snake_case wherever it travels: the bus, notifications, ``--json``,
+  files under ``.yui/``, and inside command results.
+* The command arguments and results of ``yui_lsp.server.params`` are camelCase
+  (:class:`CamelModel`).
+* Every model accepts both spellings on input.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -30,21 +40,31 @@ def utcnow() -> datetime:
 
 
 class Model(BaseModel):
-    """Base of every protocol model: strict about unknown fields, both name spellings."""
+    """Base of every protocol model: strict about unknown fields, snake_case out, both in."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
+        alias_generator=AliasGenerator(validation_alias=to_camel),
         populate_by_name=True,
         extra="forbid",
         use_enum_values=False,
     )
 
 
+class CamelModel(Model):
+    """Base of the LSP command arguments and results: camelCase out, both spellings in."""
+
+    model_config = ConfigDict(alias_generator=to_camel)
+
+
 # --------------------------------------------------------------------------- states
 
 
 class TaskStatus(StrEnum):
-    """Where a task is in its life. The last four are terminal."""
+    """Where a task is in its life. The last four are terminal.
+
+    ``review`` (editor, review mode): the merged result waits for the user's apply or
+    discard; nothing runs, so clients count it apart from running tasks.
+    """
 
     PENDING = "pending"
     BLOCKED = "blocked"
@@ -52,6 +72,7 @@ class TaskStatus(StrEnum):
     ACQUIRING = "acquiring"
     RUNNING = "running"
     INTEGRATING = "integrating"
+    REVIEW = "review"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -65,6 +86,14 @@ class TaskStatus(StrEnum):
 _TERMINAL = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.CONFLICT}
 )
+
+
+class TaskOutcome(StrEnum):
+    """What a completed task did to the workspace (set only once it completed)."""
+
+    CHANGED = "changed"
+    #: The agent ended well but no file changed (``agent_errors`` says what it reported).
+    NO_CHANGES = "no_changes"
 
 
 class LockType(StrEnum):
@@ -96,6 +125,33 @@ class RefactorSpec(Model):
         default_factory=list,
         description="Globs (relative to the workspace) of files to rewrite; defaults to claims.",
     )
+
+
+class LineEdit(Model):
+    """One line of a text file replaced when a task's result lands (a spec's checkbox tick).
+
+    Found again at landing time in what the workspace holds then (the editor's unsaved
+    buffer included): the line equal to `old` nearest to `line`. An edit whose line is gone
+    or already reads `new` changes nothing.
+    """
+
+    path: str = Field(description="Workspace-relative path of the file.")
+    line: int = Field(ge=0, description="0-based line where `old` was when planned (a hint).")
+    old: str = Field(description="The line's text when planned, without its line break.")
+    new: str = Field(description="What the line becomes.")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Lines the file must hold, after this task's other line edits, for this "
+        "one to apply: a parent's tick waits for its sub-tasks' ticks.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts or "\x00" in value:
+            raise ValueError(f"{value!r} must be a path inside the workspace")
+        return value
 
 
 class Task(Model):
@@ -130,6 +186,12 @@ class Task(Model):
     )
     lock_type: LockType = Field(
         default=LockType.EXCLUSIVE, description="How the claims are leased."
+    )
+    extra_edits: list[LineEdit] = Field(
+        default_factory=list,
+        description="Line edits landing with the task's result, in the same apply "
+        "(ticking its checkbox in a spec's tasks.md); never leased, merged with the "
+        "current text.",
     )
 
     @field_validator("id")
@@ -230,6 +292,19 @@ class FileConflict(Model):
     ranges: list[tuple[int, int]] = Field(
         default_factory=list, description="0-based [start, end) line ranges in current text."
     )
+    #: The base and the task's version of the file, in memory only (never on the wire):
+    #: what an editor needs to resolve the conflict later (markers, "take the task's").
+    _sides: tuple[bytes | None, bytes | None] | None = PrivateAttr(default=None)
+
+    def with_sides(self, base: bytes | None, theirs: bytes | None) -> FileConflict:
+        """This conflict, remembering the base and the task's version of the file."""
+        self._sides = (base, theirs)
+        return self
+
+    @property
+    def sides(self) -> tuple[bytes | None, bytes | None] | None:
+        """(base, task's version) when known."""
+        return self._sides
 
 
 # --------------------------------------------------------------------------- messages
@@ -253,6 +328,15 @@ class TaskUpdate(_Message):
     message: str = Field(default="", description="Latest activity or reason, for humans.")
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list,
+        description="The agent's own failure lines (a failed Codex file_change, a Claude tool "
+        "error, a command's stderr), shown with a `no_changes` outcome.",
+    )
 
 
 class AgentOutput(_Message):
@@ -305,6 +389,7 @@ class TaskMetrics(_Message):
     extra: dict[str, float] = Field(
         default_factory=dict, description="Agent-specific figures (credits, cost_usd, turns)."
     )
+    node: str = Field(default="", description="Cluster node of the last attempt; empty: here.")
 
 
 Message = Annotated[
@@ -336,6 +421,8 @@ class TaskResult(Model):
     conflicts: list[FileConflict] = Field(default_factory=list)
     attempts: int = 0
     metrics: TaskMetrics | None = None
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = Field(default_factory=list)
 
 
 class TaskInfo(Model):
@@ -349,8 +436,43 @@ class TaskInfo(Model):
     files_modified: list[str] = Field(default_factory=list)
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list, description="The agent's own failure lines (see TaskUpdate)."
+    )
     submitted_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AgentInfo(Model):
+    """An agent a task can name (``yui.listAgents``, ``yui agents``)."""
+
+    name: str = Field(description="What a task's `agent` field names.")
+    kind: str = Field(description="Which adapter runs it (kiro, claude, shell, ...).")
+    description: str = ""
+    takes: Literal["prompt", "command", "refactor"] = Field(
+        description="What a task for it carries: a `prompt`, a `command` argv, or a "
+        "`refactor` spec."
+    )
+    available: bool = Field(description="Whether its executable or configuration is present.")
+    reason: str | None = Field(default=None, description="Why it is not available.")
+
+
+class DoctorReport(Model):
+    """What ``yui doctor`` / ``yui.doctor`` found about a workspace: how yui will work there."""
+
+    workspace: str = Field(description="The workspace folder (real path).")
+    file_system: str = Field(description="Its file system's type: ext4, nfs4, fuse.sshfs...")
+    mount_point: str = Field(description="Where that file system is mounted.")
+    flush: str = Field(description="How an apply makes its writes durable there.")
+    syncfs: bool = Field(description="True when one syncfs(2) flushes it (else per-file fsync).")
+    locks: str = Field(description="Who the lease table's file locks are shared with.")
+    control_socket: str = Field(description="Where this repository's control sockets live.")
+    confinement: str = Field(description="Whether agents run under bubblewrap, and if not why.")
+    confined: bool = Field(description="True when bubblewrap confinement works here.")
 
 
 def _dump_schema_markdown() -> str:
@@ -362,6 +484,7 @@ def _dump_schema_markdown() -> str:
         Task,
         Plan,
         RefactorSpec,
+        LineEdit,
         LockRecord,
         FileChange,
         ChangeSet,
@@ -374,6 +497,8 @@ def _dump_schema_markdown() -> str:
         TaskMetrics,
         TaskResult,
         TaskInfo,
+        AgentInfo,
+        DoctorReport,
     ):
         doc = (model.__doc__ or "").strip()
         schema = model.model_json_schema(by_alias=False)

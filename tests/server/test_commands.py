@@ -106,3 +106,21 @@ async def test_refactor_command_splits_files_into_tasks(
     for task_id in answer["taskIds"]:
         assert (await editor.finished(task_id))["status"] == "completed"
     assert all((repo / "src" / f"m{i}.py").read_text() == f"new_name = {i}\n" for i in range(6))
+
+
+async def test_list_agents_says_what_each_takes_and_why_it_cannot_run(
+        open_editor: EditorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-such-claude"
+    monkeypatch.setenv("YUI_CLAUDE_CLI", str(missing))
+    editor = await open_editor({"agents": {"mine": {"kind": "command",
+                                                    "command": [str(missing)]}}})
+    answer = await editor.run("yui.listAgents")
+    agents = {a["name"]: a for a in answer["agents"]}
+    assert {"kiro", "claude", "shell", "refactor", "yui", "mine"} <= set(agents)
+    assert agents["shell"]["takes"] == "command" and agents["shell"]["available"] is True
+    assert agents["refactor"]["takes"] == "refactor"
+    assert agents["claude"]["takes"] == "prompt"
+    assert agents["claude"]["available"] is False
+    assert "YUI_CLAUDE_CLI" in agents["claude"]["reason"]
+    assert agents["mine"]["available"] is False and "no-such-claude" in agents["mine"]["reason"]
+    assert "reason" not in agents["shell"] or agents["shell"]["reason"] is None

@@ -117,7 +117,7 @@ async def test_leases_of_another_process_show_too(
                                         if m == "yui/locksChanged" and p["locks"]])
     assert locks[-1]["locks"][0]["locked_by"] == "cli-job"
     listed = await editor.run("yui.listLocks")
-    assert [lock["lockedBy"] for lock in listed["locks"]] == ["cli-job"]
+    assert [lock["locked_by"] for lock in listed["locks"]] == ["cli-job"]
 
     table.release("cli-job")
     await editor.until(lambda: not yui_diagnostics(editor, "src/b.py"), timeout=5)
@@ -145,7 +145,8 @@ async def test_conflict_is_marked_with_actions(open_editor: EditorFactory) -> No
         context=lsp.CodeActionContext(diagnostics=list(warnings))))
     # (the test client reads each action back as a Command: both have a title)
     titles = [action.title for action in actions or []]
-    assert titles == ["Retry on current text", "Show diff", "Discard"]
+    assert titles == ["Re-run on my current text", "Resolve in editor (conflict markers)",
+                      "Keep mine", "Take the task's", "Show diff"]
     diff = await editor.run("yui.showDiff", {"taskId": task_id})
     assert "src/a.py" in diff["diff"]
 

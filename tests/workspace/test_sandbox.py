@@ -13,8 +13,9 @@ import pytest
 from tests.workspace.conftest import run_git, write
 from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind
-from yui_lsp.workspace import SandboxPool
+from yui_lsp.workspace import SandboxPool, state_dir
 from yui_lsp.workspace.gitcmd import read_head
+from yui_lsp.workspace.journal import temp_name
 from yui_lsp.workspace.sandbox import Sandbox
 
 
@@ -27,7 +28,7 @@ async def test_sandbox_holds_head_plus_uncommitted_changes(repo: Path, cache: Pa
     write(repo, {"src/app.py": "def main():\n    return 2  # unsaved idea\n",
                  "notes.txt": "untracked\n", ".env": "TOKEN=1\n", "build.log": "x"})
     (repo / "src" / "util.py").unlink()
-    write(repo, {".yui/audit.jsonl": "{}\n"})
+    (state_dir(repo) / "audit.jsonl").write_text("{}\n")
     pool = SandboxPool(repo, cache, include=[".env"], pool_size=2)
     sandbox = await pool.acquire("t1")
     try:
@@ -161,16 +162,17 @@ async def test_orphans_of_dead_processes_are_removed(repo: Path, cache: Path) ->
     done = subprocess.run([sys.executable, "-c", script, str(repo), str(cache)], env=env,
                           capture_output=True, text=True, check=True, timeout=60)
     orphan = Path(done.stdout.strip())
-    assert orphan.is_dir() and len(worktrees(repo)) == 2
+    own_git = orphan.with_name(orphan.name + ".gitdir")
+    assert orphan.is_dir() and own_git.is_dir()
     pool = SandboxPool(repo, cache, include=[], pool_size=2)
     mine = await pool.acquire("live")
     try:
         assert pool.cleanup_orphans() == [orphan]
-        assert not orphan.exists() and mine.path.exists()
-        assert len(worktrees(repo)) == 2  # main + the live one
+        assert not orphan.exists() and not own_git.exists() and mine.path.exists()
     finally:
         await pool.close()
-    assert len(worktrees(repo)) == 1
+    # Sandboxes never register anything in the user's .git.
+    assert len(worktrees(repo)) == 1 and not (repo / ".git" / "worktrees").exists()
 
 
 async def test_release_undoes_exactly_what_the_task_did(repo: Path, cache: Path) -> None:
@@ -271,3 +273,18 @@ def test_head_is_read_like_git_reads_it(repo: Path, tmp_path: Path, layout: str)
         run_git(where, "add", "-A")
         run_git(where, "commit", "-qm", "side")
     assert read_head(where) == run_git(where, "rev-parse", "HEAD").strip()
+
+
+async def test_an_apply_temp_file_is_not_part_of_the_base(repo: Path, cache: Path) -> None:
+    # A journaled apply renames such a file over its target at any moment: a snapshot taken
+    # meanwhile must not try to record it (it may be gone by `git add`), nor hand it out.
+    temp = temp_name(repo / "docs" / "tasks.md", "spec-1.1").relative_to(repo).as_posix()
+    top = temp_name(repo / "tasks.md", "spec-1.2").relative_to(repo).as_posix()
+    write(repo, {temp: "- [x] 1.1 half-applied\n", top: "x\n", "notes.txt": "mine\n"})
+    pool = SandboxPool(repo, cache, include=[], pool_size=1)
+    sandbox = await pool.acquire("t1")
+    try:
+        assert (sandbox.path / "notes.txt").read_text() == "mine\n"
+        assert not (sandbox.path / temp).exists() and not (sandbox.path / top).exists()
+    finally:
+        await pool.close()

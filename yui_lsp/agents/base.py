@@ -52,6 +52,9 @@ class AgentRun:
     log_max_bytes: int = 5_000_000
     #: Least time between two progress ``TaskUpdate`` messages of this run.
     progress_interval_s: float = 0.5
+    #: Folders the agent may read but never write, besides the workspace (the sandbox
+    #: pool: yui's own git directories and other tasks' sandboxes).
+    protected: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -63,6 +66,9 @@ class AgentOutcome:
     summary: str = ""
     #: Figures for metrics: credits, cost_usd, turns, duration_s ...
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines in a run that still ended well (a failed file change,
+    #: a tool error): shown when the task changed nothing.
+    failures: list[str] = field(default_factory=list)
 
 
 class AgentAdapter(Protocol):

@@ -2,7 +2,8 @@
 
 ``refactor`` replaces a literal or a regex over files of the sandbox, exactly and fast;
 ``shell`` runs a command (formatter, codemod, generator) in the sandbox through the runner;
-``yui`` picks one of the two from what the task carries.
+``yui`` picks one of the two from what the task carries, and otherwise hands the task's
+prompt to Yui's model-backed worker (yui_lsp/agents/yui/).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from yui_lsp.agents.bounded_regex import sub_many
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
+from yui_lsp.agents.yui import run_model_worker
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
+from yui_lsp.workspace import as_text
 
 _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
 
@@ -113,13 +116,12 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
         rel = path.relative_to(root).as_posix()
         report.scanned += 1
         data = path.read_bytes()
-        if b"\x00" in data[:8192]:
-            report.skipped.append(f"{rel} (binary)")
+        text = as_text(data)
+        if text is None:
+            why = "binary" if b"\x00" in data else "not UTF-8"
+            report.skipped.append(f"{rel} ({why})")
             continue
-        try:
-            texts[rel] = (path, data.decode("utf-8"))
-        except UnicodeDecodeError:
-            report.skipped.append(f"{rel} (not UTF-8)")
+        texts[rel] = (path, text)
     changed = refactor_texts([(rel, text) for rel, (_, text) in texts.items()], spec)
     for rel, (new, count) in changed.items():
         path, text = texts[rel]
@@ -181,14 +183,18 @@ class ShellAdapter:
         name = Path(argv[0]).name
         if outcome.exit_code != 0:
             raise exit_error(name, outcome)
+        # What it said on stderr is the hint when it changed nothing (a wrongly split argv).
+        complaints = [line for line in outcome.sink.tails["stderr"] if line.strip()][-5:]
         return AgentOutcome(
             summary=outcome.sink.last("stdout", 1) or f"{name} finished",
             metrics={"duration_s": round(outcome.duration_s, 3)},
+            failures=complaints,
         )
 
 
 class YuiAdapter:
-    """The coordinator's own worker: refactor if the task has a spec, else its command."""
+    """The coordinator's own worker: refactor if the task has a spec, its command if it has
+    one, else Yui's model-backed worker on the task's prompt."""
 
     kind = "yui"
 
@@ -204,4 +210,4 @@ class YuiAdapter:
             return await self._refactor.run(run)
         if run.task.command:
             return await self._shell.run(run)
-        raise AgentFailedError("the yui worker needs a command or a refactor spec")
+        return await run_model_worker(run)

@@ -44,6 +44,24 @@ def check_executable(profile: AgentProfile) -> None:
     )
 
 
+def check_program(program: str, workdir: Path, what: str) -> None:
+    """Raise AgentUnavailableError when ``program`` (a task's ``command[0]``) cannot start:
+    not on PATH, or a path (relative to the workspace) that is missing or not executable."""
+    if not program:
+        raise AgentUnavailableError(f"{what}: the command is empty")
+    if os.sep not in program and "/" not in program:
+        if shutil.which(program) is None:
+            raise AgentUnavailableError(
+                f"{what}: {program} not found on PATH (install it, or give its full path)"
+            )
+        return
+    path = Path(program) if os.path.isabs(program) else workdir / program
+    if not path.is_file():
+        raise AgentUnavailableError(f"{what}: {program} does not exist")
+    if not os.access(path, os.X_OK):
+        raise AgentUnavailableError(f"{what}: {program} is not executable (chmod +x it)")
+
+
 class CliAdapter:
     """Base of the adapters that run an external CLI through the runner."""
 

@@ -90,7 +90,8 @@ class OutputSink:
             # Owner-only: a log holds the prompt and the agent's output.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
             os.fchmod(fd, 0o600)
-            self._log = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+            # Line-buffered: editors follow the log live (yui.taskLog, yui logs -f).
+            self._log = os.fdopen(fd, "a", encoding="utf-8", errors="replace", buffering=1)
             self._write_log(f"--- attempt {self._run.attempt} of task {self._run.task.id}\n")
         return self
 

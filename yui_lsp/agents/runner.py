@@ -30,6 +30,7 @@ from yui_lsp.agents.base import AgentRun
 from yui_lsp.agents.cmdline import check_command_line
 from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
+from yui_lsp.agents.reaper import end_marked, marked_env
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
 
 #: Called with each raw output line (without its newline). May raise to abort the run.
@@ -79,6 +80,7 @@ class LocalExecutor:
 
     A spec with ``confine`` runs under bubblewrap (see :mod:`yui_lsp.agents.confine`); bwrap
     leads the process group, so group signals still reach the agent and all it started.
+    Whatever left the group (``setsid``, double fork) is ended by :mod:`.reaper` afterwards.
     """
 
     def __init__(
@@ -98,13 +100,14 @@ class LocalExecutor:
         launch = await plan_launch(spec.confine, spec.argv, spec.env, spec.cwd)
         if launch.note is not None and self.note is not None:
             self.note(launch.note)
+        env, mark = marked_env(spec.env)
         process = await anyio.open_process(
             launch.argv,
             stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=spec.cwd,
-            env=dict(spec.env),
+            env=env,
             start_new_session=True,
         )
         try:
@@ -126,10 +129,14 @@ class LocalExecutor:
                     for event in drained:
                         await event.wait()
                 _signal_group(process.pid, signal.SIGKILL)
+                if not all(event.is_set() for event in drained):
+                    # Whoever still holds the pipes left the group (setsid, double fork).
+                    await anyio.to_thread.run_sync(end_marked, mark, spec.cwd)
             return _unwrapped_exit(code) if launch.confined else code
         finally:
             with anyio.CancelScope(shield=True):
                 await self._end(process)
+                await anyio.to_thread.run_sync(end_marked, mark, spec.cwd)
 
     async def _end(self, process: Process) -> None:
         await stop_group(process, self.grace_s)
@@ -251,7 +258,8 @@ def newest_mtime(root: Path) -> float:
 def confine_request(run: AgentRun) -> ConfineRequest:
     """What the run's agent may not write: the workspace, per the profile's ``confine``."""
     return ConfineRequest(
-        mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir
+        mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir,
+        protected=run.protected,
     )
 
 
@@ -364,8 +372,10 @@ async def run_agent_process(
                     abort = AgentUnavailableError(
                         f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
                     )
+                    sink.note(str(abort))  # `yui logs` shows why, not only the header
                 except AgentUnavailableError as exc:
                     abort = exc
+                    sink.note(str(abort))
                 group.cancel_scope.cancel()
 
         duration = time.monotonic() - started

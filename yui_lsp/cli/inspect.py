@@ -1,13 +1,15 @@
 """`yui status`, `cancel`, `retry`, `locks`, `logs`, `undo`, `recover`: looking at and
-steering the coordinators that are running on a repository, from any terminal.
+steering the coordinators that are running on a repository, from any terminal, and at the
+tasks of earlier runs (the history under ``.yui/``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -17,12 +19,18 @@ from rich.table import Table
 
 from yui_lsp.config import load_settings
 from yui_lsp.coordinator import all_tasks, control, live_coordinators
+from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.errors import UnknownTaskError, YuiError
-from yui_lsp.protocol import TaskInfo, utcnow
+from yui_lsp.protocol import Task, TaskInfo, utcnow
+from yui_lsp.redact import REDACTED
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: How often `yui logs --follow` looks for new output.
 _FOLLOW_POLL_S = 0.25
+#: Without --all or --since, `yui status` shows ended tasks of this many hours, at most so many.
+_RECENT_HOURS, _RECENT_MAX = 24, 20
+_SINCE_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _check_id(task_id: str) -> str:
@@ -40,30 +48,131 @@ def _ago(moment: datetime) -> str:
     return f"{seconds / 3600:.1f}h ago"
 
 
-def status(root: Path, console: Console, json_mode: bool) -> int:
-    """List the tasks of every live coordinator on the repository."""
-    tasks = sorted(all_tasks(root), key=lambda t: (t.coordinator_id, t.submitted_at))
-    if json_mode:
-        for info in tasks:
-            sys.stdout.write(info.model_dump_json() + "\n")
-        return 0
+def parse_since(text: str) -> datetime:
+    """``--since``: a duration back from now (``90m``, ``2h``, ``7d``) or an ISO date/time."""
+    match = _SINCE_RE.match(text.strip())
+    if match:
+        return utcnow() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise YuiError(f"--since {text!r}: give a duration (30m, 2h, 7d) or a date "
+                       "(2026-01-15 or 2026-01-15T10:30)") from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = False,
+           since: datetime | None = None) -> int:
+    """Live tasks of every coordinator on the repository first, then the history."""
+    live = sorted(all_tasks(root), key=lambda t: (t.coordinator_id, t.submitted_at))
     coordinators = live_coordinators(root)
-    if not tasks:
-        console.print(f"no tasks ({len(coordinators)} coordinators running on {root})",
-                      highlight=False)
+    running = {c.coordinator_id for c in coordinators}
+    live_ids = {t.task.id for t in live}
+    history = History(root)
+    try:
+        if since is None and not show_all:
+            since = utcnow() - timedelta(hours=_RECENT_HOURS)
+        recent = [e for e in history.recent(since) if e.info.task.id not in live_ids]
+        older = len([e for e in history.recent() if e.info.task.id not in live_ids]) - len(recent)
+    finally:
+        history.close()
+    hidden = 0
+    if not show_all and len(recent) > _RECENT_MAX and not json_mode:
+        hidden, recent = len(recent) - _RECENT_MAX, recent[:_RECENT_MAX]
+    if json_mode:
+        for info in live:
+            _json_line(info, live=True)
+        for entry in recent:
+            _json_line(entry.info, live=False, log_path=entry.log_path)
         return 0
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("task", "status", "progress", "agent", "updated", "by", "note"):
-        table.add_column(column, overflow="fold")
+    if not live and not recent:
+        where = f"{len(coordinators)} coordinators running" if coordinators else \
+            "no coordinator running"
+        more = f"; {older} older in the history: `yui status --all`" if older > 0 else ""
+        console.print(f"no tasks ({where} on {root}){more}", highlight=False)
+        return 0
     kinds = {c.coordinator_id: f"{c.kind} pid {c.pid}" for c in coordinators}
-    for info in tasks:
-        table.add_row(
-            info.task.id, info.status.value, f"{info.progress:.0%}", info.task.agent,
-            _ago(info.updated_at), kinds.get(info.coordinator_id, info.coordinator_id),
-            escape(info.error or info.message),
-        )
-    console.print(table)
+    if live:
+        table = _task_table(("task", "status", "progress", "agent", "updated", "by", "note"))
+        for info in live:
+            table.add_row(
+                info.task.id, info.status.value, f"{info.progress:.0%}", info.task.agent,
+                _ago(info.updated_at), kinds.get(info.coordinator_id, info.coordinator_id),
+                _note(info.error or info.message),
+            )
+        console.print(table)
+    if recent:
+        if live:
+            console.print()
+        console.print("recent tasks" + ("" if show_all else f" (last {_RECENT_HOURS}h)"),
+                      style="bold", highlight=False)
+        table = _task_table(("task", "status", "agent", "ended", "files", "note"))
+        for entry in recent:
+            info = entry.info
+            note = info.error or info.message
+            if not info.status.terminal and info.coordinator_id not in running:
+                note = "its coordinator stopped before the task ended"
+            title = f" ({info.task.title})" if info.task.title and \
+                info.task.title != info.task.id else ""
+            table.add_row(info.task.id + title, info.status.value, info.task.agent,
+                          _ago(info.updated_at), str(len(info.files_modified)), _note(note))
+        console.print(table)
+    if hidden or older > 0:
+        console.print(f"{hidden + max(older, 0)} more in the history: `yui status --all`",
+                      highlight=False)
     return 0
+
+
+def _task_table(columns: tuple[str, ...]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="ellipsis" if column == "note" else "fold")
+    return table
+
+
+def _note(text: str) -> str:
+    return escape(text)
+
+
+def _json_line(info: TaskInfo, *, live: bool, log_path: str = "") -> None:
+    record = {"type": "task_info", "live": live, **info.model_dump(mode="json")}
+    if log_path:
+        record["log_path"] = log_path
+    sys.stdout.write(json.dumps(record) + "\n")
+
+
+def retry_or_earlier(root: Path, console: Console, task_id: str) -> Task | None:
+    """``yui retry``: a live coordinator's task is queued again there (None is returned);
+    a task of an earlier run comes back from the history, to run again here."""
+    try:
+        steer(root, console, "retry", task_id)
+        return None
+    except UnknownTaskError:
+        pass
+    entry = _from_history(root, task_id)
+    if entry is None:
+        raise UnknownTaskError(task_id)
+    info = entry.info
+    if not info.status.terminal and info.coordinator_id in {
+            c.coordinator_id for c in live_coordinators(root)}:
+        raise YuiError(f"task {task_id!r} is still {info.status.value}; "
+                       f"`yui cancel {task_id}` first")
+    if REDACTED in info.task.model_dump_json():
+        raise YuiError(f"task {task_id!r} carried a secret in its prompt or command, which the "
+                       "history does not keep: submit it again with the secret")
+    console.print(f"{task_id}: ended {info.status.value} in an earlier run; running it again",
+                  highlight=False)
+    # The same task under a new id: its first run's log and backup stay as they were.
+    return info.task.model_copy(update={"depends_on": [],
+                                        "title": info.task.title or info.task.id})
+
+
+def _from_history(root: Path, task_id: str) -> HistoryEntry | None:
+    history = History(root)
+    try:
+        return history.get(task_id)
+    finally:
+        history.close()
 
 
 def steer(root: Path, console: Console, op: str, task_id: str) -> int:
@@ -113,8 +222,16 @@ def _task_info(root: Path, task_id: str) -> TaskInfo | None:
 def logs(root: Path, task_id: str, follow: bool) -> int:
     """Print a task's agent output; with ``follow``, keep printing until the task ends."""
     path = root / ".yui" / "logs" / f"{_check_id(task_id)}.log"
-    if not path.is_file() and _task_info(root, task_id) is None:
-        raise YuiError(f"no log for task {task_id!r} in .yui/logs/ (see `yui status` for ids)")
+    if not path.is_file():
+        if _task_info(root, task_id) is not None and follow:
+            pass  # live and not started yet: its output comes
+        else:
+            entry = _from_history(root, task_id)
+            if entry is None:
+                raise YuiError(f"no log for task {task_id!r} in .yui/logs/ "
+                               "(see `yui status --all` for ids)")
+            sys.stdout.write(_no_output(entry.info) + "\n")
+            return 0
     out = sys.stdout.buffer
     offset = 0
     while True:
@@ -133,6 +250,19 @@ def logs(root: Path, task_id: str, follow: bool) -> int:
                 return 0
             continue
         time.sleep(_FOLLOW_POLL_S)  # plain sync code: nothing else runs meanwhile
+
+
+def _no_output(info: TaskInfo) -> str:
+    """Why a task has no log: it never started (and why), or it wrote nothing yet."""
+    reason = info.error or info.message
+    if info.status.terminal:
+        if info.task.agent == "refactor" or info.task.refactor is not None:
+            return f"task {info.task.id} ({info.status.value}) ran the built-in refactor, " \
+                f"which writes no agent log: {reason or 'no error'}"
+        return f"task {info.task.id} never started an agent ({info.status.value}): " \
+            f"{reason or 'no reason recorded'}"
+    return f"task {info.task.id} has not started yet ({info.status.value}" + \
+        (f": {reason})" if reason else ")")
 
 
 def undo(root: Path, console: Console, task_id: str) -> int:

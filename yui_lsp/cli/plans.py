@@ -7,16 +7,16 @@ clearest message as early as possible.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from yui_lsp.coordinator import topological_order
-from yui_lsp.coordinator.dag import validate
+from yui_lsp.coordinator.validation import check_plan
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import Plan, Task
-from yui_lsp.workspace.paths import validate_claims
 
 
 def load_plan(path: Path) -> Plan:
@@ -77,23 +77,26 @@ def _task_id_at(data: object, index: int) -> str:
 
 def check_tasks(tasks: list[Task], where: str = "plan") -> None:
     """Refuse duplicate ids, unknown dependencies, cycles and malformed globs."""
-    seen: set[str] = set()
-    for task in tasks:
-        if task.id and task.id in seen:
-            raise PlanError(f"{where}: task id {task.id!r} is used twice")
-        seen.add(task.id)
-        try:
-            validate_claims(task.claims)
-            if task.refactor is not None:
-                validate_claims(task.refactor.files)
-        except PlanError as exc:
-            raise PlanError(f"{where}: task {task.id or task.display_title!r}: {exc}") from None
-    try:
-        validate({t.id: list(t.depends_on) for t in tasks})
-    except PlanError as exc:
-        raise PlanError(f"{where}: {exc}") from None
+    check_plan(tasks, where=where)
 
 
 def waves(tasks: list[Task]) -> list[list[str]]:
     """The order a plan runs in: each wave only needs earlier waves."""
     return topological_order({t.id: list(t.depends_on) for t in tasks})
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """``plan`` as a plan file ``load_plan`` reads back to the same plan."""
+    # JSON strings are valid TOML basic strings, escapes included.
+    lines = []
+    if plan.max_workers is not None:
+        lines.append(f"max_workers = {plan.max_workers}")
+    for task in plan.tasks:
+        lines += ["", "[[task]]", f"id = {json.dumps(task.id)}"]
+        if task.title:
+            lines.append(f"title = {json.dumps(task.title)}")
+        lines += [f"agent = {json.dumps(task.agent)}", f"prompt = {json.dumps(task.prompt)}"]
+        lines.append(f"claims = {json.dumps(task.claims)}")
+        if task.depends_on:
+            lines.append(f"depends_on = {json.dumps(task.depends_on)}")
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -10,14 +10,15 @@ Usage::
 
 from __future__ import annotations
 
-import bisect
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
-from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,15 +27,23 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from yui_lsp.agents import adapter_for
 from yui_lsp.config import AgentProfile, Settings, load_settings
-from yui_lsp.coordinator import dag
-from yui_lsp.coordinator.audit import AuditLog
 from yui_lsp.coordinator.bus import Bus
-from yui_lsp.coordinator.domain import DomainMembership
-from yui_lsp.coordinator.pipeline import Services, is_direct, profile_for, run_attempt
+from yui_lsp.coordinator.history import HistoryEntry, renamed
+from yui_lsp.coordinator.pipeline import Services, run_attempt
 from yui_lsp.coordinator.records import TaskFuture, TaskRecord
 from yui_lsp.coordinator.resources import ResourceGate
+from yui_lsp.coordinator.scheduler import RetryPolicy, Scheduler
+from yui_lsp.coordinator.services import (
+    HistoryWriter,
+    Signal,
+    background,
+    open_audit,
+    open_domain,
+    open_history,
+    open_workspace,
+)
+from yui_lsp.coordinator.validation import check_plan, check_task
 from yui_lsp.errors import (
     AgentUnavailableError,
     PlanError,
@@ -51,23 +60,20 @@ from yui_lsp.protocol import (
     Task,
     TaskConflict,
     TaskInfo,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     TaskUpdate,
     utcnow,
 )
+from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
     DiskReader,
     JournaledApplier,
-    LeaseTable,
-    SandboxPool,
     WorkspaceReader,
-    recover,
-    validate_claims,
 )
-from yui_lsp.workspace.statedir import private_dir, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +88,17 @@ def _unwrap(exc: BaseException) -> BaseException:
 _NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
 
 
-class _KnownIds:
-    """Ids a coordinator knows (live records and forgotten ones), without copying them."""
-
-    def __init__(self, *tables: Mapping[str, object]) -> None:
-        self._tables = tables
-
-    def __contains__(self, task_id: object) -> bool:
-        return any(task_id in table for table in self._tables)
+def _no_shortage() -> str | None:
+    return None
 
 
 class ParallelTaskManager:
-    """Runs many agent tasks at once on one workspace, safely. Async context manager."""
+    """Runs many agent tasks at once on one workspace, safely. Async context manager.
+
+    The wiring around :class:`~yui_lsp.coordinator.scheduler.Scheduler` (the pure core):
+    the services of :mod:`~yui_lsp.coordinator.services` are opened on entry, the scheduling
+    loop starts tasks the core picks, and each task runs its attempts through the pipeline.
+    """
 
     def __init__(
         self,
@@ -118,26 +123,20 @@ class ParallelTaskManager:
         self._applier = applier or JournaledApplier(self.root, self.settings.backup_retention)
         self._kind = kind
         self._join_domain = join_domain
-        self._records: dict[str, TaskRecord] = {}
-        #: Tasks between start and end of `_run` (acquiring, running, integrating).
-        self._running: dict[str, TaskRecord] = {}
-        self._unfinished: set[str] = set()
-        #: Ended tasks in the order they ended; beyond `task_retention` only their status stays.
-        self._ended: deque[str] = deque()
-        self._forgotten: dict[str, TaskStatus] = {}
+        self._core = Scheduler(self.settings.task_retention, self._changed, self._ended)
+        self.policy = RetryPolicy(
+            max_retries=self.settings.max_retries,
+            backoff_s=self.settings.retry_backoff_s,
+            conflict_retries=self.settings.conflict_retries,
+        )
         self._published: dict[str, tuple[datetime, str]] = {}
-        self._dependents: dict[str, list[str]] = {}
-        self._ready: list[tuple[int, int, str]] = []
-        self._seq = 0
-        self._free_slots: dict[str, list[int]] = {}
-        self._wake = anyio.Event()
-        self._dirty = anyio.Event()
-        self._tg: TaskGroup | None = None
+        self._wake = Signal()
+        self._dirty = Signal()
+        self._runs: TaskGroup | None = None
         self._services: Services | None = None
-        self._audit: AuditLog | None = None
-        self._domain: DomainMembership | None = None
+        self._history: HistoryWriter | None = None
+        self._stack: AsyncExitStack | None = None
         self._gate = ResourceGate(self.settings.min_free_memory_mb, self.settings.max_cpu_percent)
-        self._waiting_reason: str | None = None
 
     @property
     def max_workers(self) -> int:
@@ -154,42 +153,14 @@ class ParallelTaskManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> ParallelTaskManager:
-        yui = state_dir(self.root)  # owner-only; refused when it is not the user's own
-        recovered = await anyio.to_thread.run_sync(recover, self.root)
-        leases = LeaseTable(self.root, self.coordinator_id, self.settings.lease_ttl_s)
-        sandboxes = SandboxPool(
-            self.root,
-            Path(self.settings.sandbox_dir) if self.settings.sandbox_dir else None,
-            self.settings.sandbox_include,
-            # One warm sandbox per worker: a pool smaller than that re-creates worktrees.
-            max(self.settings.sandbox_pool_size, self.max_workers),
-        )
-        await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
-        self._services = Services(
-            root=self.root,
-            settings=self.settings,
-            leases=leases,
-            sandboxes=sandboxes,
-            reader=self._reader,
-            applier=self._applier,
-            logs_dir=yui / "logs",
-        )
-        private_dir(yui / "logs")
-        self._audit = AuditLog(yui / "audit.jsonl")
-        self.bus.add_listener(self._audit)
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        self._tg.start_soon(self._schedule_loop)
-        self._tg.start_soon(
-            leases.heartbeat, self._leased_task_ids, self.settings.lease_heartbeat_s
-        )
-        if self._join_domain:
-            self._domain = DomainMembership(self.root, self.coordinator_id, self._kind)
-            self._domain.register()
-            await self._tg.start(self._domain.serve, self._handle_control)
-            self._tg.start_soon(self._publish_loop)
-        if recovered:
-            log.info("recovered interrupted applies: %s", recovered)
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await stack.enter_async_context(self._lifespan())
+        except BaseException:
+            await stack.__aexit__(*sys.exc_info())
+            raise
+        self._stack = stack
         return self
 
     async def __aexit__(
@@ -198,26 +169,46 @@ class ParallelTaskManager:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        assert self._tg is not None and self._services is not None
-        self._tg.cancel_scope.cancel()
-        try:
-            return await self._tg.__aexit__(exc_type, exc, tb)
-        finally:
-            with anyio.CancelScope(shield=True):
-                for rec in self._records.values():
+        assert self._stack is not None, "not entered"
+        stack, self._stack = self._stack, None
+        return await stack.__aexit__(exc_type, exc, tb)
+
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        """Services first, then the scheduling loop; on the way out the reverse order."""
+        async with AsyncExitStack() as stack:
+            services, recovered = await stack.enter_async_context(open_workspace(
+                self.root, self.settings, self.coordinator_id, self._reader, self._applier,
+                # One warm sandbox per worker: a pool smaller than that re-creates worktrees.
+                pool_size=max(self.settings.sandbox_pool_size, self.max_workers),
+                leased_task_ids=lambda: list(self._core.running),
+            ))
+            await stack.enter_async_context(open_audit(self.root, self.bus))
+            self._history = await stack.enter_async_context(
+                open_history(self.root, self.settings))
+            if self._join_domain:
+                await stack.enter_async_context(open_domain(
+                    self.root, self.coordinator_id, self._kind, self._handle_control,
+                    self._tasks_json, self._dirty,
+                ))
+            if recovered:
+                log.info("recovered interrupted applies: %s", recovered)
+            self._services = services
+            try:
+                async with background() as runs:
+                    self._runs = runs
+                    runs.start_soon(self._schedule_loop)
+                    yield
+            finally:
+                self._runs = None
+                for rec in list(self._core.records.values()):
                     if not rec.status.terminal:
-                        self._finish(rec, TaskStatus.CANCELLED, "coordinator stopped")
-                self._services.leases.release_all_of_coordinator()
-                await self._services.sandboxes.close()
-                if self._domain is not None:
-                    self._domain.unregister()
-                if self._audit is not None:
-                    self._audit.close()
+                        self._core.finish(rec, TaskStatus.CANCELLED, "coordinator stopped")
 
     def _require_running(self) -> TaskGroup:
-        if self._tg is None:
+        if self._runs is None:
             raise RuntimeError("use `async with ParallelTaskManager(...) as manager:` first")
-        return self._tg
+        return self._runs
 
     # ------------------------------------------------------------------ public API
 
@@ -229,18 +220,23 @@ class ParallelTaskManager:
         item = task if isinstance(task, Task) else Task.model_validate(task)
         if agent_type:
             item = item.model_copy(update={"agent": agent_type})
-        (future,) = self._submit([item], started)
+        (future,) = await self._submit([item], started)
         return future
 
     async def submit_plan(self, plan: Plan) -> list[TaskFuture]:
-        """Queue a whole plan; it is validated as one (cycles, unknown ids and agents)."""
-        return self._submit(list(plan.tasks), time.perf_counter())
+        """Queue a whole plan; it is validated as one (cycles, unknown ids and agents).
+
+        An id that an earlier run on the repository already used gets a run suffix
+        (``api`` → ``api-r2``, titled ``api``); the futures carry the ids the tasks run under.
+        """
+        return await self._submit(list(plan.tasks), time.perf_counter())
 
     async def wait_for_completion(self, timeout: float | None = None) -> list[TaskResult]:
         """Wait until every task (also ones submitted meanwhile) has ended."""
+        core = self._core
         with anyio.fail_after(timeout):
-            while self._unfinished:
-                await self._records[next(iter(self._unfinished))].done.wait()
+            while core.unfinished:
+                await core.records[next(iter(core.unfinished))].done.wait()
         return self.get_results()
 
     def get_results(self) -> list[TaskResult]:
@@ -249,18 +245,23 @@ class ParallelTaskManager:
         A coordinator that runs for long keeps the last ``task_retention`` (setting) results
         in memory; every result is also in ``.yui/audit.jsonl``.
         """
-        return [r.result() for r in self._records.values() if r.status.terminal]
+        return [r.result() for r in self._core.records.values() if r.status.terminal]
 
     def monitor_progress(self) -> dict[str, TaskStatus]:
         """Status of every task by id."""
-        return {task_id: rec.status for task_id, rec in self._records.items()}
+        return {task_id: rec.status for task_id, rec in self._core.records.items()}
 
     def tasks(self) -> list[TaskInfo]:
-        return [rec.info(self.coordinator_id) for rec in self._records.values()]
+        return [rec.info(self.coordinator_id) for rec in self._core.records.values()]
 
     def locks(self) -> list[LockRecord]:
+        """The lease table (reads files: call it from a worker thread, see :meth:`lock_table`)."""
         assert self._services is not None
         return self._services.leases.records()
+
+    async def lock_table(self) -> list[LockRecord]:
+        """The lease table, read in a worker thread."""
+        return await anyio.to_thread.run_sync(self.locks)
 
     def future(self, task_id: str) -> TaskFuture:
         return TaskFuture(self._record(task_id))
@@ -273,183 +274,71 @@ class ParallelTaskManager:
         rec.cancel_requested = True
         if rec.cancel_scope is not None:
             rec.cancel_scope.cancel()
-        else:
-            self._finish(rec, TaskStatus.CANCELLED, "cancelled before it started")
+        elif rec.id not in self._core.running:
+            self._core.cancel_queued(rec)
         return True
+
+    def set_review(self, task_id: str, waiting: bool) -> None:
+        """The editor holds this task's result for the user (review mode), or let it go."""
+        rec = self._core.records.get(task_id)
+        if rec is None or rec.status.terminal:
+            return
+        if waiting:
+            self._core.set_status(rec, TaskStatus.REVIEW, "result waiting for review")
+        else:
+            self._core.set_status(rec, TaskStatus.INTEGRATING, "applying the reviewed result")
 
     async def retry(self, task_id: str) -> TaskFuture:
         """Run an ended (not completed) task again from the start."""
         rec = self._record(task_id)
         if not rec.status.terminal:
             raise YuiError(f"task {task_id!r} is still {rec.status.value}; cancel it first")
-        rec.status, rec.error, rec.progress, rec.attempts = TaskStatus.PENDING, None, 0.0, 0
-        rec.cancel_requested, rec.cancel_scope, rec.done = False, None, anyio.Event()
-        rec.conflicts, rec.files_modified = [], []
-        self._unfinished.add(rec.id)
-        self._enqueue_if_ready(rec)
+        self._core.reset(rec)
         return TaskFuture(rec)
 
     # ------------------------------------------------------------------ submission
 
-    def _submit(self, tasks: list[Task], started: float) -> list[TaskFuture]:
+    async def _submit(self, tasks: list[Task], started: float) -> list[TaskFuture]:
         self._require_running()
+        assert self._history is not None
         items = [t.with_id() for t in tasks]
         ids = [t.id for t in items]
-        known = _KnownIds(self._records, self._forgotten)
-        duplicates = {i for i, n in Counter(ids).items() if n > 1} | {i for i in ids if i in known}
-        if duplicates:
-            raise PlanError(f"task id {sorted(duplicates)[0]!r} is used twice")
-        profiles = {item.id: self._check_task(item) for item in items}
-        dag.validate({t.id: t.depends_on for t in items}, known=known)
-        futures = []
-        for item in items:
-            self._seq += 1
-            rec = TaskRecord(
-                task=item,
-                seq=self._seq,
-                profile=profiles[item.id],
-                claim_set=ClaimSet(item.claims),
-            )
-            self._records[item.id] = rec
-            self._unfinished.add(item.id)
-            for dep in item.depends_on:
-                self._dependents.setdefault(dep, []).append(item.id)
-            self._emit_update(rec)
-            futures.append(TaskFuture(rec))
-        for item in items:
-            self._enqueue_if_ready(self._records[item.id])
+        check_plan(items, known=self._core.known)
+
+        def check() -> dict[str, AgentProfile]:
+            return {item.id: check_task(item, self.settings, self.root) for item in items}
+
+        profiles = await anyio.to_thread.run_sync(check)
+        # Ids are unique per repository, across runs and coordinators: the history says.
+        granted = await anyio.to_thread.run_sync(
+            self._history.history.reserve, self.coordinator_id, ids)
+        records = [
+            TaskRecord(task=renamed(item, granted[item.id], granted),
+                       profile=profiles[item.id], claim_set=ClaimSet(item.claims))
+            for item in items
+        ]
+        self._core.add(records)
         elapsed = time.perf_counter() - started
-        for item in items:
-            self._records[item.id].submission_latency_s = elapsed
-        return futures
-
-    def _check_task(self, task: Task) -> AgentProfile:
-        """Refuse a task that cannot run; return the agent profile it will run with."""
-        profile = profile_for(task, self.settings)
-        if profile.kind == "shell" and not task.command:
-            raise PlanError(f"task {task.id!r}: the shell agent needs `command = [argv...]`")
-        if profile.kind == "refactor" and task.refactor is None:
-            raise PlanError(
-                f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
-            )
-        if profile.kind == "yui" and not (task.command or task.refactor):
-            raise PlanError(f"task {task.id!r}: the yui worker needs a `command` or a `refactor`")
-        if profile.kind not in ("shell", "refactor", "yui") and not task.prompt.strip():
-            raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
-        validate_claims(task.claims)
-        if task.refactor is not None:
-            validate_claims(task.refactor.files)
-        if not is_direct(task, profile):
-            adapter_for(profile).check_available(profile)
-        return profile
-
-    def _status_of(self, task_id: str) -> TaskStatus:
-        rec = self._records.get(task_id)
-        return rec.status if rec is not None else self._forgotten[task_id]
-
-    def _enqueue_if_ready(self, rec: TaskRecord) -> None:
-        deps = {d: self._status_of(d) for d in rec.task.depends_on}
-        failed = next(
-            ((d, s) for d, s in deps.items() if s.terminal and s != TaskStatus.COMPLETED), None
-        )
-        if failed is not None:
-            self._finish(
-                rec,
-                TaskStatus.FAILED,
-                f"not started: dependency {failed[0]!r} ended {failed[1].value}",
-            )
-        elif all(s == TaskStatus.COMPLETED for s in deps.values()):
-            rec.status, rec.queued_at = TaskStatus.QUEUED, time.monotonic()
-            rec.message = ""
-            bisect.insort(self._ready, (-rec.task.priority, rec.seq, rec.id))
-            self._emit_update(rec)
-            self._wake.set()
-        elif rec.status != TaskStatus.BLOCKED:
-            rec.status = TaskStatus.BLOCKED
-            rec.message = "waiting for " + ", ".join(
-                d for d, s in deps.items() if s != TaskStatus.COMPLETED
-            )
-            self._emit_update(rec)
+        for rec in records:
+            rec.submission_latency_s = elapsed
+        return [TaskFuture(rec) for rec in records]
 
     # ------------------------------------------------------------------ scheduling
 
     async def _schedule_loop(self) -> None:
         while True:
-            self._wake = anyio.Event()
-            self._start_ready()
-            if self._waiting_reason:
-                with anyio.move_on_after(0.5):
-                    await self._wake.wait()
-            else:
-                await self._wake.wait()
-
-    def _active(self) -> list[TaskRecord]:
-        return list(self._running.values())
-
-    def _start_ready(self) -> None:
-        tg = self._require_running()
-        active = self._active()
-        reason = None
-        kept: list[tuple[int, int, str]] = []
-        for index, entry in enumerate(self._ready):
-            if len(active) >= self.max_workers:
-                kept.extend(self._ready[index:])  # no free worker: the rest stays in order
-                break
-            rec = self._records.get(entry[2])
-            if rec is None or rec.status != TaskStatus.QUEUED:
-                continue  # cancelled while queued
-            if not self._fits(rec, active):
-                kept.append(entry)
-                continue
-            shortage = self._gate.shortage() if active else None
-            if shortage:
-                # Nothing behind this task may overtake it while resources are short.
-                reason = shortage
-                if rec.message != shortage:
-                    rec.message = shortage
-                    self._emit_update(rec)
-                kept.extend(self._ready[index:])
-                break
-            rec.status = TaskStatus.ACQUIRING
-            rec.message = ""
-            active.append(rec)
-            self._running[rec.id] = rec
-            tg.start_soon(self._run, rec)
-        self._ready = kept
-        self._waiting_reason = reason
-
-    def _fits(self, rec: TaskRecord, active: list[TaskRecord]) -> bool:
-        profile = rec.profile
-        if profile.max_concurrent is not None:
-            same = sum(1 for a in active if a.task.agent == rec.task.agent)
-            if same >= profile.max_concurrent:
-                return False
-        if not rec.claim_set:
-            return True
-        return not any(
-            a.claim_set
-            and a.claim_set.overlaps(rec.claim_set)
-            and "exclusive" in (a.task.lock_type.value, rec.task.lock_type.value)
-            for a in active
-        )
-
-    def _take_slot(self, agent: str) -> int:
-        slots = self._free_slots.setdefault(agent, [])
-        if slots:
-            return slots.pop(0)
-        used = {
-            int(r.agent_id.rsplit("_", 1)[-1])
-            for r in self._active()
-            if r.task.agent == agent and r.agent_id
-        }
-        return next(i for i in range(1, len(used) + 2) if i not in used)
+            runs = self._require_running()
+            # On a cluster, this machine's load says nothing about the nodes' (Ray places).
+            gate = self._gate.shortage if self.settings.executor == "local" else _no_shortage
+            for rec in self._core.pick(self.max_workers, gate):
+                runs.start_soon(self._run, rec)
+            # While resources are short, look again every half second.
+            await self._wake.wait(0.5 if self._core.waiting_reason else None)
 
     # ------------------------------------------------------------------ running
 
     async def _run(self, rec: TaskRecord) -> None:
         assert self._services is not None
-        slot = self._take_slot(rec.task.agent)
-        rec.agent_id = f"{rec.task.agent}_worker_{slot}"
         rec.started_at = time.monotonic()
         try:
             with anyio.CancelScope() as scope:
@@ -458,28 +347,34 @@ class ParallelTaskManager:
                     scope.cancel()
                 await self._run_attempts(rec)
             if scope.cancelled_caught and not rec.status.terminal:
-                self._finish(rec, TaskStatus.CANCELLED, "cancelled")
+                self._core.finish(rec, TaskStatus.CANCELLED, "cancelled")
         finally:
             with anyio.CancelScope(shield=True):
                 rec.cancel_scope = None
                 # Leases taken mid-run (writes outside the claims) are released too.
-                if self._services.leases.release(rec.id):
-                    self._emit(LocksChanged(locks=self._services.leases.records()))
-                self._running.pop(rec.id, None)
-                bisect.insort(self._free_slots.setdefault(rec.task.agent, []), slot)
+                leases = self._services.leases
+                if await anyio.to_thread.run_sync(leases.release, rec.id):
+                    await self._locks_changed()
                 if not rec.status.terminal:
-                    self._finish(rec, TaskStatus.FAILED, "stopped unexpectedly")
+                    self._core.finish(rec, TaskStatus.FAILED, "stopped unexpectedly")
+                self._core.stopped(rec)
                 self._wake.set()
+
+    async def _locks_changed(self) -> None:
+        assert self._services is not None
+        self._emit(LocksChanged(locks=await anyio.to_thread.run_sync(
+            self._services.leases.records)))
 
     async def _run_attempts(self, rec: TaskRecord) -> None:
         services = self._services
         assert services is not None
         task = rec.task
+        set_status = self._core.set_status
         if task.claims:
-            self._set_status(rec, TaskStatus.ACQUIRING, "taking leases")
+            set_status(rec, TaskStatus.ACQUIRING, "taking leases")
 
             def on_wait(holder: LockRecord) -> None:
-                self._set_status(
+                set_status(
                     rec,
                     TaskStatus.ACQUIRING,
                     f"waiting for {holder.file_path} (leased by task {holder.locked_by!r})",
@@ -493,11 +388,11 @@ class ParallelTaskManager:
                 title=task.title,
                 on_wait=on_wait,
             )
-            self._emit(LocksChanged(locks=services.leases.records()))
+            await self._locks_changed()
+        policy = self.policy
+        if task.max_retries is not None:
+            policy = replace(policy, max_retries=task.max_retries)
         failures = conflicts = 0
-        max_retries = (
-            task.max_retries if task.max_retries is not None else self.settings.max_retries
-        )
         while True:
             rec.attempts += 1
             try:
@@ -508,25 +403,23 @@ class ParallelTaskManager:
                     attempt=rec.attempts,
                     agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),
-                    set_status=lambda s, msg: self._set_status(rec, s, msg),
+                    set_status=lambda s, msg: set_status(rec, s, msg),
+                    placed=lambda node: setattr(rec, "node", node),
                 )
             except Exception as raised:
                 exc = _unwrap(raised)
-                if isinstance(exc, _NO_RETRY):
-                    self._finish(rec, TaskStatus.FAILED, str(exc))
-                    return
                 error = str(exc) if isinstance(exc, YuiError) else f"internal error: {exc!r}"
                 if not isinstance(exc, YuiError):
                     log.exception("task %s failed", task.id)
                 failures += 1
-                if failures > max_retries:
-                    self._finish(rec, TaskStatus.FAILED, error)
+                delay = policy.retry_after_failure(failures, not isinstance(exc, _NO_RETRY))
+                if delay is None:
+                    self._core.finish(rec, TaskStatus.FAILED, error)
                     return
-                delay = self.settings.retry_backoff_s * 2 ** (failures - 1)
-                self._set_status(
+                set_status(
                     rec,
                     TaskStatus.RUNNING,
-                    f"{error}; retry {failures}/{max_retries} in {delay:g}s",
+                    f"{error}; retry {failures}/{policy.max_retries} in {delay:g}s",
                 )
                 await anyio.sleep(delay)
                 continue
@@ -535,7 +428,7 @@ class ParallelTaskManager:
             rec.extra_metrics.update(outcome.metrics)
             if outcome.conflicts:
                 conflicts += 1
-                will_retry = conflicts <= self.settings.conflict_retries
+                will_retry = policy.rerun_after_conflict(conflicts)
                 self._emit(
                     TaskConflict(
                         task_id=task.id,
@@ -545,61 +438,44 @@ class ParallelTaskManager:
                     )
                 )
                 if will_retry:
-                    self._set_status(
-                        rec, TaskStatus.RUNNING, "conflict; re-running on the current files"
-                    )
+                    set_status(rec, TaskStatus.RUNNING, "conflict; re-running on the current files")
                     continue
                 rec.conflicts = outcome.conflicts
                 paths = ", ".join(c.path for c in outcome.conflicts if c.path) or "files"
-                self._finish(
+                self._core.finish(
                     rec, TaskStatus.CONFLICT, f"conflict in {paths}: {outcome.conflicts[0].reason}"
                 )
                 return
             rec.files_modified = outcome.files
-            self._finish(rec, TaskStatus.COMPLETED, f"{len(outcome.files)} files changed")
+            rec.agent_errors = outcome.agent_errors
+            rec.outcome = TaskOutcome.CHANGED if outcome.files else TaskOutcome.NO_CHANGES
+            self._core.finish(rec, TaskStatus.COMPLETED,
+                              f"{plural(len(outcome.files), 'file')} changed"
+                              if outcome.files else "no changes")
             return
 
-    # ------------------------------------------------------------------ state changes
+    # ------------------------------------------------------------------ what the core reports
 
-    def _set_status(self, rec: TaskRecord, status: TaskStatus, message: str = "") -> None:
-        rec.status, rec.message = status, message
-        if status == TaskStatus.INTEGRATING:
-            rec.progress = max(rec.progress, 0.9)
+    def _changed(self, rec: TaskRecord) -> None:
         self._emit_update(rec)
+        if self._history is not None:
+            self._history.note(rec.id, lambda: self._history_entry(rec))
+        if rec.status == TaskStatus.QUEUED:
+            self._wake.set()
 
-    def _finish(self, rec: TaskRecord, status: TaskStatus, message: str = "") -> None:
-        if rec.status.terminal:
-            return
-        rec.status, rec.message = status, message
-        if status == TaskStatus.COMPLETED:
-            rec.progress = 1.0
-        else:
-            rec.error = message
-        self._emit_update(rec)
+    def _history_entry(self, rec: TaskRecord) -> HistoryEntry:
+        metrics = rec.metrics()
+        figures = {"queue_wait_s": metrics.queue_wait_s, "run_s": metrics.run_s,
+                   "integration_s": metrics.integration_s, "attempts": float(metrics.attempts),
+                   **metrics.extra}
+        if rec.started_at is not None and rec.ended_at is not None:
+            figures["duration_s"] = round(rec.ended_at - rec.started_at, 3)
+        return HistoryEntry(info=rec.info(self.coordinator_id), metrics=figures,
+                            log_path=f".yui/logs/{rec.id}.log")
+
+    def _ended(self, rec: TaskRecord) -> None:
         self._emit(rec.metrics())
-        rec.done.set()
-        self._unfinished.discard(rec.id)
-        for dep_id in self._dependents.get(rec.id, []):
-            dependent = self._records.get(dep_id)
-            if dependent is not None and dependent.status in (
-                TaskStatus.BLOCKED,
-                TaskStatus.PENDING,
-            ):
-                self._enqueue_if_ready(dependent)
-        self._ended.append(rec.id)
-        self._forget_old()
         self._wake.set()
-
-    def _forget_old(self) -> None:
-        """Keep memory flat on a long-lived coordinator: old results become a status."""
-        while len(self._ended) > self.settings.task_retention:
-            task_id = self._ended.popleft()
-            rec = self._records.get(task_id)
-            if rec is None or not rec.status.terminal or task_id in self._ended:
-                continue  # retried since, or ended again later in the queue
-            del self._records[task_id]
-            self._forgotten[task_id] = rec.status
-            self._dependents.pop(task_id, None)
 
     def _from_agent(self, rec: TaskRecord, message: Message) -> None:
         if isinstance(message, TaskUpdate):
@@ -625,6 +501,9 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                node=rec.node,
+                outcome=rec.outcome,
+                agent_errors=rec.agent_errors,
             )
         )
 
@@ -634,22 +513,11 @@ class ParallelTaskManager:
 
     # ------------------------------------------------------------------ domain
 
-    def _leased_task_ids(self) -> Iterable[str]:
-        return list(self._running)
-
-    async def _publish_loop(self) -> None:
-        assert self._domain is not None
-        while True:
-            await self._dirty.wait()
-            self._dirty = anyio.Event()
-            await anyio.to_thread.run_sync(self._domain.publish_json, self._tasks_json())
-            await anyio.sleep(0.2)  # coalesce bursts: at most five table writes a second
-
     def _tasks_json(self) -> bytes:
         """The task table as JSON; each task is serialised again only when it changed."""
         cache = self._published
         fresh: dict[str, tuple[datetime, str]] = {}
-        for task_id, rec in self._records.items():
+        for task_id, rec in self._core.records.items():
             hit = cache.get(task_id)
             if hit is None or hit[0] != rec.updated_wall:
                 hit = (rec.updated_wall, rec.info(self.coordinator_id).model_dump_json())
@@ -670,7 +538,7 @@ class ParallelTaskManager:
 
     def _record(self, task_id: str) -> TaskRecord:
         try:
-            return self._records[task_id]
+            return self._core.records[task_id]
         except KeyError:
             raise UnknownTaskError(task_id) from None
 

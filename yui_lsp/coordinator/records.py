@@ -14,6 +14,7 @@ from yui_lsp.protocol import (
     Task,
     TaskInfo,
     TaskMetrics,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     utcnow,
@@ -26,24 +27,33 @@ class TaskRecord:
     """Mutable state of a task inside one coordinator."""
 
     task: Task
-    seq: int
     #: The agent profile, resolved once at submission.
     profile: AgentProfile
+    #: Submission order inside the coordinator (set by the scheduler).
+    seq: int = 0
+    #: Worker slot while running (``agent_id`` is ``<agent>_worker_<slot>``), else 0.
+    slot: int = 0
     status: TaskStatus = TaskStatus.PENDING
     progress: float = 0.0
     message: str = ""
     agent_id: str = ""
     error: str | None = None
     files_modified: list[str] = field(default_factory=list)
+    #: Set when the task completed: it changed files, or none (see agent_errors).
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     attempts: int = 0
     submitted_at: float = field(default_factory=time.monotonic)
     queued_at: float | None = None
     started_at: float | None = None
+    ended_at: float | None = None
     run_s: float = 0.0
     integration_s: float = 0.0
     submission_latency_s: float = 0.0
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: Cluster node of the latest attempt ("" = this machine).
+    node: str = ""
     #: The claims prepared for overlap checks (built once at submission).
     claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
@@ -55,6 +65,15 @@ class TaskRecord:
     @property
     def id(self) -> str:
         return self.task.id
+
+    def reset(self) -> None:
+        """Back to a new task, for a retry (the id, task and profile stay)."""
+        self.status, self.error, self.progress, self.attempts = TaskStatus.PENDING, None, 0.0, 0
+        self.message = ""
+        self.cancel_requested, self.cancel_scope, self.done = False, None, anyio.Event()
+        self.conflicts, self.files_modified = [], []
+        self.outcome, self.agent_errors = None, []
+        self.started_at = self.ended_at = None
 
     def metrics(self) -> TaskMetrics:
         queue_wait = (
@@ -70,6 +89,7 @@ class TaskRecord:
             integration_s=self.integration_s,
             attempts=max(self.attempts, 1),
             extra=dict(self.extra_metrics),
+            node=self.node,
         )
 
     def result(self) -> TaskResult:
@@ -83,6 +103,8 @@ class TaskRecord:
             conflicts=list(self.conflicts),
             attempts=self.attempts,
             metrics=self.metrics() if self.status.terminal else None,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
         )
 
     def info(self, coordinator_id: str) -> TaskInfo:
@@ -95,6 +117,9 @@ class TaskRecord:
             files_modified=list(self.files_modified),
             error=self.error,
             coordinator_id=coordinator_id,
+            node=self.node,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
             submitted_at=self.submitted_wall,
             updated_at=self.updated_wall,
         )

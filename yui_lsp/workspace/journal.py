@@ -17,6 +17,7 @@ a few flushes per apply, whatever its size, in the order the recovery relies on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -171,11 +172,13 @@ def write_journal(
     with os.fdopen(_create_private(staged), "wb") as fh:
         fh.write(text.encode())
     os.replace(staged, journal / MANIFEST)
-    # One barrier: the pack, the manifest and the journal's own folder entries are on disk
-    # before any target is touched. A crash before it may leave a manifest whose pack does
-    # not match: read_journal calls that incomplete.
+    # One barrier: the pack, the manifest and the journal's own folder entries — up to
+    # ``.yui``'s own name in the workspace, which may be new — are on disk before any target
+    # is touched. A crash before it may leave a manifest whose pack does not match:
+    # read_journal calls that incomplete.
+    state = journal.parent.parent
     barrier.flush([journal / PACK, journal / MANIFEST],
-                  [journal, journal.parent, journal.parent.parent])
+                  [journal, journal.parent, state, state.parent])
     return ops
 
 
@@ -255,9 +258,10 @@ def commit(
     """Mark a journal whose files are all in place committed and keep it as the backup."""
     os.close(_create_private(journal / COMMITTED))
     backups = retire(root, journal, task_id, retention)
-    # One barrier for the marker and the move. Lost to a crash, recovery rolls the task
-    # forward once more: the same bytes again.
-    barrier.flush([], [backups, journal.parent])
+    # One barrier for the marker and the move (and the backups folder's own entry, which
+    # may be new). Lost to a crash, recovery rolls the task forward once more: the same
+    # bytes again.
+    barrier.flush([], [backups, journal.parent, backups.parent])
 
 
 def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
@@ -279,11 +283,17 @@ def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
         reverse=True,
     )
     for old in kept[retention:]:
-        shutil.rmtree(old)
+        # Applies landing at once retire the same oldest backups: whoever comes second
+        # finds them gone, which is what it wanted.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(old)
     return backups
 
 
 def _backup_age(backup: Path) -> int:
     # A crash may keep a backup's move but lose its marker: the manifest dates it then.
     marker = backup / COMMITTED
-    return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    try:
+        return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0  # retired by a concurrent apply meanwhile: the oldest of all

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange, FileConflict, LockRecord
+from yui_lsp.workspace.gitcmd import git_env
 from yui_lsp.workspace.paths import ClaimSet, resolve_inside
 from yui_lsp.workspace.types import Integration, MergedFile, WorkspaceReader
 
@@ -31,15 +32,20 @@ class MergeOutcome:
     conflict: FileConflict | None = None
 
 
+def as_text(data: bytes) -> str | None:
+    """``data`` decoded if it is text, else None. The one rule of yui for "is this text":
+    UTF-8 without NUL bytes (merged line by line, rewritten by the refactor worker)."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def is_text(data: bytes) -> bool:
     """UTF-8 without NUL bytes: the only content merged line by line."""
-    if b"\x00" in data:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return as_text(data) is not None
 
 
 def merge3(base: bytes | None, ours: bytes | None, theirs: bytes | None, path: str) -> MergeOutcome:
@@ -85,7 +91,9 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes, *, path: str) -> tuple[
         argv = ["git", "merge-file", "-p", "--diff3", f"--marker-size={_MARKER}"]
         for label in labels:
             argv += ["-L", label]
-        done = subprocess.run([*argv, *files], capture_output=True, check=False)
+        # Outside any repository, with yui's git environment (no system or global config).
+        done = subprocess.run([*argv, *files], capture_output=True, check=False, cwd=tmp,
+                              env=git_env())
     if done.returncode < 0 or done.returncode > 127:
         detail = done.stderr.decode(errors="replace")
         raise RuntimeError(f"git merge-file failed on {path}: {detail}")
@@ -224,7 +232,7 @@ def _merge_change(
             )
     outcome = merge3(base, ours, theirs, change.path)
     if outcome.conflict is not None:
-        return outcome.conflict
+        return outcome.conflict.with_sides(base, theirs)
     content = outcome.content
     if change.kind is ChangeKind.RENAME:
         return MergedFile(

@@ -2,13 +2,17 @@
 
 Every path that crosses the workspace API is a workspace-relative POSIX string. Claims are
 globs over such paths: ``*`` and ``?`` and ``[...]`` match within one path segment, a whole
-segment ``**`` matches any number of segments (including none), and a claim without any
-glob character also covers everything below it when it names a folder (``src`` = ``src/**``).
+segment ``**`` matches any number of segments (including none), ``{a,b}`` stands for each of
+its alternatives (``src/{api,db}/**``), and a claim without any glob character also covers
+everything below it when it names a folder (``src`` = ``src/**``). Empty and ``.`` segments
+are ignored (``./src//a.py`` = ``src/a.py``). The cases every client must agree on are in
+``tests/fixtures/claims.json``.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import posixpath
 import stat
@@ -18,6 +22,8 @@ from pathlib import Path
 from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, ProtectedPathError
 
 _GLOB_CHARS = frozenset("*?[")
+#: A claim may stand for at most this many alternatives once its ``{a,b}`` are expanded.
+_MAX_ALTERNATIVES = 256
 #: Folders that never belong to a claim: git's own data and yui's state.
 _NEVER_CLAIMED = frozenset({".git", ".yui"})
 
@@ -45,10 +51,15 @@ def _has_glob(text: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in text)
 
 
-def _normalise_rel(rel: str) -> str:
-    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes."""
-    posix = rel.replace("\\", "/")
-    if not posix or posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+def _normalise_rel(rel: str, *, backslash_is_separator: bool = True) -> str:
+    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes.
+
+    Claims written by people may use ``\\`` as a separator; a path from a change set may
+    not (``a\\b.txt`` is one file name there).
+    """
+    posix = rel.replace("\\", "/") if backslash_is_separator else rel
+    drive = backslash_is_separator and len(posix) > 1 and posix[1] == ":"
+    if not posix or posix.startswith("/") or drive:
         raise PathOutsideWorkspaceError(rel)
     clean = posixpath.normpath(posix)
     if clean == ".." or clean.startswith("../") or "\x00" in clean:
@@ -67,7 +78,7 @@ def resolve_inside(root: Path, rel: str) -> Path:
     is refused as well as a symlinked file. The returned path is not resolved (a symlink
     inside the workspace stays a symlink).
     """
-    clean = _normalise_rel(rel)
+    clean = _normalise_rel(rel, backslash_is_separator=False)
     real_root = os.path.realpath(root)
     current = Path(root)
     if clean == ".":
@@ -95,6 +106,49 @@ def to_rel(root: Path, path: Path | str) -> str:
 
 
 # --------------------------------------------------------------------------- claims
+
+
+@lru_cache(maxsize=65536)
+def expand_braces(claim: str) -> tuple[str, ...]:
+    """The claims ``claim`` stands for: ``src/{a,b}.py`` is ``src/a.py`` and ``src/b.py``.
+
+    Alternatives may nest; a claim without braces stands for itself.
+    """
+    if "{" not in claim and "}" not in claim:
+        return (claim,)
+    start = claim.find("{")
+    if start == -1 or "}" in claim[:start]:
+        raise PlanError(f"claim {claim!r}: unbalanced '{{' or '}}' in the glob")
+    depth, end, commas = 0, -1, [start]
+    for i in range(start, len(claim)):
+        if claim[i] == "{":
+            depth += 1
+        elif claim[i] == "}":
+            depth -= 1
+            if depth == 0:
+                end = i
+                break
+        elif claim[i] == "," and depth == 1:
+            commas.append(i)
+    if end == -1:
+        raise PlanError(f"claim {claim!r}: unbalanced '{{' or '}}' in the glob")
+    bounds = [*commas, end]
+    head, tail = claim[:start], claim[end + 1 :]
+    out: list[str] = []
+    for a, b in itertools.pairwise(bounds):
+        for alternative in expand_braces(head + claim[a + 1 : b] + tail):
+            if alternative not in out:
+                out.append(alternative)
+        if len(out) > _MAX_ALTERNATIVES:
+            raise PlanError(
+                f"claim {claim!r} stands for more than {_MAX_ALTERNATIVES} paths; "
+                "use a wider glob"
+            )
+    return tuple(out)
+
+
+def _alternatives(claims: list[str]) -> list[str]:
+    return [alt for claim in claims for alt in expand_braces(claim)]
 
 
 @lru_cache(maxsize=65536)
@@ -126,7 +180,7 @@ def _claim_segments(claim: str) -> tuple[str, ...]:
 
 def validate_claims(claims: list[str]) -> None:
     """Raise PlanError for the first malformed claim."""
-    for claim in claims:
+    for claim in _alternatives(claims):
         _claim_segments(claim)
 
 
@@ -144,7 +198,7 @@ def _match_segments(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
 def path_matches(path: str, claims: list[str]) -> bool:
     """True when the workspace-relative ``path`` is covered by one of ``claims``."""
     parts = tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
-    return any(_match_segments(_claim_segments(c), parts) for c in claims)
+    return any(_match_segments(_claim_segments(c), parts) for c in _alternatives(claims))
 
 
 def _literal_affixes(seg: str) -> tuple[str, str]:
@@ -193,7 +247,8 @@ class ClaimSet:
     __slots__ = ("claims", "globs", "literals", "prefixes")
 
     def __init__(self, claims: list[str]) -> None:
-        self.claims = list(claims)
+        claims = _alternatives(claims)
+        self.claims = claims
         self.globs = [c for c in claims if _has_glob(c)]
         self.literals = {_literal_parts(c) for c in claims if not _has_glob(c)}
         self.prefixes = {parts[:k] for parts in self.literals for k in range(1, len(parts) + 1)}
@@ -241,7 +296,7 @@ def expand_claims(root: Path, claims: list[str]) -> list[str]:
     """
     found: set[str] = set()
     walker = _Walker(os.fspath(root))
-    for claim in claims:
+    for claim in _alternatives(claims):
         walker.walk("", _claim_segments(claim), True, found)
         if not _has_glob(claim) and not claim.endswith("/"):
             clean = _normalise_rel(claim)

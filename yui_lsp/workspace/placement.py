@@ -173,7 +173,10 @@ def land_all(
         os.replace(temp_name(placement.target, task_id), placement.target)
     # The late temp files now sit at their targets: flush them there.
     late_files = [p.target for p in late if p.mode is None or not stat.S_ISLNK(p.mode)]
-    barrier.flush(late_files, folders | late_folders)
+    # Removals count too: an unlink in a folder no addition touched is durable only once
+    # that folder is flushed, else a power cut brings the removed file back.
+    removed_from = {p.target.parent for p in placements if p.content is None}
+    barrier.flush(late_files, folders | late_folders | removed_from)
 
 
 def place(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> None:

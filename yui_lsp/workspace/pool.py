@@ -3,9 +3,15 @@
 Sandboxes live in the user cache dir (``<cache>/sandboxes/<repo-hash>/``) so editors,
 watchers and indexers never see them. Each folder is named after the owning process
 (``<pid>-<start-time>-<n>``) so any process can tell which ones belong to dead processes and
-remove them. A git sandbox goes back to the pool after its task, reset to its base (only
-what the task touched, when its diff saw that), which makes the next one ready far faster
-than ``git worktree add``.
+remove them; yui's git directory for it sits beside it (``<name>.gitdir``, see
+:mod:`yui_lsp.workspace.gitdir`). A git sandbox goes back to the pool after its task, reset
+to its base (only what the task touched, when its diff saw that) and verified clean, which
+makes the next one ready far faster than a fresh checkout.
+
+A hand-out (:meth:`SandboxPool._prepare`) is: the base commit, a checkout of it when the
+sandbox holds another, the agent's own ``.git`` rebuilt, then the include-list files.
+Anything else a hand-out must lay over the base (an editor's unsaved buffers) belongs in
+the base commit itself (:meth:`SandboxPool._workspace_base`), so diffs stay against it.
 
 Hand-out is CPU-bound when many tasks start at once, so every git process counts. The
 user's uncommitted changes are recorded once per snapshot as a base commit (HEAD plus
@@ -18,35 +24,41 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
-import filelock
 import platformdirs
 import psutil
 
 from yui_lsp.errors import ConfigError
-from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
+from yui_lsp.workspace.gitcmd import (
+    GitError,
+    git,
+    git_out,
+    is_git_root,
+    read_head,
+    split_z,
+    user_excludes,
+)
+from yui_lsp.workspace.gitdir import (
+    ObjectSource,
+    head_of,
+    init_git_dir,
+    object_source_of,
+)
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
-from yui_lsp.workspace.statedir import STATE_DIR_NAME, state_dir
+from yui_lsp.workspace.statedir import STATE_DIR_NAME
 
 _BASE_MESSAGE = "yui: sandbox base (HEAD plus the workspace's uncommitted changes)"
-
-# `git worktree add` and `git worktree prune` both rewrite .git/worktrees/: run concurrently
-# (from our worker threads, or another yui process) they read each other's half-made entries.
-_WORKTREE_THREAD_LOCK = threading.Lock()
-
-
-def _worktree_admin_lock(root: Path) -> filelock.FileLock:
-    return filelock.FileLock(str(state_dir(root) / "worktrees.lock"), mode=0o600)
-
 
 def _process_tag(pid: int) -> str:
     try:
@@ -76,6 +88,9 @@ def _nul_list(paths: list[str]) -> bytes:
     return b"\0".join(os.fsencode(p) for p in paths)
 
 
+_SANDBOX_NUMBERS = itertools.count(1)
+
+
 def _owner_alive(name: str) -> bool:
     """Whether the sandbox folder ``name`` belongs to a process that still runs."""
     parts = name.split("-")
@@ -87,6 +102,10 @@ def _owner_alive(name: str) -> bool:
 def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
+
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
 
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
@@ -131,13 +150,23 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
+        #: What the user's git ignores globally, passed explicitly (global config is not read).
+        self._excludes = user_excludes()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
         self.folder = cache / "sandboxes" / repo_hash
+        #: yui's own object store: the snapshots of uncommitted work go here, never into the
+        #: user's ``.git`` (git does not fsync loose objects by default, and a power cut
+        #: must not leave an empty object file in the user's repository).
+        self.objects = self.folder / "objects"
+        #: Where sandbox git directories borrow objects from (read-only).
+        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        if self.is_git:
+            self.source = replace(self.source, alternates=(*self.source.alternates,
+                                                           self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
-        self._counter = 0
         self._idle: list[Sandbox] = []
         self._busy: dict[str, Sandbox] = {}
         # Hand-outs run in worker threads; one snapshot at a time, shared by those waiting.
@@ -146,13 +175,17 @@ class SandboxPool:
 
     # ----------------------------------------------------------------- public
 
-    async def acquire(self, task_id: str) -> Sandbox:
-        """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+    async def acquire(self, task_id: str, base: str | None = None) -> Sandbox:
+        """A sandbox holding the workspace as the user sees it now, for ``task_id``.
+
+        With ``base`` (a commit of this repository), it holds exactly that commit instead and
+        nothing is copied in: a cluster node's pool gets the workspace that way.
+        """
         requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -184,8 +217,6 @@ class SandboxPool:
             self._busy.clear()
             for sandbox in doomed:
                 await anyio.to_thread.run_sync(self._remove, sandbox)
-            if self.is_git:
-                await anyio.to_thread.run_sync(self._prune)
 
     def check_folder(self) -> None:
         """ConfigError unless the sandboxes' folder can be created and written."""
@@ -211,36 +242,53 @@ class SandboxPool:
             _kill_processes_inside(orphans)
             for entry in orphans:
                 shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-        if self.is_git:
-            self._prune()
+                if not entry.name.endswith(".gitdir"):
+                    removed.append(entry)
+        if self.is_git and removed:
+            # Sandboxes of older versions were worktrees registered in the user's .git.
+            git(["worktree", "prune"], cwd=self.root, check=False)
         return removed
 
     # ----------------------------------------------------------------- internals
 
     def _new_sandbox(self) -> Sandbox:
-        self._counter += 1
-        path = self.folder / f"{self._tag}-{self._counter}"
-        git_dir = None if self.is_git else path.with_name(path.name + ".gitdir")
-        return Sandbox(path, git_dir, pooled=self.is_git)
+        # Numbered per process, not per pool: two pools of one process (two coordinators on
+        # one repository) must never hand out the same folder.
+        path = self.folder / f"{self._tag}-{next(_SANDBOX_NUMBERS)}"
+        git_dir = path.with_name(path.name + ".gitdir")
+        sandbox = Sandbox(path, git_dir, pooled=self.is_git, source=self.source)
+        sandbox.confine_readonly = (self.folder,)
+        return sandbox
 
-    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
+    def snapshot_base(self) -> str:
+        """The commit recording the workspace as the user sees it now (git workspaces only)."""
+        return self._workspace_base(time.monotonic())
+
+    def _prepare(
+        self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            base = self._workspace_base(requested)
-            if not (sandbox.path / ".git").exists():
-                with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
-                    git(["worktree", "add", "-q", "--detach", str(sandbox.path), base],
-                        cwd=self.root)
+            # Every sandbox git directory lists it as an alternate: it must exist first.
+            self.objects.mkdir(exist_ok=True)
+            base = given or self._workspace_base(requested)
+            if not head_of(sandbox.git_dir):
+                init_git_dir(sandbox.git_dir, self.source)
+                sandbox.path.mkdir(exist_ok=True)
+                sandbox.git(["checkout", "-q", "--detach", "--force", base])
             elif sandbox.clean_at != base or sandbox.head() != base:
-                # A pooled sandbox was reset to its last base on release; switching bases
-                # rewrites only the files that differ.
-                git([*sandbox.git_args(), "checkout", "-q", "--detach", "--force", base])
+                # A pooled sandbox was reset to its last base (and verified clean) on
+                # release; switching bases rewrites only the files that differ.
+                sandbox.harden()
+                sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
+            if sandbox.agent_git_at != base:
+                sandbox.give_agent_git()
+            sandbox.agent_git_at = ""  # the agent may change it from now on
         else:
             self._copy_folder(sandbox)
-        for rel in expand_claims(self.root, self.include):
+        for rel in expand_claims(self.root, self.include) if given is None else []:
             src = self.root / rel
             if src.exists() or src.is_symlink():
                 copy_entry(src, sandbox.path / rel, self._real_root)
@@ -262,12 +310,12 @@ class SandboxPool:
                 return last.base
             started = time.monotonic()
             head = read_head(self.root)
-            status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
+            status = git([*self._excludes, "status", "--porcelain=v1", "-z",
                           "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry[3:])]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
@@ -285,39 +333,44 @@ class SandboxPool:
         refused = [rel for rel in changed if (self.root / rel).is_symlink()
                    and not _inside(self._real_root, os.path.realpath(self.root / rel))]
         kept = [rel for rel in changed if rel not in refused]
+        self.objects.mkdir(parents=True, exist_ok=True)
+        objects = {"GIT_OBJECT_DIRECTORY": str(self.objects),
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(
+                       str(p) for p in self.source.alternates if p != self.objects)}
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1",
+                   **objects}
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
-                git(["add", "-A", *from_stdin], cwd=self.root, env=env, stdin=_nul_list(kept))
+                git([*self._excludes, "add", "-A", *from_stdin], cwd=self.root, env=env,
+                    stdin=_nul_list(kept))
             if refused:
                 git(["rm", "-q", "--cached", "--ignore-unmatch", *from_stdin],
                     cwd=self.root, env=env, stdin=_nul_list(refused))
             tree = git_out(["write-tree"], cwd=self.root, env=env)
         # The sandbox's HEAD is this commit, so the agent's `git diff` shows only its work.
-        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root)
+        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root,
+                       env=objects)
 
     def _copy_folder(self, sandbox: Sandbox) -> None:
         assert sandbox.git_dir is not None
         for stale in (sandbox.path, sandbox.git_dir):
             shutil.rmtree(stale, ignore_errors=True)
         shutil.copytree(self.root, sandbox.path, symlinks=True, ignore=_skip_state)
-        env = {"GIT_DIR": str(sandbox.git_dir), "GIT_WORK_TREE": str(sandbox.path)}
-        git(["init", "-q"], env=env)
-        git([*sandbox.git_args(), "add", "-A"])
+        init_git_dir(sandbox.git_dir, sandbox.source)
+        sandbox.git(["add", "-A"])
         tree = git_out([*sandbox.git_args(), "write-tree"])
         sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE])
-        git([*sandbox.git_args(), "update-ref", "HEAD", sandbox.base])
+        init_git_dir(sandbox.git_dir, sandbox.source, head=sandbox.base)
 
     def _reset(self, sandbox: Sandbox) -> None:
         sandbox.reset()
+        # Rebuilt here rather than at the next hand-out, which then has nothing to do
+        # when the base is unchanged (the pool folder is read-only to every agent).
+        sandbox.give_agent_git()
+
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)
-        if sandbox.git_dir is not None:
-            shutil.rmtree(sandbox.git_dir, ignore_errors=True)
-
-    def _prune(self) -> None:
-        with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
-            git(["worktree", "prune"], cwd=self.root, check=False)
+        shutil.rmtree(sandbox.git_dir, ignore_errors=True)

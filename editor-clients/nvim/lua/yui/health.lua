@@ -50,6 +50,14 @@ function M.check()
     health.warn("git not found: sandboxes fall back to plain copies of the workspace")
   end
 
+  if vim.fn.executable("bwrap") == 1 then
+    health.ok("bubblewrap (bwrap) found: agents run confined (workspace read-only)")
+  else
+    health.warn("bubblewrap (bwrap) not found: agents run unconfined", {
+      "Install it (e.g. apt install bubblewrap) so agents cannot write outside their sandbox",
+    })
+  end
+
   local clients = vim.lsp.get_clients({ name = "yui" })
   if #clients == 0 then
     health.info("no yui client is running yet (open a file inside a git repository)")

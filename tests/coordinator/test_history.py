@@ -1,0 +1,93 @@
+"""Task ids are unique per repository: across runs and across coordinators running at once,
+and the history keeps every task after its coordinator is gone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import anyio
+
+from tests.support import git
+from yui_lsp.config import Settings
+from yui_lsp.coordinator import ParallelTaskManager
+from yui_lsp.coordinator.history import History
+from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskStatus
+from yui_lsp.workspace import DiskReader, undo
+
+
+def writer(path: str, text: str) -> list[str]:
+    code = f"import pathlib; p = pathlib.Path({path!r}); p.parent.mkdir(exist_ok=True); " \
+        f"p.write_text({text!r})"
+    return [sys.executable, "-c", code]
+
+
+async def test_two_coordinators_running_the_same_task_id_at_once_both_land(
+        repo: Path, settings: Settings, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    ids: dict[str, str] = {}
+    submitted = {"one": anyio.Event(), "two": anyio.Event()}
+
+    async def run(name: str) -> None:
+        # Each agent waits for `go`, given once both coordinators hold a task called `same`.
+        wait = f"import pathlib, time\nwhile not pathlib.Path({str(go)!r}).exists(): " \
+            "time.sleep(0.02)\n"
+        command = [sys.executable, "-c", wait + writer(f"out/{name}.txt", name)[2]]
+        async with ParallelTaskManager(repo, settings=settings) as manager:
+            (future,) = await manager.submit_plan(Plan(task=[
+                Task(id="same", claims=[f"out/{name}.txt"], command=command)]))
+            ids[name] = future.task_id
+            submitted[name].set()
+            result = await future.result(timeout=60)
+            assert result.status == TaskStatus.COMPLETED, result.error
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "one")
+        tg.start_soon(run, "two")
+        for event in submitted.values():
+            await event.wait()
+        go.write_text("")
+
+async def test_a_later_run_never_reuses_an_id_and_the_first_can_still_be_undone(
+        repo: Path, settings: Settings) -> None:
+    async def refactor(pattern: str, path: str) -> str:
+        async with ParallelTaskManager(repo, settings=settings) as manager:
+            future = await manager.submit_task(Task(
+                id="refactor-1", claims=[path],
+                refactor=RefactorSpec(pattern=pattern, replacement="changed", files=[path])),
+                "refactor")
+            assert (await future.result(timeout=60)).status == TaskStatus.COMPLETED
+            return future.task_id
+
+    first = await refactor("x", "src/a.py")
+    second = await refactor("y", "src/b.py")
+    assert (first, second) == ("refactor-1", "refactor-1-r2")
+
+    history = History(repo)
+    entry = history.get(second)
+    history.close()
+    assert entry is not None and entry.info.task.title == "refactor-1", "the plan's id stays"
+    assert entry.info.status == TaskStatus.COMPLETED
+    assert entry.info.files_modified == ["src/b.py"]
+
+    report = undo(repo, first, DiskReader(repo))
+    assert report.reverted == ["src/a.py"] and not report.skipped
+    assert (repo / "src" / "a.py").read_text() == "x = 1\n"
+    assert (repo / "src" / "b.py").read_text() == "changed = 2\n", "the second run stays"
+    assert git(repo, "status", "--porcelain", "src/a.py") == ""
+
+
+async def test_dependencies_follow_a_renamed_id(repo: Path, settings: Settings) -> None:
+    plan = Plan(task=[Task(id="gen", claims=["out/g.txt"], command=writer("out/g.txt", "g")),
+                      Task(id="use", depends_on=["gen"], claims=["out/u.txt"],
+                           command=writer("out/u.txt", "u"))])
+    for _ in range(2):
+        async with ParallelTaskManager(repo, settings=settings) as manager:
+            futures = await manager.submit_plan(plan)
+            await manager.wait_for_completion(timeout=60)
+    assert [f.task_id for f in futures] == ["gen-r2", "use-r2"]
+    assert all(f.status == TaskStatus.COMPLETED for f in futures)
+    history = History(repo)
+    use = history.get("use-r2")
+    history.close()
+    assert use is not None and use.info.task.depends_on == ["gen-r2"]

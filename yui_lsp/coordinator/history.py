@@ -1,0 +1,214 @@
+"""The task history of a repository: every task of the last days, whichever run it was in.
+
+One SQLite file, ``.yui/history.sqlite3`` (transactional, concurrent readers, shared by every
+coordinator on the repository), holds each task as last seen: its spec, status, agent,
+times, files changed, error, metrics and log path. It is also where task ids are made
+unique per repository: :meth:`History.reserve` hands out ids in one transaction, so two
+runs (or two coordinators at once) asking for the same id get distinct ones, and every
+per-task path keyed by the id (journal, backup, log, temp names) stays distinct too.
+
+Every method blocks (file I/O): coordinators call them from worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
+from yui_lsp.redact import redact
+from yui_lsp.workspace.statedir import state_dir
+
+HISTORY_FILE = "history.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    coordinator_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    info TEXT,
+    metrics TEXT,
+    log_path TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
+"""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One task as the history last saw it."""
+
+    info: TaskInfo
+    metrics: dict[str, float]
+    #: Workspace-relative path of the agent's log (it may never have been written).
+    log_path: str
+
+
+class History:
+    """The repository's task history (blocking calls; one connection, used by one at a time)."""
+
+    def __init__(self, root: Path, keep_days: float = 30.0, keep_tasks: int = 5000) -> None:
+        self.root = Path(root)
+        self.keep_days = keep_days
+        self.keep_tasks = keep_tasks
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.root / ".yui" / HISTORY_FILE
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            path = state_dir(self.root) / HISTORY_FILE
+            # Owner-only from the first byte: prompts and commands are in here.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # ------------------------------------------------------------------ ids
+
+    def reserve(self, coordinator_id: str, ids: list[str]) -> dict[str, str]:
+        """Claim ``ids`` for a new run; an id the history already holds gets a run suffix.
+
+        Returns requested id → the id the task runs under (``api`` → ``api-r2`` when an
+        earlier run had an ``api``). Atomic across processes.
+        """
+        now = utcnow().isoformat()
+        granted: dict[str, str] = {}
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for wanted in ids:
+                    candidate, run = wanted, 1
+                    while candidate in granted.values() or db.execute(
+                            "SELECT 1 FROM tasks WHERE id = ?", (candidate,)).fetchone():
+                        run += 1
+                        candidate = f"{wanted}-r{run}"
+                    db.execute(
+                        "INSERT INTO tasks (id, coordinator_id, status, submitted_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (candidate, coordinator_id, TaskStatus.PENDING.value, now, now),
+                    )
+                    granted[wanted] = candidate
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return granted
+
+    # ------------------------------------------------------------------ records
+
+    def record(self, entries: Iterable[HistoryEntry]) -> None:
+        """Save the latest state of these tasks (one transaction)."""
+        rows = [
+            (e.info.task.id, e.info.coordinator_id, e.info.status.value,
+             e.info.submitted_at.isoformat(), e.info.updated_at.isoformat(),
+             # Secrets in a prompt or command never reach the disk (docs/security.md).
+             redact(e.info.model_dump_json()), json.dumps(e.metrics), e.log_path)
+            for e in entries
+        ]
+        if not rows:
+            return
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO tasks (id, coordinator_id, status, submitted_at, updated_at,"
+                    " info, metrics, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET coordinator_id = excluded.coordinator_id,"
+                    " status = excluded.status, updated_at = excluded.updated_at,"
+                    " info = excluded.info, metrics = excluded.metrics,"
+                    " log_path = excluded.log_path",
+                    rows,
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def prune(self) -> int:
+        """Forget tasks older than ``keep_days`` and beyond the newest ``keep_tasks``."""
+        cutoff = (utcnow() - timedelta(days=self.keep_days)).isoformat()
+        with self._lock:
+            db = self._conn()
+            gone = db.execute("DELETE FROM tasks WHERE updated_at < ?", (cutoff,)).rowcount
+            gone += db.execute(
+                "DELETE FROM tasks WHERE id NOT IN "
+                "(SELECT id FROM tasks ORDER BY updated_at DESC LIMIT ?)", (self.keep_tasks,)
+            ).rowcount
+        return gone
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, task_id: str) -> HistoryEntry | None:
+        """The task ``task_id`` as last recorded, or None."""
+        if not self.path.exists():
+            return None
+        with self._lock:
+            row = self._conn().execute(
+                "SELECT info, metrics, log_path FROM tasks WHERE id = ?", (task_id,)
+            ).fetchone()
+        return _entry(row) if row else None
+
+    def recent(self, since: datetime | None = None, limit: int | None = None,
+               ) -> list[HistoryEntry]:
+        """Recorded tasks, newest first (only those updated after ``since``)."""
+        if not self.path.exists():
+            return []
+        query = "SELECT info, metrics, log_path FROM tasks WHERE info IS NOT NULL"
+        args: list[object] = []
+        if since is not None:
+            query += " AND updated_at >= ?"
+            args.append(since.isoformat())
+        query += " ORDER BY updated_at DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            rows = self._conn().execute(query, args).fetchall()
+        return [e for e in (_entry(row) for row in rows) if e is not None]
+
+
+def _entry(row: tuple[str | None, str | None, str | None]) -> HistoryEntry | None:
+    info, metrics, log_path = row
+    if info is None:
+        return None  # reserved, not yet recorded
+    try:
+        parsed = TaskInfo.model_validate_json(info)
+    except ValidationError:
+        return None  # written by another version of yui
+    return HistoryEntry(info=parsed, metrics=json.loads(metrics or "{}"), log_path=log_path or "")
+
+
+def renamed(task: Task, new_id: str, id_map: dict[str, str]) -> Task:
+    """``task`` under ``new_id`` (its own id kept as the title), dependencies mapped too."""
+    update: dict[str, object] = {"depends_on": [id_map.get(d, d) for d in task.depends_on]}
+    if new_id != task.id:
+        update["id"] = new_id
+        if not task.title:
+            update["title"] = task.id
+    return task.model_copy(update=update)

@@ -1,0 +1,69 @@
+"""Plan and task validation, in one place: what the CLI checks before a run and what the
+coordinator checks at submission are the same rules with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Container
+from pathlib import Path
+
+from yui_lsp.agents import adapter_for, check_model_task, uses_model
+from yui_lsp.agents.cli import check_program
+from yui_lsp.config import AgentProfile, Settings
+from yui_lsp.coordinator import dag
+from yui_lsp.coordinator.pipeline import is_direct, profile_for
+from yui_lsp.errors import PlanError
+from yui_lsp.protocol import Task
+from yui_lsp.workspace import validate_claims
+
+#: Kinds whose task carries what to run instead of a prompt.
+_NO_PROMPT = ("shell", "refactor", "yui")
+
+
+def check_plan(tasks: list[Task], known: Container[str] = (), where: str = "") -> None:
+    """Refuse ids used twice (here or in ``known``), malformed globs, unknown dependencies
+    and cycles. ``where`` (a file name) prefixes the message."""
+    prefix = f"{where}: " if where else ""
+    ids = [t.id for t in tasks if t.id]
+    duplicates = {i for i, n in Counter(ids).items() if n > 1} | {i for i in ids if i in known}
+    if duplicates:
+        raise PlanError(f"{prefix}task id {sorted(duplicates)[0]!r} is used twice")
+    for task in tasks:
+        try:
+            validate_claims(task.claims)
+            if task.refactor is not None:
+                validate_claims(task.refactor.files)
+        except PlanError as exc:
+            raise PlanError(f"{prefix}task {task.id or task.display_title!r}: {exc}") from None
+    try:
+        dag.validate({t.id: list(t.depends_on) for t in tasks}, known=known)
+    except PlanError as exc:
+        if not prefix:
+            raise
+        raise PlanError(f"{prefix}{exc}") from None
+
+
+def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
+    """Refuse a task that cannot run here; return the agent profile it will run with.
+
+    Looks up executables (file system): call it from a worker thread on a busy loop.
+    """
+    profile = profile_for(task, settings)
+    if profile.kind == "shell" and not task.command:
+        raise PlanError(f"task {task.id!r}: the shell agent needs `command = [argv...]`")
+    if profile.kind == "refactor" and task.refactor is None:
+        raise PlanError(
+            f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
+        )
+    if profile.kind == "yui" and uses_model(task):
+        check_model_task(task, profile)
+    if profile.kind not in _NO_PROMPT and not task.prompt.strip():
+        raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
+    # On a cluster the executable and the program must be on the node; the node says so.
+    if is_direct(task, profile) or settings.executor != "local":
+        return profile
+    adapter_for(profile).check_available(profile)
+    if profile.kind in ("shell", "yui") and task.command:
+        check_program(task.command[0], root, f"task {task.id!r}")
+    return profile
