@@ -1,6 +1,6 @@
 """A spec's task list from a real headless Neovim: the server's code lenses show on the open
-tasks.md, :YuiSpec runs the Kiro double on every unchecked task (four at once), and the boxes
-tick in the open buffer while the user's own text stays."""
+tasks.md, a task's lens runs it, :YuiSpec runs the Kiro double on every unchecked task left
+(four at once), and the boxes tick in the open buffer while the user's own text stays."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def test_yui_spec_runs_the_list_and_ticks_the_open_buffer(
                        60, bufnr), (tmp_path / "s.log").read_text()[-3000:]
     assert editor.lua(f"local a = {{...}} return #vim.tbl_filter(function(t) return t == "
                       f"'▶ Run task' end, {lenses})", bufnr) >= 12
+
+    # The lens of one task runs that task alone (it waits for nothing else it selected).
+    line = next(i for i, text in enumerate(editor.lines(bufnr)) if "] 5. " in text)
+    editor.lua("vim.api.nvim_win_set_cursor(0, {..., 0}); vim.lsp.codelens.run()", line + 1)
+    assert editor.wait(f"vim.api.nvim_buf_get_lines(a[1], {line}, {line + 1}, false)[1]"
+                       ":match('%- %[x%] 5%.') ~= nil", 60, bufnr), editor.lines(bufnr)
+    # New files may land on disk just after the edit (clients without resource operations).
+    assert editor.wait("(function() local t = require('yui.tasks').all()[1]"
+                       " return t ~= nil and t.status == 'completed' end)()", 60)
+    assert (workspace / "README.md").read_text() == "# Shop"
 
     editor.cmd("YuiSpec")
     # The user types in the list while the agents work.
