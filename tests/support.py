@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import psutil
+
 
 def git(root: Path, *args: str) -> str:
     """Run git in ``root`` and return its stdout (raises on failure)."""
@@ -37,3 +39,23 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         if time.monotonic() > end:
             raise TimeoutError("condition not reached")
         time.sleep(0.05)
+
+
+def pid_running(marker: str, timeout: float = 30.0) -> int:
+    """The pid, as this machine sees it, of the agent process with ``marker`` in its argv.
+
+    A confined agent runs in a PID namespace, so the pid it sees itself is not this one;
+    bwrap (whose argv holds the agent's) is left out.
+    """
+    found: list[int] = []
+
+    def look() -> bool:
+        for proc in psutil.process_iter(["cmdline"]):
+            argv = proc.info["cmdline"] or []
+            if marker in argv[1:] and "bwrap" not in Path(argv[0]).name:
+                found.append(proc.pid)
+                return True
+        return False
+
+    wait_for(look, timeout)
+    return found[0]

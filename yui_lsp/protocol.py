@@ -375,6 +375,20 @@ class AgentInfo(Model):
     reason: str | None = Field(default=None, description="Why it is not available.")
 
 
+class DoctorReport(Model):
+    """What ``yui doctor`` / ``yui.doctor`` found about a workspace: how yui will work there."""
+
+    workspace: str = Field(description="The workspace folder (real path).")
+    file_system: str = Field(description="Its file system's type: ext4, nfs4, fuse.sshfs...")
+    mount_point: str = Field(description="Where that file system is mounted.")
+    flush: str = Field(description="How an apply makes its writes durable there.")
+    syncfs: bool = Field(description="True when one syncfs(2) flushes it (else per-file fsync).")
+    locks: str = Field(description="Who the lease table's file locks are shared with.")
+    control_socket: str = Field(description="Where this repository's control sockets live.")
+    confinement: str = Field(description="Whether agents run under bubblewrap, and if not why.")
+    confined: bool = Field(description="True when bubblewrap confinement works here.")
+
+
 def _dump_schema_markdown() -> str:
     """docs/protocol.md body: one JSON schema section per model."""
     import json
@@ -397,6 +411,7 @@ def _dump_schema_markdown() -> str:
         TaskResult,
         TaskInfo,
         AgentInfo,
+        DoctorReport,
     ):
         doc = (model.__doc__ or "").strip()
         schema = model.model_json_schema(by_alias=False)

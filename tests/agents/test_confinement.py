@@ -26,7 +26,6 @@ from yui_lsp.agents.confine import (
     ConfineRequest,
     bwrap_argv,
     bwrap_executable,
-    git_common_dir,
     probe,
 )
 from yui_lsp.config import Settings
@@ -65,7 +64,7 @@ with open(f"/proc/{os.getppid()}/comm") as fh:
 if sys.argv[2] == "edit":
     with open("src/b.py", "w") as fh:
         fh.write("y = 3\\n")
-    # Staging writes the worktree's index and objects: both live in the workspace's .git.
+    # Staging writes the sandbox's own index and objects (never the workspace's .git).
     added = subprocess.run(["git", "add", "src/b.py"], capture_output=True, text=True)
     outcome["git add"] = added.returncode, added.stderr.strip()
     outcome["git"] = subprocess.run(["git", "status", "--porcelain"], capture_output=True,
@@ -139,7 +138,7 @@ async def test_sandbox_edit_still_integrates_and_git_works_inside(
     report = agent_report(repo, "honest")
     assert report["src/a.py"] == report["evil.txt"] == "EROFS"
     assert report["parent"] == "bwrap"
-    # git works in the worktree sandbox (its admin files live in the workspace's .git).
+    # git works in the sandbox (its own .git borrows the workspace's objects read-only).
     assert report["git add"] == [0, ""]
     assert report["git"] == ["M", "src/b.py"]
     assert (repo / "src" / "b.py").read_text() == "y = 3\n"
@@ -229,13 +228,16 @@ def test_agent_dies_with_a_sigkilled_coordinator(
     repo: Path, tmp_path: Path, coordinator: Callable[[str], subprocess.Popen[str]]
 ) -> None:
     pidfile = tmp_path / "agent.pid"
-    code = f"import os,time;open({str(pidfile)!r},'w').write(str(os.getpid()));time.sleep(120)"
+    marker = f"doomed-agent-{tmp_path.name}"
+    code = f"import time;open({str(pidfile)!r},'w').write('up');time.sleep(120)"
     proc = coordinator(
         '[[task]]\nid = "doomed"\nagent = "shell"\nclaims = ["src/a.py"]\n'
-        f"command = [{json.dumps(PY)}, \"-c\", {json.dumps(code)}]\n"
+        f"command = [{json.dumps(PY)}, \"-c\", {json.dumps(code)}, {json.dumps(marker)}]\n"
     )
     wait_for(lambda: pidfile.exists() and pidfile.read_text() != "")
-    agent = int(pidfile.read_text())
+    # It runs in a PID namespace: found by its command line, as the machine sees it.
+    agent = next(p.pid for p in psutil.process_iter(["cmdline"])
+                 if (p.info["cmdline"] or [""])[0] == PY and marker in p.info["cmdline"])
     assert not gone(agent)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -246,29 +248,26 @@ def test_agent_dies_with_a_sigkilled_coordinator(
             os.kill(agent, signal.SIGKILL)
 
 
-def test_bwrap_command_protects_workspace_and_keeps_sandbox_git_and_tmp_writable(
+def test_bwrap_command_protects_workspace_git_and_pool_and_keeps_sandbox_writable(
     tmp_path: Path,
 ) -> None:
     workspace = tmp_path / "ws"
-    (workspace / ".git" / "worktrees" / "s1").mkdir(parents=True)
-    (workspace / ".git" / "worktrees" / "s1" / "commondir").write_text("../..\n")
-    sandbox = tmp_path / "cache" / "s1"
+    (workspace / ".git").mkdir(parents=True)
+    pool = tmp_path / "cache" / "pool"
+    sandbox = pool / "s1"
     sandbox.mkdir(parents=True)
-    (sandbox / ".git").write_text(f"gitdir: {workspace / '.git' / 'worktrees' / 's1'}\n")
-    assert git_common_dir(sandbox) == (workspace / ".git").resolve()
-
-    request = ConfineRequest(mode="auto", workspace=workspace, sandbox=sandbox)
+    request = ConfineRequest(mode="auto", workspace=workspace, sandbox=sandbox, protected=(pool,))
     argv = bwrap_argv("bwrap", request, ["agent", "--flag", "a prompt; rm -rf /"])
-    ws, git_dir, sb = str(workspace.resolve()), str((workspace / ".git").resolve()), str(
-        sandbox.resolve()
-    )
+    ws, pl, sb = (str(p.resolve()) for p in (workspace, pool, sandbox))
     assert argv[-4:] == ["--", "agent", "--flag", "a prompt; rm -rf /"]
-    assert "--die-with-parent" in argv
+    assert "--die-with-parent" in argv and "--unshare-pid" in argv
     # Read-only first, then the writable holes (later mounts win).
-    ro = argv.index("--ro-bind")
-    assert argv[ro:ro + 3] == ["--ro-bind", ws, ws]
+    ro = [argv[i + 1] for i, flag in enumerate(argv) if flag == "--ro-bind"]
+    assert set(ro) == {ws, pl}
     binds = [argv[i + 1] for i, flag in enumerate(argv) if flag == "--bind"]
-    assert set(binds) == {sb, git_dir} and argv.index("--bind") > ro
+    # The user's .git is never a writable hole: the sandbox has its own git directory.
+    assert binds == [sb] and argv.index("--bind") > max(
+        i for i, flag in enumerate(argv) if flag == "--ro-bind")
     assert argv[argv.index("--chdir") + 1] == sb
 
 

@@ -101,7 +101,8 @@ async def test_hang_is_detected_and_whole_group_killed(
 ) -> None:
     pidfile = tmp_path / "pids"
     env = {**KEY, "FAKE_KIRO_MODE": "hang", "FAKE_KIRO_PIDFILE": str(pidfile)}
-    run = make_run(kiro_profile(), "x", env=env, idle_timeout_s=1.5)
+    # Unconfined: the pids the double writes are then the machine's.
+    run = make_run(kiro_profile(confine="off"), "x", env=env, idle_timeout_s=1.5)
     started = time.monotonic()
     with pytest.raises(AgentFailedError, match=r"no output for 1.5 s; treated as hung"):
         await KiroAdapter().run(run)
@@ -115,7 +116,7 @@ async def test_cancellation_ends_process_group(
 ) -> None:
     pidfile = tmp_path / "pids"
     env = {**KEY, "FAKE_KIRO_MODE": "hang", "FAKE_KIRO_PIDFILE": str(pidfile)}
-    run = make_run(kiro_profile(), "x", env=env)
+    run = make_run(kiro_profile(confine="off"), "x", env=env)
     with anyio.move_on_after(1.5) as scope:
         await KiroAdapter().run(run)
     assert scope.cancelled_caught

@@ -29,7 +29,7 @@ import os, sys, time
 from pathlib import Path
 folder, parties = Path(os.environ["BARRIER_DIR"]), int(os.environ["BARRIER_PARTIES"])
 if sys.argv[1:2] == ["chat"]:
-    (folder / str(os.getpid())).touch()
+    (folder / os.urandom(8).hex()).touch()  # pids repeat across PID namespaces
     deadline = time.monotonic() + 30
     while len(list(folder.iterdir())) < parties:
         if time.monotonic() > deadline:

@@ -13,14 +13,16 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support import pid_running
 from yui_lsp.protocol import TaskStatus, TaskUpdate, parse_message
 
 from .conftest import Yui, cli_env, shell_task, write_plan, yui_argv
 
-# Writes its own pid where the test can see it, then sleeps: a long task to observe.
+# Says it started (in the file named by its argument, which also finds its pid), then
+# sleeps: a long task to observe.
 _SLEEPER = (
     "import os, pathlib, sys, time; "
-    "pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(60)"
+    "pathlib.Path(sys.argv[1]).write_text('up'); time.sleep(60)"
 )
 
 
@@ -58,7 +60,7 @@ def _wait_for(condition: object, timeout: float = 20.0) -> None:
 
 def _agent_pids(pid_dir: Path, names: tuple[str, ...]) -> list[int]:
     _wait_for(lambda: all((pid_dir / n).is_file() and (pid_dir / n).read_text() for n in names))
-    return [int((pid_dir / n).read_text()) for n in names]
+    return [pid_running(str(pid_dir / n)) for n in names]
 
 
 def _finals(stdout: str) -> dict[str, TaskStatus]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import psutil
 
-from tests.support import git, wait_for
+from tests.support import git, pid_running, wait_for
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import all_tasks
@@ -50,7 +50,7 @@ def test_coordinator_killed_mid_run_is_cleaned_up_by_the_next(repo: Path, tmp_pa
     )
     try:
         wait_for(lambda: pidfile.exists() and pidfile.read_text() != "")
-        agent_pid = int(pidfile.read_text())
+        agent_pid = pid_running(str(pidfile))
         assert [r.locked_by for r in LeaseTable(repo, "probe", 60).records()] == ["doomed"]
         coordinator.send_signal(signal.SIGKILL)
         coordinator.wait(timeout=10)

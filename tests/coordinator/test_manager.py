@@ -11,6 +11,7 @@ import anyio
 import psutil
 import pytest
 
+from tests.support import pid_running
 from yui_lsp import BlockingTaskManager, ParallelTaskManager, Task, TaskStatus
 from yui_lsp.config import Settings
 from yui_lsp.errors import DependencyCycleError, PlanError, UnknownAgentError
@@ -163,13 +164,14 @@ async def test_cancel_running_task_ends_its_process(
     repo: Path, settings: Settings, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "pid"
-    code = f"import os,time;open({str(pidfile)!r},'w').write(str(os.getpid()));time.sleep(60)"
+    code = f"import time;open({str(pidfile)!r},'w').write('up');time.sleep(60)"
+    marker = f"sleepy-{tmp_path.name}"
     async with ParallelTaskManager(repo, settings=settings) as m:
-        fut = await m.submit_task(Task(id="sleepy", command=[PY, "-c", code]), "shell")
+        fut = await m.submit_task(Task(id="sleepy", command=[PY, "-c", code, marker]), "shell")
         with anyio.fail_after(20):
             while not pidfile.exists() or not pidfile.read_text():
                 await anyio.sleep(0.05)
-        pid = int(pidfile.read_text())
+        pid = pid_running(marker)
         assert await m.cancel("sleepy") is True
         result = await fut.result(timeout=20)
     assert result.status == TaskStatus.CANCELLED

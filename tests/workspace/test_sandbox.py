@@ -13,7 +13,7 @@ import pytest
 from tests.workspace.conftest import run_git, write
 from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind
-from yui_lsp.workspace import SandboxPool
+from yui_lsp.workspace import SandboxPool, state_dir
 from yui_lsp.workspace.gitcmd import read_head
 from yui_lsp.workspace.sandbox import Sandbox
 
@@ -27,7 +27,7 @@ async def test_sandbox_holds_head_plus_uncommitted_changes(repo: Path, cache: Pa
     write(repo, {"src/app.py": "def main():\n    return 2  # unsaved idea\n",
                  "notes.txt": "untracked\n", ".env": "TOKEN=1\n", "build.log": "x"})
     (repo / "src" / "util.py").unlink()
-    write(repo, {".yui/audit.jsonl": "{}\n"})
+    (state_dir(repo) / "audit.jsonl").write_text("{}\n")
     pool = SandboxPool(repo, cache, include=[".env"], pool_size=2)
     sandbox = await pool.acquire("t1")
     try:
@@ -161,16 +161,17 @@ async def test_orphans_of_dead_processes_are_removed(repo: Path, cache: Path) ->
     done = subprocess.run([sys.executable, "-c", script, str(repo), str(cache)], env=env,
                           capture_output=True, text=True, check=True, timeout=60)
     orphan = Path(done.stdout.strip())
-    assert orphan.is_dir() and len(worktrees(repo)) == 2
+    own_git = orphan.with_name(orphan.name + ".gitdir")
+    assert orphan.is_dir() and own_git.is_dir()
     pool = SandboxPool(repo, cache, include=[], pool_size=2)
     mine = await pool.acquire("live")
     try:
         assert pool.cleanup_orphans() == [orphan]
-        assert not orphan.exists() and mine.path.exists()
-        assert len(worktrees(repo)) == 2  # main + the live one
+        assert not orphan.exists() and not own_git.exists() and mine.path.exists()
     finally:
         await pool.close()
-    assert len(worktrees(repo)) == 1
+    # Sandboxes never register anything in the user's .git.
+    assert len(worktrees(repo)) == 1 and not (repo / ".git" / "worktrees").exists()
 
 
 async def test_release_undoes_exactly_what_the_task_did(repo: Path, cache: Path) -> None:

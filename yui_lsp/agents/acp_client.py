@@ -38,13 +38,18 @@ from acp.schema import (
 
 from yui_lsp import __version__
 from yui_lsp.agents.base import AgentOutcome, AgentRun
-from yui_lsp.agents.builtin import write_whole
 from yui_lsp.agents.cli import CliAdapter, command_of, workdir_relative
 from yui_lsp.agents.confine import plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter
+from yui_lsp.agents.reaper import end_marked, marked_env
 from yui_lsp.agents.runner import IdleWatch, child_env, confine_request, stop_group, wall_limit
-from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
-from yui_lsp.workspace import ClaimSet
+from yui_lsp.errors import (
+    AgentFailedError,
+    AgentUnavailableError,
+    PathOutsideWorkspaceError,
+    YuiError,
+)
+from yui_lsp.workspace import ClaimSet, safe_fs
 
 # The SDK's default 64 KiB line limit is too small for whole files in fs/write_text_file.
 _STREAM_LIMIT = 50 * 1024 * 1024
@@ -89,12 +94,14 @@ class SandboxClient:
         **_: Any,
     ) -> ReadTextFileResponse:
         rel = self._inside(path, "read")
-        target = self.root / rel
         try:
-            text = await anyio.to_thread.run_sync(target.read_text, "utf-8")
+            data = await anyio.to_thread.run_sync(safe_fs.read_file, self.root, rel)
+            text = data.decode("utf-8")
         except FileNotFoundError:
             raise RequestError.resource_not_found(path) from None
-        except (UnicodeDecodeError, IsADirectoryError) as exc:
+        except PathOutsideWorkspaceError as exc:
+            raise self._refuse(path, "read", str(exc)) from None
+        except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError) as exc:
             raise RequestError.invalid_params({"path": path, "reason": str(exc)}) from None
         if line is not None or limit is not None:
             lines = text.splitlines(keepends=True)
@@ -114,8 +121,14 @@ class SandboxClient:
                 self.refused.append(rel)
                 self.sink.note(f"refused write to {rel}: {exc}")
                 raise RequestError.invalid_params({"path": path, "reason": str(exc)}) from None
-        target = self.root / rel
-        await anyio.to_thread.run_sync(_write_text, target, content)
+        try:
+            await anyio.to_thread.run_sync(
+                safe_fs.write_file, self.root, rel, content.encode("utf-8")
+            )
+        except PathOutsideWorkspaceError as exc:
+            raise self._refuse(path, "write", str(exc)) from None
+        except (IsADirectoryError, NotADirectoryError) as exc:
+            raise RequestError.invalid_params({"path": path, "reason": str(exc)}) from None
         if rel not in self.written:
             self.written.append(rel)
         self.progress.file(rel)
@@ -167,17 +180,14 @@ class SandboxClient:
             )
         return rel
 
+    def _refuse(self, path: str, what: str, why: str) -> RequestError:
+        self.refused.append(path)
+        self.sink.note(f"refused {what} of {path}: {why}")
+        return RequestError.invalid_params({"path": path, "reason": why})
+
     def _show(self, text: str, *, step: bool) -> None:
         self.sink.line("stdout", text)
         self.progress.activity(text, step=step)
-
-
-def _write_text(target: Path, content: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        write_whole(target, content.encode("utf-8"))
-    else:
-        target.write_text(content, encoding="utf-8")
 
 
 class AcpAdapter(CliAdapter):
@@ -192,7 +202,7 @@ class AcpAdapter(CliAdapter):
         progress = ProgressReporter(run)
         started = time.monotonic()
         with OutputSink(run) as sink:
-            env = child_env(run)
+            env, mark = marked_env(child_env(run))
             try:
                 # ACP serves file writes itself, but the agent process could still write the
                 # workspace directly: it is confined like every other agent.
@@ -218,6 +228,7 @@ class AcpAdapter(CliAdapter):
             finally:
                 with anyio.CancelScope(shield=True):
                     await session.close()
+                    await anyio.to_thread.run_sync(end_marked, mark, run.workdir)
             progress.flush()
         if stop_reason != "end_turn":
             raise AgentFailedError(

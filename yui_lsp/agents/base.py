@@ -52,6 +52,9 @@ class AgentRun:
     log_max_bytes: int = 5_000_000
     #: Least time between two progress ``TaskUpdate`` messages of this run.
     progress_interval_s: float = 0.5
+    #: Folders the agent may read but never write, besides the workspace (the sandbox
+    #: pool: yui's own git directories and other tasks' sandboxes).
+    protected: tuple[Path, ...] = ()
 
 
 @dataclass

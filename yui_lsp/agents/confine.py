@@ -2,9 +2,13 @@
 
 An agent runs with cwd = its sandbox, but nothing in a plain subprocess stops it from writing
 the user's workspace by absolute path. Confined, the agent sees the whole machine as usual
-except that the workspace is mounted read-only; its sandbox (and the git directory its
-worktree needs) stay writable, so the only way into the user's files is integration. With
-``--die-with-parent`` the agent is SIGKILLed when the coordinator dies, even by SIGKILL.
+except that the workspace (the user's ``.git`` included) and the sandbox pool (yui's own git
+directories, other tasks' sandboxes) are mounted read-only; only its sandbox (with the
+agent's own ``.git`` inside) and the temp dir stay writable, so the only way into the user's
+files is integration. It runs in a PID namespace of its own: when the agent's main process
+ends, the kernel kills everything it started, daemons that called ``setsid`` or
+double-forked included; with ``--die-with-parent`` that also happens when the coordinator
+dies, even by SIGKILL.
 
 :class:`ConfineRequest` says *what* to protect (executor-neutral data on the process spec);
 :func:`plan_launch` is how the local executor does it. See docs/confinement.md.
@@ -42,14 +46,17 @@ _probed: dict[str, str | None] = {}
 
 @dataclass(frozen=True)
 class ConfineRequest:
-    """What an agent process may not write: ``workspace``, apart from its own sandbox (and
-    the git directory and temp dir, should they lie inside it)."""
+    """What an agent process may not write: ``workspace`` and ``protected``, apart from its
+    own sandbox (and the temp dir, should it lie inside them)."""
 
     mode: ConfineMode
     #: The user's workspace, read-only for the agent (None = nothing to protect).
     workspace: Path | None
     #: The agent's sandbox (its cwd): always writable.
     sandbox: Path
+    #: More folders the agent may read but not write (the sandbox pool: yui's git
+    #: directories and other tasks' sandboxes).
+    protected: tuple[Path, ...] = ()
 
 
 def bwrap_executable() -> str | None:
@@ -61,10 +68,10 @@ def bwrap_executable() -> str | None:
 
 
 def _base_flags() -> list[str]:
-    # The whole machine as it is (devices included) and SIGKILL for the agent when bwrap's
-    # parent (us) dies. No PID namespace: the agent's pids stay the machine's, so what it
-    # reports (pid files, `ps`) means the same to us and to the user.
-    return ["--dev-bind", "/", "/", "--die-with-parent"]
+    # The whole machine as it is (devices included), SIGKILL for the agent when bwrap's
+    # parent (us) dies, and a PID namespace (with its own /proc): when the agent's main
+    # process exits, bwrap's init exits and the kernel kills every process left inside.
+    return ["--dev-bind", "/", "/", "--die-with-parent", "--unshare-pid", "--proc", "/proc"]
 
 
 def probe(bwrap: str) -> str | None:
@@ -102,56 +109,38 @@ async def unavailable_reason() -> str | None:
     return _probed[bwrap]
 
 
-def git_common_dir(sandbox: Path) -> Path | None:
-    """The git directory a worktree sandbox writes to (index, objects, refs), if any."""
-    marker = sandbox / ".git"
-    if not marker.is_file():
-        return None
-    try:
-        text = marker.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-    if not text.startswith("gitdir:"):
-        return None
-    gitdir = Path(text.removeprefix("gitdir:").strip())
-    if not gitdir.is_absolute():
-        gitdir = sandbox / gitdir
-    commondir = gitdir / "commondir"
-    try:
-        common = gitdir / commondir.read_text(encoding="utf-8").strip()
-    except OSError:
-        common = gitdir
-    return Path(os.path.realpath(common))
-
-
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def readonly_paths(request: ConfineRequest) -> list[Path]:
+    """What the agent may not write: the workspace and the protected folders."""
+    wanted = [request.workspace, *request.protected]
+    return sorted({Path(os.path.realpath(p)) for p in wanted if p is not None},
+                  key=lambda p: len(p.parts))
+
+
 def writable_paths(request: ConfineRequest) -> list[Path]:
-    """What stays writable inside the read-only workspace, shallowest first."""
+    """What stays writable inside the read-only folders, shallowest first.
+
+    Never the user's ``.git``: the sandbox has a git directory of its own.
+    """
     sandbox = Path(os.path.realpath(request.sandbox))
-    if request.workspace is None:
-        return [sandbox]
-    wanted = [sandbox]
-    common = git_common_dir(sandbox)
-    if common is not None:
-        wanted.append(common)
-    # Agents and the tools they run need a temp dir, even if the workspace holds it.
-    wanted.append(Path(os.path.realpath(tempfile.gettempdir())))
-    workspace = Path(os.path.realpath(request.workspace))
-    # The sandbox itself is always bound (cheap, and it pins the agent's cwd); the others
-    # only where the read-only workspace would otherwise hide them.
-    keep = {p for p in wanted if p == sandbox or _inside(p, workspace)}
+    readonly = readonly_paths(request)
+    # Agents and the tools they run need a temp dir, even if a read-only folder holds it.
+    temp = Path(os.path.realpath(tempfile.gettempdir()))
+    keep = {sandbox}
+    if any(_inside(temp, ro) for ro in readonly) and not any(
+            _inside(ro, temp) for ro in readonly):
+        keep.add(temp)
     return sorted(keep, key=lambda p: len(p.parts))
 
 
 def bwrap_argv(bwrap: str, request: ConfineRequest, argv: Sequence[str]) -> list[str]:
     """``argv`` wrapped in bwrap with the workspace read-only (pure; no probing)."""
     flags = _base_flags()
-    if request.workspace is not None:
-        workspace = os.path.realpath(request.workspace)
-        flags += ["--ro-bind", workspace, workspace]
+    for path in readonly_paths(request):
+        flags += ["--ro-bind", str(path), str(path)]
     # Later mounts win over earlier ones, so writable holes go after the read-only bind.
     for path in writable_paths(request):
         flags += ["--bind", str(path), str(path)]

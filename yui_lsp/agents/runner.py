@@ -29,6 +29,7 @@ from anyio.abc import ByteReceiveStream, Process
 from yui_lsp.agents.base import AgentRun
 from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
+from yui_lsp.agents.reaper import end_marked, marked_env
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
 
 #: Called with each raw output line (without its newline). May raise to abort the run.
@@ -78,6 +79,7 @@ class LocalExecutor:
 
     A spec with ``confine`` runs under bubblewrap (see :mod:`yui_lsp.agents.confine`); bwrap
     leads the process group, so group signals still reach the agent and all it started.
+    Whatever left the group (``setsid``, double fork) is ended by :mod:`.reaper` afterwards.
     """
 
     def __init__(
@@ -97,13 +99,14 @@ class LocalExecutor:
         launch = await plan_launch(spec.confine, spec.argv, spec.env, spec.cwd)
         if launch.note is not None and self.note is not None:
             self.note(launch.note)
+        env, mark = marked_env(spec.env)
         process = await anyio.open_process(
             launch.argv,
             stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=spec.cwd,
-            env=dict(spec.env),
+            env=env,
             start_new_session=True,
         )
         try:
@@ -129,6 +132,7 @@ class LocalExecutor:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._end(process)
+                await anyio.to_thread.run_sync(end_marked, mark, spec.cwd)
 
     async def _end(self, process: Process) -> None:
         await stop_group(process, self.grace_s)
@@ -250,7 +254,8 @@ def newest_mtime(root: Path) -> float:
 def confine_request(run: AgentRun) -> ConfineRequest:
     """What the run's agent may not write: the workspace, per the profile's ``confine``."""
     return ConfineRequest(
-        mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir
+        mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir,
+        protected=run.protected,
     )
 
 

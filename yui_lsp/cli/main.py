@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing until it ends")
     _common(logs)
     _common(sub.add_parser("recover", help="finish or roll back interrupted applies"))
+    _common(sub.add_parser("doctor", help="how yui works here: file system, flushes, "
+                                          "locks, control socket, confinement"))
     sub.add_parser("lsp", help="start the language server (see `yui lsp --help`)",
                    add_help=False)
     return parser
@@ -269,6 +271,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return inspect.undo(root, console, args.task_id)
     if args.command == "recover":
         return inspect.recover(root, console)
+    if args.command == "doctor":
+        from yui_lsp.cli.doctor import doctor
+
+        return doctor(root, console, args.json)
     raise AssertionError(f"unhandled command {args.command}")
 
 

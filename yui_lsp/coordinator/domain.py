@@ -1,7 +1,8 @@
 """One coordination domain per repository: who is coordinating, their tasks, their controls.
 
 Every coordinator on a repository registers under ``.yui/coordinators/<id>.json``, keeps
-its task table in ``.yui/tasks/<id>.json`` and serves a Unix control socket (owner-only) so
+its task table in ``.yui/tasks/<id>.json`` and serves a Unix control socket (owner-only, in
+the user's runtime folder: see :mod:`yui_lsp.coordinator.rundir`) so
 any ``yui status`` / ``yui cancel`` / editor sees and controls every task on the repository.
 Entries of coordinators whose process is gone are removed by whoever notices first.
 """
@@ -9,11 +10,9 @@ Entries of coordinators whose process is gone are removed by whoever notices fir
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,10 @@ import psutil
 from anyio.abc import SocketStream
 from pydantic import BaseModel, ValidationError
 
+from yui_lsp.coordinator.rundir import socket_path
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import TaskInfo, utcnow
-
-#: Unix socket paths are limited to ~107 bytes; longer ones go to a private temp dir.
-_MAX_SOCKET_PATH = 100
+from yui_lsp.workspace.filesystem import describe
 
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -65,12 +63,18 @@ def _alive(entry: CoordinatorEntry) -> bool:
         return False
 
 
-def socket_path(root: Path, coordinator_id: str) -> Path:
-    preferred = _yui_dir(root) / "run" / f"{coordinator_id}.sock"
-    if len(str(preferred)) <= _MAX_SOCKET_PATH:
-        return preferred
-    digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"yui-{os.getuid()}" / f"{digest}.sock"
+def _refuse_other_hosts(root: Path, others: list[CoordinatorEntry]) -> None:
+    """Refuse to share a repository with another host where its locks can't be trusted."""
+    fs = describe(root)
+    if fs.locks_across_hosts:
+        return
+    other = others[0]
+    raise YuiError(
+        f"a yui coordinator on host {other.host!r} (pid {other.pid}) is using this repository, "
+        f"and it lives on {fs.type}, where file locks are not trusted between machines: run "
+        "yui on one host at a time (if that coordinator is gone, delete "
+        f".yui/coordinators/{other.coordinator_id}.json)"
+    )
 
 
 def live_coordinators(root: Path) -> list[CoordinatorEntry]:
@@ -162,7 +166,10 @@ class DomainMembership:
             started_at=utcnow().isoformat(),
             kind=self.kind,
         )
-        live_coordinators(self.root)  # sweep the dead while we're here
+        # Sweeps the dead while we're here.
+        elsewhere = [e for e in live_coordinators(self.root) if e.host != entry.host]
+        if elsewhere:
+            _refuse_other_hosts(self.root, elsewhere)
         write_atomic(
             _yui_dir(self.root) / "coordinators" / f"{self.coordinator_id}.json",
             entry.model_dump_json().encode(),
@@ -179,8 +186,6 @@ class DomainMembership:
         self, handler: ControlHandler, *, task_status: Any = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve the control socket until cancelled (owner-only permissions)."""
-        self.socket.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.socket.parent, 0o700)
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         old_umask = os.umask(0o177)

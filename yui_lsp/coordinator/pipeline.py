@@ -125,6 +125,7 @@ async def run_attempt(
             output_line_max=services.settings.output_line_max,
             log_max_bytes=services.settings.log_max_bytes,
             attempt=attempt,
+            protected=sandbox.confine_readonly,
         )
         try:
             with anyio.fail_after(timeout):

@@ -25,6 +25,7 @@ from yui_lsp.coordinator.components import (
     files_to_refactor,
     refactor_tasks,
 )
+from yui_lsp.coordinator.doctor import diagnose
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -40,6 +41,7 @@ from yui_lsp.server.params import (
     AgentListResult,
     DevelopParams,
     DiffResult,
+    DoctorResult,
     ListParams,
     LockListResult,
     MultiLangParams,
@@ -122,6 +124,7 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.applyResult": (TaskIdParams, "apply_result"),
     "yui.discardResult": (TaskIdParams, "discard_result"),
     "yui.showDiff": (ShowDiffParams, "show_diff"),
+    "yui.doctor": (ListParams, "doctor"),
 }
 
 
@@ -295,6 +298,11 @@ class Commands:
                 tasks += [t for t in listed if t.coordinator_id != own_id]
         # Built from cached JSON entries, not through TaskListResult: see listing.py.
         return WireJson(self._listing.answer(tasks, params))
+
+    async def doctor(self, params: ListParams) -> DoctorResult:
+        folders = [self._host.folder(params.folder)] if params.folder else \
+            list(self._host.folders.values())
+        return DoctorResult(reports=[await diagnose(folder.root) for folder in folders])
 
     async def list_locks(self, params: ListParams) -> LockListResult:
         folders = [self._host.folder(params.folder)] if params.folder else \

@@ -13,7 +13,16 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from yui_lsp.protocol import AgentInfo, CamelModel, LockRecord, Model, Task, TaskInfo, TaskStatus
+from yui_lsp.protocol import (
+    AgentInfo,
+    CamelModel,
+    DoctorReport,
+    LockRecord,
+    Model,
+    Task,
+    TaskInfo,
+    TaskStatus,
+)
 
 
 class FolderParam(CamelModel):
@@ -141,6 +150,12 @@ class TaskListResult(CamelModel):
 
     tasks: list[TaskInfo]
     total: int = Field(description="How many tasks match the filter (before paging).")
+
+
+class DoctorResult(CamelModel):
+    """Answer of `yui.doctor`: one report per workspace folder."""
+
+    reports: list[DoctorReport]
 
 
 class LockListResult(CamelModel):

@@ -41,6 +41,10 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
     ("yui.listAgents", params.ListParams, params.AgentListResult,
      "Every agent a task may name (built-in and configured), what it `takes` (a `prompt`, "
      "a `command` or a `refactor` spec) and whether it is `available` here (else `reason`)."),
+    ("yui.doctor", params.ListParams, params.DoctorResult,
+     "How yui works in each workspace folder: its file system, how an apply flushes there, "
+     "who shares the lease table's locks, where the control sockets live, whether "
+     "bubblewrap confinement works."),
     ("yui.applyResult", params.TaskIdParams, params.OkResult,
      "Review mode: apply the held result of a task."),
     ("yui.discardResult", params.TaskIdParams, params.OkResult,

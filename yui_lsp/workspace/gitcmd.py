@@ -1,4 +1,19 @@
-"""Running git: argv lists only, never a shell, hooks off, a fixed identity for our commits."""
+"""Running git: argv lists only, never a shell, and never a program someone else configured.
+
+Git configuration can name programs git then runs (hooks, ``core.fsmonitor``, pagers,
+external diffs, textconv and clean/smudge filters, credential helpers, editors, ssh). An
+agent can write the configuration of its sandbox, so every git command here runs with:
+
+* no ``GIT_*`` variable inherited from our environment (no ``GIT_DIR``, ``GIT_CONFIG_*``,
+  alternates or index someone set), only the ones we pass;
+* the keys that run programs forced off on the command line (``-c`` wins over every file);
+* for a sandbox (``isolated=True``): no system or global config at all, and the
+  repository config is the one :mod:`yui_lsp.workspace.gitdir` wrote (GIT_DIR and
+  GIT_WORK_TREE are always explicit, so no ``.git`` file in the sandbox is ever read).
+
+Commands on the user's own repository read the user's system and global config (their
+ignore rules and attributes), still with every program-running key off.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +34,43 @@ _IDENTITY = {
     "GIT_COMMITTER_EMAIL": "yui@localhost",
 }
 
+#: Config keys that make git run a program, forced off for every command yui runs.
+SAFE_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", os.devnull),
+    ("core.fsmonitor", "false"),
+    ("core.untrackedCache", "false"),
+    ("core.pager", "cat"),
+    ("core.editor", ":"),
+    ("core.sshCommand", "false"),
+    ("core.askPass", ""),
+    ("core.quotePath", "false"),
+    ("diff.external", ""),
+    ("credential.helper", ""),
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+    ("protocol.allow", "never"),
+    ("sequence.editor", ":"),
+)
+
+#: Environment of every git command (on top of ours minus every inherited GIT_* variable).
+_BASE_ENV = {
+    **_IDENTITY,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_PAGER": "cat",
+    "GIT_EDITOR": ":",
+    "GIT_OPTIONAL_LOCKS": "0",
+}
+
+#: Added for a sandbox: nothing from /etc/gitconfig, ~/.gitconfig, $XDG_CONFIG_HOME/git or
+#: /etc/gitattributes (the agent may have written the user's home directory).
+_ISOLATED_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_ATTR_NOSYSTEM": "1",
+}
 
 #: A full commit id (SHA-1 or SHA-256 repositories).
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -28,6 +80,27 @@ class GitError(YuiError):
     """A git command yui needs failed."""
 
 
+def git_env(extra: Mapping[str, str] | None = None, *, isolated: bool = False) -> dict[str, str]:
+    """The environment a yui git command runs with (see the module docstring)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(_BASE_ENV)
+    if isolated:
+        env.update(_ISOLATED_ENV)
+    env.update(extra or {})
+    return env
+
+
+def safe_config_args() -> list[str]:
+    """``-c key=value`` pairs turning off every program-running key."""
+    args: list[str] = []
+    for key, value in SAFE_CONFIG:
+        args += ["-c", f"{key}={value}"]
+    return args
+
+
+_SAFE_ARGS = safe_config_args()
+
+
 def git(
     args: list[str],
     *,
@@ -35,13 +108,17 @@ def git(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     check: bool = True,
+    isolated: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git ARGS`` with the repository's hooks disabled (sandboxes must not run them)."""
-    full_env = {**os.environ, **_IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-    argv = ["git", "-c", f"core.hooksPath={os.devnull}", "-c", "core.quotePath=false", *args]
+    """Run ``git ARGS`` with every program-running config key off (see the module docstring).
+
+    ``isolated`` (for sandboxes) also ignores system and global config and attributes.
+    """
+    argv = ["git", *_SAFE_ARGS, *args]
     try:
         done = subprocess.run(
-            argv, cwd=cwd, env=full_env, input=stdin, capture_output=True, check=False
+            argv, cwd=cwd, env=git_env(env, isolated=isolated), input=stdin,
+            capture_output=True, check=False,
         )
     except FileNotFoundError:
         raise GitError("git not found on PATH (install git; yui needs it)") from None
@@ -54,10 +131,12 @@ def git(
 
 
 def git_out(
-    args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+    isolated: bool = False,
 ) -> str:
     """Stdout of ``git ARGS``, stripped."""
-    return git(args, cwd=cwd, env=env).stdout.decode("utf-8", "replace").strip()
+    done = git(args, cwd=cwd, env=env, isolated=isolated)
+    return done.stdout.decode("utf-8", "replace").strip()
 
 
 def is_git_root(root: Path) -> bool:

@@ -153,11 +153,13 @@ def write_journal(
     staged = journal / f".{MANIFEST}.tmp"
     staged.write_bytes(text.encode())
     os.replace(staged, journal / MANIFEST)
-    # One barrier: the pack, the manifest and the journal's own folder entries are on disk
-    # before any target is touched. A crash before it may leave a manifest whose pack does
-    # not match: read_journal calls that incomplete.
+    # One barrier: the pack, the manifest and the journal's own folder entries — up to
+    # ``.yui``'s own name in the workspace, which may be new — are on disk before any target
+    # is touched. A crash before it may leave a manifest whose pack does not match:
+    # read_journal calls that incomplete.
+    state = journal.parent.parent
     barrier.flush([journal / PACK, journal / MANIFEST],
-                  [journal, journal.parent, journal.parent.parent])
+                  [journal, journal.parent, state, state.parent])
     return ops
 
 
@@ -316,9 +318,10 @@ def commit(
     """Mark a journal whose files are all in place committed and keep it as the backup."""
     (journal / COMMITTED).write_bytes(b"")
     backups = retire(root, journal, task_id, retention)
-    # One barrier for the marker and the move. Lost to a crash, recovery rolls the task
-    # forward once more: the same bytes again.
-    barrier.flush([], [backups, journal.parent])
+    # One barrier for the marker and the move (and the backups folder's own entry, which
+    # may be new). Lost to a crash, recovery rolls the task forward once more: the same
+    # bytes again.
+    barrier.flush([], [backups, journal.parent, backups.parent])
 
 
 def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:

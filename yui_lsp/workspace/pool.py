@@ -3,9 +3,15 @@
 Sandboxes live in the user cache dir (``<cache>/sandboxes/<repo-hash>/``) so editors,
 watchers and indexers never see them. Each folder is named after the owning process
 (``<pid>-<start-time>-<n>``) so any process can tell which ones belong to dead processes and
-remove them. A git sandbox goes back to the pool after its task, reset to its base (only
-what the task touched, when its diff saw that), which makes the next one ready far faster
-than ``git worktree add``.
+remove them; yui's git directory for it sits beside it (``<name>.gitdir``, see
+:mod:`yui_lsp.workspace.gitdir`). A git sandbox goes back to the pool after its task, reset
+to its base (only what the task touched, when its diff saw that) and verified clean, which
+makes the next one ready far faster than a fresh checkout.
+
+A hand-out (:meth:`SandboxPool._prepare`) is: the base commit, a checkout of it when the
+sandbox holds another, the agent's own ``.git`` rebuilt, then the include-list files.
+Anything else a hand-out must lay over the base (an editor's unsaved buffers) belongs in
+the base commit itself (:meth:`SandboxPool._workspace_base`), so diffs stay against it.
 
 Hand-out is CPU-bound when many tasks start at once, so every git process counts. The
 user's uncommitted changes are recorded once per snapshot as a base commit (HEAD plus
@@ -27,25 +33,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-import filelock
 import platformdirs
 import psutil
 
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
+from yui_lsp.workspace.gitdir import (
+    ObjectSource,
+    give_agent_git_dir,
+    head_of,
+    init_git_dir,
+    object_source_of,
+)
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
-from yui_lsp.workspace.statedir import STATE_DIR_NAME, state_dir
+from yui_lsp.workspace.statedir import STATE_DIR_NAME
 
 _BASE_MESSAGE = "yui: sandbox base (HEAD plus the workspace's uncommitted changes)"
-
-# `git worktree add` and `git worktree prune` both rewrite .git/worktrees/: run concurrently
-# (from our worker threads, or another yui process) they read each other's half-made entries.
-_WORKTREE_THREAD_LOCK = threading.Lock()
-
-
-def _worktree_admin_lock(root: Path) -> filelock.FileLock:
-    return filelock.FileLock(str(state_dir(root) / "worktrees.lock"))
-
 
 def _process_tag(pid: int) -> str:
     try:
@@ -133,6 +136,8 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
+        #: Where sandbox git directories borrow objects from (read-only).
+        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
@@ -185,8 +190,6 @@ class SandboxPool:
             self._busy.clear()
             for sandbox in doomed:
                 await anyio.to_thread.run_sync(self._remove, sandbox)
-            if self.is_git:
-                await anyio.to_thread.run_sync(self._prune)
 
     def cleanup_orphans(self) -> list[Path]:
         """Remove sandboxes left by processes that are gone; returns what was removed."""
@@ -199,9 +202,11 @@ class SandboxPool:
             _kill_processes_inside(orphans)
             for entry in orphans:
                 shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-        if self.is_git:
-            self._prune()
+                if not entry.name.endswith(".gitdir"):
+                    removed.append(entry)
+        if self.is_git and removed:
+            # Sandboxes of older versions were worktrees registered in the user's .git.
+            git(["worktree", "prune"], cwd=self.root, check=False)
         return removed
 
     # ----------------------------------------------------------------- internals
@@ -210,23 +215,27 @@ class SandboxPool:
         # Numbered per process, not per pool: two pools of one process (two coordinators on
         # one repository) must never hand out the same folder.
         path = self.folder / f"{self._tag}-{next(_SANDBOX_NUMBERS)}"
-        git_dir = None if self.is_git else path.with_name(path.name + ".gitdir")
-        return Sandbox(path, git_dir, pooled=self.is_git)
+        git_dir = path.with_name(path.name + ".gitdir")
+        sandbox = Sandbox(path, git_dir, pooled=self.is_git, source=self.source)
+        sandbox.confine_readonly = (self.folder,)
+        return sandbox
 
     def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
             base = self._workspace_base(requested)
-            if not (sandbox.path / ".git").exists():
-                with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
-                    git(["worktree", "add", "-q", "--detach", str(sandbox.path), base],
-                        cwd=self.root)
+            if not head_of(sandbox.git_dir):
+                init_git_dir(sandbox.git_dir, self.source)
+                sandbox.path.mkdir(exist_ok=True)
+                sandbox.git(["checkout", "-q", "--detach", "--force", base])
             elif sandbox.clean_at != base or sandbox.head() != base:
-                # A pooled sandbox was reset to its last base on release; switching bases
-                # rewrites only the files that differ.
-                git([*sandbox.git_args(), "checkout", "-q", "--detach", "--force", base])
+                # A pooled sandbox was reset to its last base (and verified clean) on
+                # release; switching bases rewrites only the files that differ.
+                sandbox.harden()
+                sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
+            give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
         else:
             self._copy_folder(sandbox)
         for rel in expand_claims(self.root, self.include):
@@ -292,21 +301,16 @@ class SandboxPool:
         for stale in (sandbox.path, sandbox.git_dir):
             shutil.rmtree(stale, ignore_errors=True)
         shutil.copytree(self.root, sandbox.path, symlinks=True, ignore=_skip_state)
-        env = {"GIT_DIR": str(sandbox.git_dir), "GIT_WORK_TREE": str(sandbox.path)}
-        git(["init", "-q"], env=env)
-        git([*sandbox.git_args(), "add", "-A"])
-        tree = git_out([*sandbox.git_args(), "write-tree"])
-        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE])
-        git([*sandbox.git_args(), "update-ref", "HEAD", sandbox.base])
+        init_git_dir(sandbox.git_dir, sandbox.source)
+        sandbox.git(["add", "-A"])
+        tree = git_out([*sandbox.git_args(), "write-tree"], isolated=True)
+        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE],
+                               isolated=True)
+        init_git_dir(sandbox.git_dir, sandbox.source, head=sandbox.base)
 
     def _reset(self, sandbox: Sandbox) -> None:
         sandbox.reset()
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)
-        if sandbox.git_dir is not None:
-            shutil.rmtree(sandbox.git_dir, ignore_errors=True)
-
-    def _prune(self) -> None:
-        with _WORKTREE_THREAD_LOCK, _worktree_admin_lock(self.root):
-            git(["worktree", "prune"], cwd=self.root, check=False)
+        shutil.rmtree(sandbox.git_dir, ignore_errors=True)

@@ -1,26 +1,33 @@
 """One task's sandbox: a private tree where its agent works, and what it changed there.
 
 Every sandbox is a git work tree whose ``base`` commit records exactly what it held when it
-was handed out (HEAD plus the user's uncommitted changes). For a git repository it is a
-``git worktree`` of that repository; for a plain folder it is a copy with a private git
-folder beside it (so the agent never sees it). Diffing is then git's job: exact, fast, and
-rename detection by identical content.
+was handed out (HEAD plus the user's uncommitted changes), with a git directory of yui's own
+beside it (never the user's ``.git``, never the agent's ``<sandbox>/.git``; see
+:mod:`yui_lsp.workspace.gitdir`). For a git repository it borrows the repository's objects
+read-only; for a plain folder it is a copy. Diffing is then git's job: exact, fast, and
+rename detection by identical content. Everything in the work tree is the agent's and
+untrusted: git runs on it only with isolated config, and nothing here follows a link.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
+import subprocess
 import tempfile
 from pathlib import Path
 
-from yui_lsp.errors import PathOutsideWorkspaceError
+from yui_lsp.errors import PathOutsideWorkspaceError, YuiError
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange
-from yui_lsp.workspace.gitcmd import git, git_dir_of, git_out, read_head, split_z
+from yui_lsp.workspace import safe_fs
+from yui_lsp.workspace.gitcmd import GitError, git, git_out, split_z
+from yui_lsp.workspace.gitdir import ObjectSource, harden, head_of
 from yui_lsp.workspace.merge import is_text
-from yui_lsp.workspace.paths import resolve_inside
 
+#: A full commit id (SHA-1 or SHA-256 repositories).
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REGULAR = 0o100644
 _SYMLINK = 0o120000
 _KINDS = {"M": ChangeKind.MODIFY, "T": ChangeKind.MODIFY, "A": ChangeKind.CREATE,
@@ -33,14 +40,21 @@ _UNDOABLE = frozenset({" M", " D", " T", "??", "!!"})
 class Sandbox:
     """A task's private work tree."""
 
-    def __init__(self, path: Path, git_dir: Path | None, pooled: bool) -> None:
+    def __init__(
+        self, path: Path, git_dir: Path, pooled: bool, source: ObjectSource | None = None
+    ) -> None:
         #: The work tree: the agent's cwd.
         self.path = path
         self.task_id = ""
         #: Commit recording what the sandbox held when handed out.
         self.base = ""
-        #: Private git folder of a plain-folder sandbox (None for a worktree).
+        #: yui's own git directory for this sandbox (outside the work tree).
         self.git_dir = git_dir
+        #: Where its git directories borrow objects from (the user's repository).
+        self.source = source or ObjectSource()
+        #: Folders its agent may not write besides the workspace (set by the pool: the
+        #: pool's folder, holding yui's git directories and the other sandboxes).
+        self.confine_readonly: tuple[Path, ...] = (git_dir,)
         #: Whether it goes back to the pool on release (worktrees) or is removed.
         self.pooled = pooled
         #: Seconds it took to get ready, for metrics.
@@ -57,42 +71,42 @@ class Sandbox:
         return f"Sandbox({self.path}, task={self.task_id!r}, base={self.base[:10]!r})"
 
     def git_args(self) -> list[str]:
-        """Leading git arguments that address this sandbox."""
-        if self.git_dir is None:
-            return ["-C", str(self.path)]
+        """Leading git arguments that address this sandbox (always explicit: no ``.git``
+        entry of the work tree is ever looked at)."""
         return ["--git-dir", str(self.git_dir), "--work-tree", str(self.path)]
 
-    def _git_dir(self) -> Path:
-        if self.git_dir is not None:
-            return self.git_dir
-        found = git_dir_of(self.path)
-        if found is not None:
-            return found
-        return Path(git_out([*self.git_args(), "rev-parse", "--absolute-git-dir"]))
+    def git(
+        self, args: list[str], *, env: dict[str, str] | None = None, stdin: bytes | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """``git ARGS`` on this sandbox: its own git directory, isolated config."""
+        return git([*self.git_args(), *args], env=env, stdin=stdin, check=check, isolated=True)
+
+    def _git_out(self, args: list[str], env: dict[str, str] | None = None) -> str:
+        return git_out([*self.git_args(), *args], env=env, isolated=True)
+
+    def harden(self) -> None:
+        """Undo whatever an unconfined agent did to yui's git directory (config, links)."""
+        harden(self.git_dir, self.source)
 
     def head(self) -> str:
-        """The commit the sandbox's HEAD points at now (an agent may have committed)."""
-        if self.git_dir is not None:
-            return git_out([*self.git_args(), "rev-parse", "--verify", "HEAD"])
-        return read_head(self.path)
+        """The commit yui's git directory has checked out (the base, unless tampered with)."""
+        value = head_of(self.git_dir)
+        if _OBJECT_ID.fullmatch(value):
+            return value
+        return self._git_out(["rev-parse", "--verify", "HEAD"])
 
     # ----------------------------------------------------------------- content
 
     def read(self, rel: str) -> bytes | None:
         """What the sandbox holds at ``rel`` now (a symlink's target text), None if nothing."""
-        path = resolve_inside(self.path, rel)
-        if path.is_symlink():
-            return os.fsencode(os.readlink(path))
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return safe_fs.read_entry(self.path, rel)
 
     def base_bytes(self, rel: str) -> bytes | None:
         """What the sandbox held at ``rel`` when it was handed out (None: did not exist)."""
         if rel in self._base_blobs:
             return self._base_blobs[rel]
-        done = git([*self.git_args(), "cat-file", "blob", f"{self.base}:{rel}"], check=False)
+        done = self.git(["cat-file", "blob", f"{self.base}:{rel}"], check=False)
         return done.stdout if done.returncode == 0 else None
 
     # ----------------------------------------------------------------- diff
@@ -102,13 +116,13 @@ class Sandbox:
         the index the agent may be using."""
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
             env = self._scratch_index(Path(tmp))
-            git([*self.git_args(), "add", "-A"], env=env)
-            return git_out([*self.git_args(), "write-tree"], env=env)
+            self.git(["add", "-A"], env=env)
+            return self._git_out(["write-tree"], env=env)
 
     def _scratch_index(self, folder: Path) -> dict[str, str]:
         """Env for git using a copy of the sandbox's index (its stat data makes `add` fast)."""
         index = folder / "index"
-        own_index = self._git_dir() / "index"
+        own_index = self.git_dir / "index"
         if own_index.exists():
             shutil.copyfile(own_index, index)
         return {"GIT_INDEX_FILE": str(index)}
@@ -118,8 +132,8 @@ class Sandbox:
         (the agent committed), as status then compares against the wrong commit."""
         if not self.base or self.head() != self.base:
             return None
-        out = git([*self.git_args(), "status", "--porcelain=v1", "-z", "--no-renames",
-                   "--untracked-files=all", "--ignored=matching"]).stdout
+        out = self.git(["status", "--porcelain=v1", "-z", "--no-renames",
+                        "--untracked-files=all", "--ignored=matching"]).stdout
         return [(entry[:2], entry[3:]) for entry in split_z(out)]
 
     def _fetch_base_blobs(self, fields: list[str]) -> None:
@@ -128,7 +142,7 @@ class Sandbox:
         if not wanted:
             return
         spec = "".join(f"{self.base}:{rel}\n" for rel in wanted).encode("utf-8", "surrogateescape")
-        out = git([*self.git_args(), "cat-file", "--batch"], stdin=spec).stdout
+        out = self.git(["cat-file", "--batch"], stdin=spec).stdout
         pos = 0
         for rel in wanted:
             end = out.index(b"\n", pos)
@@ -148,17 +162,34 @@ class Sandbox:
 
         When diff() saw the tree, only what it listed is undone (files the task touched,
         created or left ignored); otherwise the whole tree is checked out and cleaned.
+        Then the tree is verified clean; GitError if it cannot be made so.
         """
         seen, self._seen = self._seen, None
         self._base_blobs = {}
         self.clean_at = ""
+        self.harden()
         if seen is None or self.head() != self.base or any(
                 code not in _UNDOABLE for code, _ in seen):
-            git([*self.git_args(), "checkout", "-q", "--detach", "--force", self.base])
-            git([*self.git_args(), "clean", "-q", "-fdx"])
+            self._checkout_clean()
         else:
             self._undo(seen)
+        if not self.is_clean():
+            # Something changed the tree after the diff: start over from scratch.
+            self._checkout_clean()
+            if not self.is_clean():
+                raise GitError(f"sandbox {self.path} cannot be reset to its base")
         self.clean_at = self.base
+
+    def _checkout_clean(self) -> None:
+        self.git(["checkout", "-q", "--detach", "--force", self.base])
+        # -ff: nested repositories an agent made go too.
+        self.git(["clean", "-q", "-ffdx"])
+
+    def is_clean(self) -> bool:
+        """True when the work tree holds exactly ``base`` (nothing new, not even ignored)."""
+        out = self.git(["status", "--porcelain=v1", "-z", "--untracked-files=all",
+                        "--ignored=matching"]).stdout
+        return not out and self.head() == self.base
 
     def _undo(self, seen: list[tuple[str, str]]) -> None:
         """Remove what the task added, then restore tracked files from the (untouched) index."""
@@ -167,29 +198,18 @@ class Sandbox:
             if code[0] == " ":
                 restore.append(rel)
                 continue
-            # Paths from git status never pass through a symlink; a symlink is unlinked.
-            target = self.path / rel.rstrip("/")
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-            # Folders that held only what the task made go too, as `git clean -d` would.
-            for parent in target.parents:
-                if parent == self.path:
-                    break
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
+            safe_fs.remove_entry(self.path, rel.rstrip("/"))
         if restore:
             spec = b"\0".join(os.fsencode(p) for p in restore)
-            git([*self.git_args(), "checkout-index", "-q", "--force", "-z", "--stdin"],
-                stdin=spec)
+            self.git(["checkout-index", "-q", "--force", "-z", "--stdin"], stdin=spec)
 
     def diff(self) -> ChangeSet:
         """Everything changed since ``base``: edits, creations, deletions, exact renames,
-        binary files and mode changes. Refuses a symlink that points out of the sandbox."""
-        self._seen = self._status() if self.git_dir is None else None
+        binary files and mode changes (files of a repository the agent nested inside are
+        taken as plain files). Raises UnsafeChangeError for what cannot land safely: a
+        symlink leaving the sandbox, a file name that is not UTF-8."""
+        self.harden()
+        self._seen = self._status() if self.pooled else None
         self._base_blobs = {}
         if self._seen is not None and all(code == "!!" for code, _ in self._seen):
             # Most tasks of a batch touch nothing (or only ignored files): one status says so.
@@ -197,15 +217,46 @@ class Sandbox:
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
             env = self._scratch_index(Path(tmp))
             if self._seen is None:
-                git([*self.git_args(), "add", "-A"], env=env)
+                self.git(["add", "-A"], env=env)
             else:  # status named every path that differs from base: hash only those
                 spec = b"\0".join(os.fsencode(rel) for code, rel in self._seen if code != "!!")
-                git([*self.git_args(), "add", "-A", "--pathspec-from-file=-",
-                     "--pathspec-file-nul"], env={**env, "GIT_LITERAL_PATHSPECS": "1"},
-                    stdin=spec)
-            raw = git([*self.git_args(), "diff-index", "--cached", "-r", "-z", "--raw",
-                       "--find-renames=100%", self.base], env=env).stdout
-        fields = split_z(raw)
+                self.git(["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
+                         env={**env, "GIT_LITERAL_PATHSPECS": "1"}, stdin=spec)
+            raw = self._diff_index(env, Path(tmp))
+        return self._change_set(split_z(raw))
+
+    def _diff_index(self, env: dict[str, str], scratch: Path) -> bytes:
+        """The scratch index against base; a nested repository's files replace its gitlink."""
+        args = ["diff-index", "--cached", "-r", "-z", "--raw", "--no-ext-diff",
+                "--no-textconv", "--find-renames=100%", self.base]
+        for _ in range(_MAX_NESTING):
+            raw = self.git(args, env=env).stdout
+            nested = _new_gitlinks(raw)
+            if not nested:
+                return raw
+            for rel in nested:
+                self._inline_nested(rel, env, scratch)
+        raise UnsafeChangeError(f"repositories nested more than {_MAX_NESTING} deep")
+
+    def _inline_nested(self, rel: str, env: dict[str, str], scratch: Path) -> None:
+        """Swap the gitlink at ``rel`` for the tree of its files (its own .git left out)."""
+        inner = {"GIT_INDEX_FILE": str(scratch / f"nested-{len(os.listdir(scratch))}")}
+        where = safe_fs.resolve_dir(self.path, rel)
+        args = ["--git-dir", str(self.git_dir), "--work-tree", str(where)]
+        git([*args, "add", "-A"], env=inner, isolated=True)
+        tree = git_out([*args, "write-tree"], env=inner, isolated=True)
+        path = os.fsencode(rel)
+        self.git(["update-index", "-z", "--force-remove", "--stdin"], env=env, stdin=path)
+        self.git(["read-tree", f"--prefix={rel}/", tree], env=env)
+
+    def _change_set(self, fields: list[str]) -> ChangeSet:
+        unsafe = [f for f in fields if not f.startswith(":") and not _utf8(f)]
+        if unsafe:
+            names = ", ".join(os.fsencode(f).decode("utf-8", "backslashreplace")
+                              for f in unsafe)
+            raise UnsafeChangeError(
+                f"file names that are not UTF-8 cannot land: {names} (rename them)"
+            )
         self._fetch_base_blobs(fields)
         changes: list[FileChange] = []
         i = 0
@@ -240,13 +291,45 @@ class Sandbox:
         )
 
     def _refuse_escaping_link(self, rel: str) -> None:
-        link = self.path / rel
-        real_root = os.path.realpath(self.path)
-        target = os.path.realpath(link)
-        if not (target == real_root or target.startswith(real_root + os.sep)):
+        """A symlink lands only as a relative link that stays inside the tree by its text
+        alone: an absolute one would point into the sandbox (or anywhere) from the user's
+        tree."""
+        target = safe_fs.read_link(self.path, rel)
+        if not safe_fs.link_stays_inside(rel, target):
             raise PathOutsideWorkspaceError(
-                f"{rel} -> {os.readlink(link)}", "the sandbox (the agent made a symlink out)"
+                f"{rel} -> {target}", "the sandbox (the agent made a symlink out)"
             )
+
+
+class UnsafeChangeError(YuiError):
+    """A sandbox holds a change that cannot land safely."""
+
+
+#: How deep repositories nested by an agent are taken apart.
+_MAX_NESTING = 8
+_GITLINK = "160000"
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _new_gitlinks(raw: bytes) -> list[str]:
+    """Paths whose new entry is a gitlink (a repository an agent nested in the tree)."""
+    fields = split_z(raw)
+    found: list[str] = []
+    i = 0
+    while i < len(fields):
+        meta = fields[i].lstrip(":").split()
+        step = 3 if meta[4][0] in ("R", "C") else 2
+        if meta[1] == _GITLINK:
+            found.append(fields[i + step - 1])
+        i += step
+    return found
 
 
 def copy_entry(src: Path, dst: Path, real_root: str) -> None:
