@@ -1,5 +1,8 @@
 """Sandbox ready time (cold, warm) against `git worktree add`, and per-task overhead.
 
+Sandboxes are not worktrees (they have a git directory of their own), but `git worktree
+add` stays the baseline: the cheapest way git itself offers to get a second work tree.
+
 Run: ``python benchmarks/bench_sandbox.py`` (prints one JSON object per measurement).
 Every figure is the median of a few runs on generated repositories in a temp folder; the
 baseline is measured in the same run on the same repository.
@@ -149,10 +152,12 @@ def run(quick: bool | None = None) -> list[dict[str, Any]]:
             baseline = figures["baseline"]
             label = f"{size // 1000}k files" if size >= 1000 else f"{size} files"
             for name, note in (
-                ("cold", "new git worktree + the user's uncommitted changes + base commit"),
-                ("warm", "pooled worktree: one status of the workspace, base commit reused "
-                         "while unchanged, no checkout when the sandbox holds it already "
-                         f"(reset on release, {figures['release'] * 1000:.0f} ms, not counted)"),
+                ("cold", "new sandbox with its own git directory (borrowing the repo's "
+                         "objects read-only) + the user's uncommitted changes + base commit"),
+                ("warm", "pooled sandbox: one status of the workspace, base commit reused "
+                         "while unchanged, no checkout when the sandbox holds it already, "
+                         "the agent's .git rebuilt (reset and clean check on release, "
+                         f"{figures['release'] * 1000:.0f} ms, not counted)"),
                 ("burst", f"{BURST} warm sandboxes handed out at once, until all are ready "
                           "(they share one workspace snapshot)"),
                 ("overhead", "per task: warm sandbox + one-file edit + diff + merge + "

@@ -41,6 +41,16 @@ elif command -v apt-get >/dev/null 2>&1; then
     echo "warning: could not install bubblewrap; confinement tests skip" >&2
 fi
 
+# The Ray cluster tests (tests/executors/test_ray.py) bring loopback up in a network namespace
+# of their own with `ip` from iproute2: apt, only if missing.
+if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo_ip=()
+  [ "$(id -u)" -eq 0 ] || sudo_ip=(sudo)
+  { "${sudo_ip[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo_ip[@]}" apt-get install -y -qq iproute2; } ||
+    echo "warning: could not install iproute2; Ray cluster tests skip" >&2
+fi
+
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
 step "agent CLIs for the tests (npm)" \
   npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error

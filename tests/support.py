@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psutil
+import pytest
 
 
 def git(root: Path, *args: str) -> str:
@@ -59,3 +60,18 @@ def pid_running(marker: str, timeout: float = 30.0) -> int:
 
     wait_for(look, timeout)
     return found[0]
+
+
+def _why_no_bwrap() -> str | None:
+    from yui_lsp.agents.confine import bwrap_executable, probe
+
+    bwrap = bwrap_executable()
+    if bwrap is None:
+        return "bwrap not installed (apt-get install bubblewrap; scripts/test.sh does it)"
+    return probe(bwrap)
+
+
+#: Why bubblewrap cannot confine agents here (None when it can).
+NO_BWRAP = _why_no_bwrap()
+#: Marks a test that needs bubblewrap.
+needs_bwrap = pytest.mark.skipif(NO_BWRAP is not None, reason=f"confinement: {NO_BWRAP}")

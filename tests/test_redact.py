@@ -5,19 +5,20 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yui_lsp.redact import _BEARER, _KEYED, _SHAPED, REDACTED, redact
+from yui_lsp.redact import RULES, redact
 
 _PIECES = st.sampled_from([
     "API_KEY=", "token: ", "Password = ", "Authorization: Bearer ", "basic ", "sk-",
     "sk-ant-", "ghp_", "AKIA", "AIza", "xoxb-", "eyJ", ".", "abcdefgh1234567890XYZ", " ",
-    "\n", '"', "'", "src/app.py", "KEY", "Secret", "=", ":",
+    "\n", '"', "'", "src/app.py", "KEY", "Secret", "=", ":", "--password", "-p", "mysql ",
+    "postgres://u:", "@", "x-api-key: ", "curl -u ", "--token=", '", "',
 ])
 
 
 def _reference(text: str) -> str:
-    out = _KEYED.sub(lambda m: f"{m['key']}{m['sep']}{m['quote']}{REDACTED}", text)
-    out = _BEARER.sub(lambda m: f"{m[1]} {REDACTED}", out)
-    return _SHAPED.sub(REDACTED, out)
+    for pattern, replacement, _ in RULES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 @given(st.lists(_PIECES, max_size=30).map("".join))

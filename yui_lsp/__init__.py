@@ -1,17 +1,19 @@
 """yui-lsp: run several AI coding agents in parallel on one repository.
 
-``from yui_lsp import ParallelTaskManager, Task`` is the Python API. The coordinator is
-imported lazily so that light users of the package (``yui_lsp.protocol``) stay light.
+``from yui_lsp import ParallelTaskManager, Task`` is the Python API. Every name is imported
+lazily: ``yui --version`` and other light users of the package must not pay for pydantic,
+anyio or the coordinator (``tests/test_startup.py`` keeps it so).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskResult, TaskStatus
+from yui_lsp.lazyimport import exports
 
 if TYPE_CHECKING:
     from yui_lsp.coordinator import BlockingTaskManager, ParallelTaskManager, TaskFuture
+    from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskResult, TaskStatus
 
 __version__ = "0.1.0"
 
@@ -20,12 +22,9 @@ __all__ = [
     "TaskResult", "TaskStatus",
 ]
 
-_LAZY = {"ParallelTaskManager", "BlockingTaskManager", "TaskFuture"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from yui_lsp import coordinator
-
-        return getattr(coordinator, name)
-    raise AttributeError(f"module 'yui_lsp' has no attribute {name!r}")
+__getattr__ = exports(__name__, globals(), {
+    **dict.fromkeys(("ParallelTaskManager", "BlockingTaskManager", "TaskFuture"),
+                    "yui_lsp.coordinator"),
+    **dict.fromkeys(("Plan", "RefactorSpec", "Task", "TaskResult", "TaskStatus"),
+                    "yui_lsp.protocol"),
+})

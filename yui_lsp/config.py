@@ -6,6 +6,7 @@ Front ends may overlay more settings on top (LSP ``initializationOptions``, CLI 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from yui_lsp.errors import ConfigError
+from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted
 
 AgentKind = Literal[
     "kiro",
@@ -36,6 +38,59 @@ ConfineMode = Literal["auto", "off", "required"]
 
 class _Conf(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class RayPlacement(_Conf):
+    """What one attempt of an agent asks of a Ray cluster node (executor ``ray``)."""
+
+    num_cpus: float = Field(default=1.0, ge=0, description="CPUs one attempt holds.")
+    memory: int | None = Field(
+        default=None, ge=0, description="Bytes of memory one attempt reserves."
+    )
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description='Custom node resources, e.g. {"kiro": 1} for nodes with kiro-cli signed in.',
+    )
+
+
+YuiProvider = Literal["openai", "anthropic", "bedrock"]
+
+
+class YuiModelConfig(_Conf):
+    """The model behind Yui's own worker and planner (``[tool.yui.yui]``; docs/agents.md)."""
+
+    model: str | None = Field(
+        default=None, description="Model name, e.g. gpt-4.1, claude-sonnet-4-5, qwen2.5-coder."
+    )
+    provider: YuiProvider = Field(
+        default="openai",
+        description="Wire format: openai (also any OpenAI-compatible server: Ollama, vLLM, "
+        "llama.cpp), anthropic or bedrock.",
+    )
+    base_url: str | None = Field(default=None, description="Server URL (local or proxy).")
+    api_key_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the API key (default OPENAI_API_KEY / "
+        "ANTHROPIC_API_KEY; Bedrock uses the AWS credential chain).",
+    )
+    max_turns: int = Field(default=40, ge=1, le=1000, description="Model requests per run.")
+    token_budget: int | None = Field(
+        default=500_000, ge=1000, description="Total tokens per run (None: no limit)."
+    )
+    request_timeout_s: float = Field(default=180.0, gt=0, description="Limit per model call.")
+    max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed model call (429, 5xx)."
+    )
+    command_timeout_s: float = Field(default=300.0, gt=0, description="Limit per command.")
+    output_cap_chars: int = Field(
+        default=16_000, ge=1000, description="Most characters of one tool result."
+    )
+    input_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="USD per million input tokens (for cost_usd)."
+    )
+    output_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="USD per million output tokens (for cost_usd)."
+    )
 
 
 class AgentProfile(_Conf):
@@ -66,6 +121,13 @@ class AgentProfile(_Conf):
         description="OS-level confinement of this agent's process (auto, off, required); "
         "default: the `confine` setting.",
     )
+    ray: RayPlacement | None = Field(
+        default=None, description="Ray resources one attempt needs (executor ray)."
+    )
+    yui: YuiModelConfig | None = Field(
+        default=None,
+        description="Model of a `yui` agent; default: the [tool.yui.yui] settings.",
+    )
 
 
 class ComponentConfig(_Conf):
@@ -85,6 +147,9 @@ class Settings(_Conf):
     max_workers: int = Field(default=4, ge=1, le=256)
     agents: dict[str, AgentProfile] = Field(default_factory=dict)
     components: dict[str, ComponentConfig] = Field(default_factory=dict)
+    yui: YuiModelConfig = Field(
+        default_factory=YuiModelConfig, description="Model of Yui's worker and planner."
+    )
     # scheduling
     max_retries: int = Field(default=0, ge=0, le=10, description="Re-runs of a failed run.")
     retry_backoff_s: float = Field(default=0.5, ge=0)
@@ -108,8 +173,22 @@ class Settings(_Conf):
         description="Agents run with the workspace read-only (bubblewrap): auto = when "
         "available, required = refuse to run agents without it, off = never.",
     )
+    # where attempts run (docs/scale-out.md)
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local: sandboxes on this machine; ray: on a Ray cluster."
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description='Ray cluster to use with executor ray: "auto", "host:6379" or '
+        '"ray://host:10001"; default auto.',
+    )
     # apply
     apply_mode: Literal["auto", "review"] = "auto"
+    save_after_apply: Literal["clean", "never", "always"] = Field(
+        default="clean",
+        description="Editor: save documents after a result lands: clean = those that had no "
+        "unsaved changes (or were closed), never, always.",
+    )
     backup_retention: int = Field(default=50, ge=0, description="Applied tasks kept for undo.")
     task_retention: int = Field(
         default=1000, ge=1, description="Ended tasks a coordinator keeps in memory for results."
@@ -166,8 +245,12 @@ def load_settings(root: Path) -> Settings:
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         data.update(_read_toml(pyproject).get("tool", {}).get("yui", {}))
-    own = root / ".yui" / "config.toml"
-    if own.is_file():
+    own = root / STATE_DIR_NAME / "config.toml"
+    if os.path.lexists(own):
+        # It can switch confinement off: only the user's own file counts (not a symlink,
+        # not writable by anyone else, in a folder that is the user's own too).
+        check_trusted(own.parent)
+        check_trusted(own)
         data.update(_read_toml(own))
     try:
         return Settings.model_validate(_normalise(data))

@@ -67,6 +67,22 @@ class PathOutsideWorkspaceError(YuiError):
         super().__init__(f"path {path!r} is outside {root}; yui only touches files inside it")
 
 
+class ProtectedPathError(YuiError):
+    """A change under ``.git/`` or ``.yui/``: git's data and yui's state never take one."""
+
+    def __init__(self, paths: list[str], consequence: str) -> None:
+        self.paths = paths
+        shown = ", ".join(paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
+        super().__init__(
+            f"{shown}: no task may change anything under .git/ or .yui/ (git's data, yui's "
+            f"state); {consequence}"
+        )
+
+
+class UntrustedStateError(YuiError):
+    """A file under ``.yui/`` that someone other than its owner could have written."""
+
+
 class LeaseError(YuiError):
     """A lease could not be taken, renewed or released."""
 
@@ -77,3 +93,11 @@ class IntegrationConflict(YuiError):
 
 class ApplyError(YuiError):
     """Writing a task's result to the workspace failed; nothing was half-written."""
+
+
+class ExecutorUnavailableError(YuiError):
+    """The configured executor cannot be used (Ray not installed, cluster unreachable)."""
+
+
+class NodeLostError(AgentFailedError):
+    """The cluster node running an attempt died or lost its worker; the attempt may be retried."""

@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -52,7 +60,11 @@ class CamelModel(Model):
 
 
 class TaskStatus(StrEnum):
-    """Where a task is in its life. The last four are terminal."""
+    """Where a task is in its life. The last four are terminal.
+
+    ``review`` (editor, review mode): the merged result waits for the user's apply or
+    discard; nothing runs, so clients count it apart from running tasks.
+    """
 
     PENDING = "pending"
     BLOCKED = "blocked"
@@ -60,6 +72,7 @@ class TaskStatus(StrEnum):
     ACQUIRING = "acquiring"
     RUNNING = "running"
     INTEGRATING = "integrating"
+    REVIEW = "review"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -73,6 +86,14 @@ class TaskStatus(StrEnum):
 _TERMINAL = frozenset(
     {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.CONFLICT}
 )
+
+
+class TaskOutcome(StrEnum):
+    """What a completed task did to the workspace (set only once it completed)."""
+
+    CHANGED = "changed"
+    #: The agent ended well but no file changed (``agent_errors`` says what it reported).
+    NO_CHANGES = "no_changes"
 
 
 class LockType(StrEnum):
@@ -104,6 +125,33 @@ class RefactorSpec(Model):
         default_factory=list,
         description="Globs (relative to the workspace) of files to rewrite; defaults to claims.",
     )
+
+
+class LineEdit(Model):
+    """One line of a text file replaced when a task's result lands (a spec's checkbox tick).
+
+    Found again at landing time in what the workspace holds then (the editor's unsaved
+    buffer included): the line equal to `old` nearest to `line`. An edit whose line is gone
+    or already reads `new` changes nothing.
+    """
+
+    path: str = Field(description="Workspace-relative path of the file.")
+    line: int = Field(ge=0, description="0-based line where `old` was when planned (a hint).")
+    old: str = Field(description="The line's text when planned, without its line break.")
+    new: str = Field(description="What the line becomes.")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Lines the file must hold, after this task's other line edits, for this "
+        "one to apply: a parent's tick waits for its sub-tasks' ticks.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _relative_path(cls, value: str) -> str:
+        parts = value.replace("\\", "/").split("/")
+        if not value or value.startswith("/") or ".." in parts or "\x00" in value:
+            raise ValueError(f"{value!r} must be a path inside the workspace")
+        return value
 
 
 class Task(Model):
@@ -138,6 +186,12 @@ class Task(Model):
     )
     lock_type: LockType = Field(
         default=LockType.EXCLUSIVE, description="How the claims are leased."
+    )
+    extra_edits: list[LineEdit] = Field(
+        default_factory=list,
+        description="Line edits landing with the task's result, in the same apply "
+        "(ticking its checkbox in a spec's tasks.md); never leased, merged with the "
+        "current text.",
     )
 
     @field_validator("id")
@@ -238,6 +292,19 @@ class FileConflict(Model):
     ranges: list[tuple[int, int]] = Field(
         default_factory=list, description="0-based [start, end) line ranges in current text."
     )
+    #: The base and the task's version of the file, in memory only (never on the wire):
+    #: what an editor needs to resolve the conflict later (markers, "take the task's").
+    _sides: tuple[bytes | None, bytes | None] | None = PrivateAttr(default=None)
+
+    def with_sides(self, base: bytes | None, theirs: bytes | None) -> FileConflict:
+        """This conflict, remembering the base and the task's version of the file."""
+        self._sides = (base, theirs)
+        return self
+
+    @property
+    def sides(self) -> tuple[bytes | None, bytes | None] | None:
+        """(base, task's version) when known."""
+        return self._sides
 
 
 # --------------------------------------------------------------------------- messages
@@ -261,6 +328,15 @@ class TaskUpdate(_Message):
     message: str = Field(default="", description="Latest activity or reason, for humans.")
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list,
+        description="The agent's own failure lines (a failed Codex file_change, a Claude tool "
+        "error, a command's stderr), shown with a `no_changes` outcome.",
+    )
 
 
 class AgentOutput(_Message):
@@ -313,6 +389,7 @@ class TaskMetrics(_Message):
     extra: dict[str, float] = Field(
         default_factory=dict, description="Agent-specific figures (credits, cost_usd, turns)."
     )
+    node: str = Field(default="", description="Cluster node of the last attempt; empty: here.")
 
 
 Message = Annotated[
@@ -344,6 +421,8 @@ class TaskResult(Model):
     conflicts: list[FileConflict] = Field(default_factory=list)
     attempts: int = 0
     metrics: TaskMetrics | None = None
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = Field(default_factory=list)
 
 
 class TaskInfo(Model):
@@ -357,6 +436,13 @@ class TaskInfo(Model):
     files_modified: list[str] = Field(default_factory=list)
     error: str | None = None
     coordinator_id: str = ""
+    node: str = Field(default="", description="Cluster node running it; empty: this machine.")
+    outcome: TaskOutcome | None = Field(
+        default=None, description="Set on `completed`: `changed` or `no_changes`."
+    )
+    agent_errors: list[str] = Field(
+        default_factory=list, description="The agent's own failure lines (see TaskUpdate)."
+    )
     submitted_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -398,6 +484,7 @@ def _dump_schema_markdown() -> str:
         Task,
         Plan,
         RefactorSpec,
+        LineEdit,
         LockRecord,
         FileChange,
         ChangeSet,

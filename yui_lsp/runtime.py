@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -22,11 +21,10 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     """
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
+        # The process's own symbols: no library search (find_library runs ldconfig or gcc,
+        # which costs `yui` a noticeable part of its start-up).
+        libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False  # not glibc (musl has no mallopt)

@@ -1,148 +1,48 @@
-// Drives a running code-server with headless Debian chromium, as a user would: submits a task
-// from the command palette, watches the status-bar item and the explorer badge of the leased
-// file, and waits for the task's result in the open editor. Screenshots go to `shots`.
+// Drives a running code-server with headless Debian chromium, as a user would. Screenshots go
+// to `shots`.
 //
-// Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario?} and, for the task
-// scenario, {file, title, command, expect}; scenario "missing-server" checks the install help.
-// Exit code 0 when every check passed; otherwise the failed check is printed.
+// Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario} and the scenario's
+// own settings: "experience" (experience.mjs: the whole editor workflow in one session),
+// "spec" (spec.mjs: a spec's task list run from its code lens) or "missing-server" (the
+// install help). Exit code 0 when every check passed; otherwise the
+// failed check is printed.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { experience } from "./experience.mjs";
+import { specScenario } from "./spec.mjs";
+import { log, oneLine } from "./workbench.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const timeout = cfg.timeoutMs ?? 60000;
-const log = (text) => console.log(`[drive] ${text}`);
+cfg.timeoutMs ??= 60000;
 
-async function typeIntoQuickInput(page, text) {
-  const input = page.locator(".quick-input-widget input.input");
-  await input.waitFor({ state: "visible", timeout });
-  await input.fill(text);
-  await page.keyboard.press("Enter");
-}
-
-async function quickInputTitle(page, title) {
-  await page.locator(".quick-input-widget .quick-input-title", { hasText: title })
-    .waitFor({ state: "visible", timeout });
-}
-
-async function runCommand(page, name) {
-  await page.keyboard.press("F1");
-  await typeIntoQuickInput(page, `>${name}`);
-}
-
-/** Text of the status-bar item of the extension. */
-function statusItem(page) {
-  return page.locator(".statusbar-item", { hasText: /\byui\b/ }).first();
-}
-
-/** The badge a FileDecorationProvider put on an explorer row (drawn by CSS ::after). */
-async function explorerBadge(page, fileName) {
-  const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label^="${fileName}"]`).first();
-  await row.waitFor({ state: "visible", timeout });
-  return row.evaluate((el) => {
-    const found = [];
-    for (const node of [el, ...el.querySelectorAll("*")]) {
-      const content = getComputedStyle(node, "::after").content;
-      if (content && content !== "none" && content !== "normal" && content !== '""') found.push(content);
-    }
-    return { badges: found, title: el.querySelector("[title]")?.getAttribute("title") ?? "" };
-  });
-}
-
-async function editorText(page) {
-  const text = await page.locator(".editor-instance .monaco-editor .view-lines").first().innerText();
-  return text.replace(/\u00a0/g, " ");
-}
-
-/** A task from the command palette: status item, lease badge and tooltip, result, tree. */
-async function taskScenario(page) {
-  // The extension activated and its server answered listTasks: the idle item reads "yui".
-  await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
-  log(`status item: ${await statusItem(page).innerText()}`);
-
-  // The chat panel only crowds the screenshots.
-  await runCommand(page, "View: Hide Secondary Side Bar");
-  await page.keyboard.press("Escape");
-  await page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first().click();
-  await page.locator(".tabs-container .tab", { hasText: cfg.file }).waitFor({ state: "visible" });
-  await page.locator(".editor-instance .monaco-editor").first().click();
-  log(`opened ${cfg.file}`);
-
-  await runCommand(page, "Yui: Submit Task");
-  await quickInputTitle(page, "Yui: task title");
-  await typeIntoQuickInput(page, cfg.title);
-  await quickInputTitle(page, "Yui: prompt");
-  await typeIntoQuickInput(page, "append a line from a sandboxed command");
-  await quickInputTitle(page, "Yui: agent");
-  await typeIntoQuickInput(page, "yui");
-  await quickInputTitle(page, "Yui: claims");
-  const claims = await page.locator(".quick-input-widget input.input").inputValue();
-  if (claims !== cfg.file) throw new Error(`claims default is '${claims}', expected the open file`);
-  await page.keyboard.press("Enter");
-  await quickInputTitle(page, "Yui: command");
-  await typeIntoQuickInput(page, cfg.command);
-  log("task submitted from the command palette");
-
-  await page.locator(".statusbar-item", { hasText: /yui 1 running/ }).first().waitFor({ state: "visible" });
-  log(`status item while running: ${await statusItem(page).innerText()}`);
-
-  await page.keyboard.press("Control+Shift+E");
-  let badge = { badges: [], title: "" };
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    badge = await explorerBadge(page, cfg.file);
-    if (badge.badges.some((b) => b.includes("L"))) break;
-    await page.waitForTimeout(200);
-  }
-  if (!badge.badges.some((b) => b.includes("L"))) {
-    throw new Error(`no lease badge on ${cfg.file} (saw ${JSON.stringify(badge)})`);
-  }
-  log(`explorer badge on ${cfg.file}: ${badge.badges.join(" ")} ${badge.title}`);
-  // Hovering the row shows the decoration's tooltip: which task holds the file.
-  const label = page.locator(".explorer-folders-view .monaco-list-row", { hasText: cfg.file }).first()
-    .locator(".label-name");
-  const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Leased by task" }).first();
-  for (let attempt = 0; attempt < 5 && !(await hover.isVisible()); attempt++) {
-    await page.mouse.move(700, 500);
-    await label.hover();
-    await hover.waitFor({ state: "visible", timeout: 2000 }).catch(() => undefined);
-  }
-  const tip = (await hover.innerText()).replace(/\s+/g, " ");
-  if (!tip.includes(`Leased by task '${cfg.title}' (yui) since`)) throw new Error(`badge tooltip: ${tip}`);
-  log(`badge tooltip: ${tip}`);
-  await page.waitForTimeout(400); // let the hover finish fading in
-  await page.screenshot({ path: join(cfg.shots, "vscode-running.png") });
-
-  const until = Date.now() + timeout;
-  let text = "";
-  while (Date.now() < until) {
-    text = await editorText(page);
-    if (text.includes(cfg.expect)) break;
-    await page.waitForTimeout(200);
-  }
-  if (!text.includes(cfg.expect)) throw new Error(`editor never showed '${cfg.expect}':\n${text}`);
-  log("result landed in the editor");
-
-  await runCommand(page, "Yui: Show Tasks");
-  const treeRow = page.locator(".part.sidebar .monaco-list-row", { hasText: cfg.title }).first();
-  await treeRow.waitFor({ state: "visible" });
-  log(`tasks view: ${(await treeRow.innerText()).replace(/\s+/g, " ")}`);
-  await page.screenshot({ path: join(cfg.shots, "vscode-done.png") });
-  log(`status item after: ${await statusItem(page).innerText()}`);
-}
-
-/** The server command does not exist: the user is told, and "How to install" explains. */
-async function missingServerScenario(page) {
+/** The server command does not exist: the user is told, "How to install" shows a read-only
+ * Markdown preview, and the welcome view's button says so before asking anything. */
+async function missingServer(page) {
   const toast = page.locator(".notification-toast", { hasText: "Yui: the server command" }).first();
   await toast.waitFor({ state: "visible" });
-  log(`notification: ${(await toast.innerText()).replace(/\s+/g, " ")}`);
+  log(`notification: ${oneLine(await toast.innerText())}`);
   await page.locator(".statusbar-item", { hasText: "yui: no server" }).first().waitFor({ state: "visible" });
   await toast.locator(".monaco-button", { hasText: "How to install" }).click();
-  await page.locator(".monaco-editor .view-lines", { hasText: "pip install yui-lsp" }).first()
-    .waitFor({ state: "visible" });
-  log("install help opened");
+  const tab = page.locator(".tabs-container .tab.active", { hasText: "Preview" });
+  await tab.waitFor({ state: "visible" });
+  const preview = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+  await preview.locator("code", { hasText: "pip install yui-lsp" }).first().waitFor({ state: "visible" });
+  log(`install help opened read-only: ${oneLine(await tab.innerText())}`);
   await page.screenshot({ path: join(cfg.shots, "vscode-missing-server.png") });
+
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input.input");
+  await input.fill(">Yui: Show Tasks");
+  await page.keyboard.press("Enter");
+  await page.locator(".part.sidebar .welcome-view-content .monaco-button", { hasText: "Submit Task" }).click();
+  const said = page.locator(".notification-toast", { hasText: "Restart Server" }).first();
+  await said.waitFor({ state: "visible" });
+  if (await page.locator(".quick-input-widget .quick-input-title", { hasText: "Yui: task title" }).isVisible()) {
+    throw new Error("Submit Task asked for a title with no server running");
+  }
+  log(`welcome button without a server: ${oneLine(await said.innerText())}`);
 }
 
 async function main() {
@@ -156,13 +56,13 @@ async function main() {
   });
   const page = browser.pages()[0] ?? (await browser.newPage());
   try {
-    page.setDefaultTimeout(timeout);
+    page.setDefaultTimeout(cfg.timeoutMs);
     const started = Date.now();
     await page.goto(cfg.url);
     await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
     log(`workbench loaded in ${Date.now() - started} ms`);
-
-    await (cfg.scenario === "missing-server" ? missingServerScenario(page) : taskScenario(page));
+    const scenarios = { "missing-server": missingServer, spec: specScenario, experience };
+    await scenarios[cfg.scenario](page, cfg);
   } catch (err) {
     // Leave evidence: what the user would have seen, and the status bar's items.
     await page.screenshot({ path: join(cfg.shots, "vscode-failure.png") }).catch(() => undefined);

@@ -108,8 +108,9 @@ async def test_shell_missing_command(make_run: RunFactory) -> None:
         await ShellAdapter().run(run)
 
 
-async def test_yui_without_work_fails(make_run: RunFactory) -> None:
-    with pytest.raises(AgentFailedError, match="needs a command or a refactor spec"):
+async def test_yui_without_a_command_needs_a_model(make_run: RunFactory) -> None:
+    # No command and no refactor: the prompt goes to the model worker, which has no model.
+    with pytest.raises(AgentUnavailableError, match="no model configured"):
         await YuiAdapter().run(make_run(YUI, "do something"))
 
 

@@ -19,14 +19,12 @@ import pytest
 
 from tests.cli.conftest import cli_env, yui_argv
 from tests.coordinator import conftest as coordinator_setup
-from tests.support import git, wait_for
+from tests.support import git, needs_bwrap, wait_for
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.agents.confine import (
     BWRAP_ENV,
     ConfineRequest,
     bwrap_argv,
-    bwrap_executable,
-    probe,
 )
 from yui_lsp.config import Settings
 from yui_lsp.protocol import TaskResult
@@ -35,16 +33,6 @@ PY = sys.executable
 # A small committed git repository (src/a.py, src/b.py, README.md), as the coordinator tests use.
 repo = coordinator_setup.repo
 
-
-def _why_no_bwrap() -> str | None:
-    bwrap = bwrap_executable()
-    if bwrap is None:
-        return "bwrap not installed (apt-get install bubblewrap; scripts/test.sh does it)"
-    return probe(bwrap)
-
-
-NO_BWRAP = _why_no_bwrap()
-needs_bwrap = pytest.mark.skipif(NO_BWRAP is not None, reason=f"confinement: {NO_BWRAP}")
 
 # An agent that reports what it could do: write two workspace files by absolute path, see
 # its parent process; then (argv[2] == "edit") edit its sandbox and stage the edit with git.

@@ -103,3 +103,25 @@ async def test_claude_write_outside_sandbox_fails_task(
         )
         with pytest.raises(AgentFailedError, match="outside its sandbox"):
             await ClaudeAdapter().run(run)
+
+
+@needs_claude
+async def test_claude_tool_errors_are_kept_for_a_run_that_changed_nothing(
+    make_run: RunFactory, tmp_path: Path
+) -> None:
+    (make_run.workdir / "b.py").write_text("y = 1\n")
+    script = {
+        "claude": [
+            {"name": "Edit", "input": {"file_path": "{cwd}/b.py", "old_string": "no such text",
+                                       "new_string": "y = 2"}},
+        ],
+        "final": "I could not edit b.py.",
+    }
+    with scripted_server(tmp_path / "server", script) as (port, _log):
+        run = make_run(
+            AgentProfile(kind="claude", command=[str(CLAUDE)]), "Set y to 2",
+            env=claude_env(tmp_path / "home", port),
+        )
+        outcome = await ClaudeAdapter().run(run)
+    assert (make_run.workdir / "b.py").read_text() == "y = 1\n"
+    assert outcome.failures and outcome.failures[0].startswith("tool error: ")

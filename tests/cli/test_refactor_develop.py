@@ -101,10 +101,11 @@ def test_develop_dry_run_shows_claims_and_order(repo: Path, yui: Yui) -> None:
     assert backend["claims"] == ["server/**"]
 
 
-def test_develop_yui_worker_without_command_is_a_clear_error(repo: Path, yui: Yui) -> None:
+def test_develop_yui_worker_without_a_model_is_a_clear_error(repo: Path, yui: Yui) -> None:
+    # No command: the yui agent is Yui's model worker, refused at submission without a model.
     done = yui("develop", "--database", "yui", "--prompt", "x")
     assert done.code == 2
-    assert "[tool.yui.components.database] command" in done.stderr
+    assert "no model configured" in done.stderr and "[tool.yui.yui]" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 

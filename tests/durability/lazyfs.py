@@ -88,8 +88,10 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         self.reorder = reorder
         self.ops = 0
         self.counts: dict[str, int] = {}
+        #: (operation, path) of every changing operation, in order.
+        self.trace: list[tuple[str, str]] = []
         self.cut = False
-        self.lock = threading.RLock()
+        self._mutex = threading.RLock()
         self.nodes: dict[int, Node] = {}
         self.durable: dict[int, Node] = {}
         self.next_ino = ROOT_INO
@@ -235,12 +237,13 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _change(self, name: str) -> None:
+    def _change(self, name: str, path: str) -> None:
         """Count a changing operation; cut the power before the ``cut_at``-th."""
         if self.cut:
             raise fuse.FuseOSError(errno.EIO)
         self.ops += 1
         self.counts[name] = self.counts.get(name, 0) + 1
+        self.trace.append((name, path))
         if self.cut_at is not None and self.ops >= self.cut_at:
             self.cut = True
             self.write_image(self._cut_state())
@@ -296,7 +299,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     # ------------------------------------------------------------------ reading
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
             node = self.nodes[ino]
             size = len(node.target.encode()) if stat.S_ISLNK(node.mode) else len(node.data)
@@ -307,7 +310,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                     "st_blksize": 4096}
 
     def readdir(self, path: str, fh: int) -> list[tuple[str, dict[str, int], int]]:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             node = self.nodes[ino]
             # Entries carry their inode: a zero d_ino makes readdir(3) skip the entry.
@@ -317,28 +320,28 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                       for name, child in node.entries.items())]
 
     def readlink(self, path: str) -> str:
-        with self.lock:
+        with self._mutex:
             return self.nodes[self._lookup(path)].target
 
     def open(self, path: str, flags: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
             if flags & os.O_TRUNC:
-                self._change("truncate")
+                self._change("truncate", path)
                 self.nodes[ino].data = bytearray()
                 self._touch(ino)
             return self._open_handle(ino)
 
     def opendir(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             return self._open_handle(self._lookup(path))
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-        with self.lock:
+        with self._mutex:
             return bytes(self.nodes[self._ino(path, fh)].data[offset: offset + size])
 
     def release(self, path: str, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             self.handles.pop(fh, None)
             return 0
 
@@ -353,12 +356,12 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
     # ------------------------------------------------------------------ changing
 
     def create(self, path: str, mode: int, fi: Any = None) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             existing = self.nodes[parent].entries.get(name)
             if existing is not None:
                 return self._open_handle(existing)
-            self._change("create")
+            self._change("create", path)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFREG | stat.S_IMODE(mode), uid=uid, gid=gid))
             self.nodes[parent].entries[name] = ino
@@ -367,9 +370,9 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return self._open_handle(ino)
 
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
-            self._change("write")
+            self._change("write", path)
             buf = self.nodes[ino].data
             if len(buf) < offset:
                 buf.extend(b"\0" * (offset - len(buf)))
@@ -378,9 +381,9 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return len(data)
 
     def truncate(self, path: str, length: int, fh: int | None = None) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
-            self._change("truncate")
+            self._change("truncate", path)
             buf = self.nodes[ino].data
             del buf[length:]
             buf.extend(b"\0" * (length - len(buf)))
@@ -388,11 +391,11 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def mkdir(self, path: str, mode: int) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("mkdir")
+            self._change("mkdir", path)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFDIR | stat.S_IMODE(mode), uid=uid, gid=gid, nlink=2))
             self.nodes[parent].entries[name] = ino
@@ -401,11 +404,11 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def symlink(self, target: str, source: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(target)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("symlink")
+            self._change("symlink", target)
             uid, gid = self._context()
             ino = self._new(Node(stat.S_IFLNK | 0o777, target=source, uid=uid, gid=gid))
             self.nodes[parent].entries[name] = ino
@@ -414,14 +417,14 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def link(self, target: str, source: str) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(source)
             if self.nodes[ino].is_dir:
                 raise fuse.FuseOSError(errno.EPERM)
             parent, name = self._parent(target)
             if name in self.nodes[parent].entries:
                 raise fuse.FuseOSError(errno.EEXIST)
-            self._change("link")
+            self._change("link", target)
             self.nodes[parent].entries[name] = ino
             self._log("add", parent, name, ino)
             self.nodes[ino].nlink += 1
@@ -429,14 +432,14 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def unlink(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             ino = self.nodes[parent].entries.get(name)
             if ino is None:
                 raise fuse.FuseOSError(errno.ENOENT)
             if self.nodes[ino].is_dir:
                 raise fuse.FuseOSError(errno.EISDIR)
-            self._change("unlink")
+            self._change("unlink", path)
             del self.nodes[parent].entries[name]
             self._log("del", parent, name, ino)
             self.nodes[ino].nlink -= 1
@@ -444,7 +447,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def rmdir(self, path: str) -> int:
-        with self.lock:
+        with self._mutex:
             parent, name = self._parent(path)
             ino = self.nodes[parent].entries.get(name)
             if ino is None:
@@ -453,14 +456,14 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                 raise fuse.FuseOSError(errno.ENOTDIR)
             if self.nodes[ino].entries:
                 raise fuse.FuseOSError(errno.ENOTEMPTY)
-            self._change("rmdir")
+            self._change("rmdir", path)
             del self.nodes[parent].entries[name]
             self._log("del", parent, name, ino)
             self._touch(parent)
             return 0
 
     def rename(self, old: str, new: str) -> int:
-        with self.lock:
+        with self._mutex:
             old_parent, old_name = self._parent(old)
             new_parent, new_name = self._parent(new)
             ino = self.nodes[old_parent].entries.get(old_name)
@@ -475,7 +478,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
                     raise fuse.FuseOSError(errno.EISDIR if not moving_dir else errno.ENOTDIR)
                 if moving_dir and self.nodes[replaced].entries:
                     raise fuse.FuseOSError(errno.ENOTEMPTY)
-            self._change("rename")
+            self._change("rename", f"{old} -> {new}")
             del self.nodes[old_parent].entries[old_name]
             self.nodes[new_parent].entries[new_name] = ino
             self._log("ren", old_parent, old_name, new_parent, new_name, ino)
@@ -485,17 +488,17 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def chmod(self, path: str, mode: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
-            self._change("chmod")
+            self._change("chmod", path)
             node = self.nodes[ino]
             node.mode = stat.S_IFMT(node.mode) | stat.S_IMODE(mode)
             return 0
 
     def chown(self, path: str, uid: int, gid: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
-            self._change("chown")
+            self._change("chown", path)
             node = self.nodes[ino]
             if uid != -1 and uid != 0xFFFFFFFF:
                 node.uid = uid
@@ -504,18 +507,18 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._lookup(path)
-            self._change("utimens")
+            self._change("utimens", path)
             self.nodes[ino].mtime_ns = times[1] if times else time.time_ns()
             return 0
 
     # ------------------------------------------------------------------ flushing
 
     def fsync(self, path: str, datasync: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
-            self._change("fsync")
+            self._change("fsync", path)
             node = self.nodes[ino]
             kept = self.durable.get(ino)
             copy = node.durable_copy()
@@ -525,9 +528,9 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
             return 0
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
-        with self.lock:
+        with self._mutex:
             ino = self._ino(path, fh)
-            self._change("fsyncdir")
+            self._change("fsyncdir", path)
             node = self.nodes[ino]
             self._flushed(ino)
             copy = self._node_for(self.durable, ino)
@@ -539,7 +542,7 @@ class LazyFS(fuse.Operations):  # type: ignore[misc]
         return 0
 
     def destroy(self, path: str) -> None:
-        with self.lock:
+        with self._mutex:
             if not self.cut:
                 self.write_image(self._cut_state())
 
@@ -562,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.stats is not None:
             args.stats.write_text(json.dumps({"ops": fs.ops, "cut": fs.cut,
-                                              "counts": fs.counts}))
+                                              "counts": fs.counts, "trace": fs.trace}))
     return 0
 
 

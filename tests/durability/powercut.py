@@ -74,13 +74,15 @@ CONFIG = {"pyproject.toml": b"[tool.yui]\nmax_cpu_percent = 100\n"}
 
 
 def _base_files(count: int) -> dict[str, bytes]:
-    return {**CONFIG, **{f"src/f{i}.txt": f"old {i}\n".encode() for i in range(count)}}
+    return {**CONFIG, "docs/old.md": b"# to be removed\n",
+            **{f"src/f{i}.txt": f"old {i}\n".encode() for i in range(count)}}
 
 
 def single() -> Scenario:
     tasks: dict[str, Files] = {"edit": {
         "src/f0.txt": b"new 0\n", "src/f1.txt": b"new 1\nmore\n",
         "src/created/n.txt": b"created\n", "src/f2.txt": None,
+        "docs/old.md": None,  # a removal alone in its folder
     }}
     files = {**_base_files(4), "plan.toml": _plan(tasks)}
     return Scenario("single", files, lambda ids: [[*YUI, "run", "--json", "plan.toml"]], tasks)
@@ -269,13 +271,25 @@ def _setup(scenario: Scenario, repo: Path, work: Workdir, env: dict[str, str],
         image, runs, _ = _mount_run(repo, work, plan, env, None, seed, False)
         ids = {t: t for t in runs[0].completed()} if runs else {}
         return image, _resolve_ids(ids, scenario)
-    # "cut-run": an apply cut late in its run leaves a journal for recover to finish.
-    _, _, ops = _mount_run(make_repo(scenario, work.next("repo")), work, plan, env, None, 0,
-                           False)
+    # "cut-run": a run cut while its apply is under way (its journal recorded, not yet
+    # retired to the backups) leaves a journal for recover to finish.
+    trace = _traced_run(make_repo(scenario, work.next("repo")), work, plan, env)
+    start = next(i for i, (_, path) in enumerate(trace, 1) if "/.yui/journal/" in path)
+    end = next(i for i, (op, path) in enumerate(trace, 1)
+               if op == "rename" and "/.yui/backups/" in path)
     rng = random.Random(seed)
-    image, _, _ = _mount_run(repo, work, plan, env, rng.randint(int(ops * 0.6), ops), seed,
-                             False)
+    image, _, _ = _mount_run(repo, work, plan, env, rng.randint(start + 1, end), seed, False)
     return image, {}
+
+
+def _traced_run(backing: Path, work: Workdir, commands: list[list[str]],
+                env: dict[str, str]) -> list[tuple[str, str]]:
+    """The changing operations of an uncut run, in order."""
+    mountpoint, image = work.next("mnt"), work.next("image")
+    with mounted(backing, mountpoint, image) as mount:
+        for command in commands:
+            run_command(command, mountpoint, env, image)
+    return [(op, path) for op, path in mount.stats.get("trace", [])]
 
 
 def _resolve_ids(completed: dict[str, str], scenario: Scenario) -> dict[str, str]:

@@ -113,10 +113,10 @@ def test_a_submitted_task_shows_in_the_statusline_and_its_result_lands_in_the_bu
     assert yui.wait("require('yui').statusline() == ''", 10)
     notes = [n["msg"] for n in yui.notifications()]
     assert any(n.startswith("yui: task 'Shout alpha' completed") for n in notes), notes
-    # An open file's result goes through the editor (an unsaved change the user can undo),
-    # not onto the disk behind the buffer's back.
-    assert yui.lua("return vim.bo[...].modified", alpha)
-    assert 'return "alpha"' in (yui.workspace / "alpha.py").read_text()
+    # An open file's result goes through the editor (a change the user can undo); the
+    # buffer had no unsaved changes, so saveAfterApply "clean" wrote it to disk.
+    assert yui.wait("not vim.bo[a[1]].modified", 10, alpha)
+    assert 'return "ALPHA"' in (yui.workspace / "alpha.py").read_text()
     yui.lua("vim.api.nvim_buf_call(..., function() vim.cmd('silent undo') end)", alpha)
     assert '    return "alpha"' in yui.lines(alpha)
 
@@ -233,3 +233,15 @@ def test_develop_runs_a_component_from_the_project_config(yui: Editor) -> None:
     ), [n["msg"] for n in yui.notifications()]
     notes = [n["msg"] for n in yui.notifications()]
     assert "yui: started 1 task(s): " in "\n".join(notes), notes
+
+
+def test_checkhealth_reports_how_yui_works_in_the_workspace(yui: Editor) -> None:
+    """`:checkhealth yui` asks the running server's `yui.doctor`: file system, flushing,
+    locks, where the control sockets live, and whether confinement works."""
+    attach(yui, "alpha.py")
+    yui.cmd("checkhealth yui")
+    text = "\n".join(yui.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert "durability: " in text, text
+    assert "file locks: shared by every process on this machine" in text, text
+    assert "control socket: " in text and ".sock" in text, text
+    assert "confinement: " in text, text

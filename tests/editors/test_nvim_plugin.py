@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from editor_harness import Editor
+from editor_harness import REPO, Editor
 
 # No filetype matches, so no server starts: these tests exercise the plugin alone.
 NO_SERVER = {"cmd": ["false"], "filetypes": ["no-such-filetype"]}
@@ -32,6 +32,8 @@ def test_setup_registers_the_server_and_every_command(editor: Editor) -> None:
     commands = editor.lua("return vim.tbl_keys(vim.api.nvim_get_commands({}))")
     for name in ("YuiSubmit", "YuiDevelop", "YuiRefactor", "YuiTasks", "YuiCancel", "YuiLocks"):
         assert name in commands
+    # The code action "Show diff" runs in the client, so its answer is shown, not dropped.
+    assert editor.lua("return type(vim.lsp.commands['yui.showDiff'])") == "function"
 
 
 def test_statusline_counts_running_and_queued_and_shows_current_percent(editor: Editor) -> None:
@@ -189,3 +191,50 @@ def test_a_stale_task_list_does_not_hide_tasks_heard_of_since(editor: Editor) ->
     stale = [{"task": {"id": "b", "title": "Docs", "agent": "kiro"}, "status": "running"}]
     editor.lua("require('yui.tasks').merge(vim.json.decode(...))", json.dumps(stale))
     assert editor.statusline() == "yui: 1 running | Fix parser 50%"
+
+
+def test_the_plugin_works_without_a_setup_call(editor: Editor) -> None:
+    editor.cmd("runtime plugin/yui.lua")
+    assert editor.lua("return require('yui').configured")
+    commands = editor.lua("return vim.tbl_keys(vim.api.nvim_get_commands({}))")
+    for name in ("YuiSubmit", "YuiApply", "YuiDiscard", "YuiDiff", "YuiLog", "YuiLogs",
+                 "YuiResolve", "YuiClear"):
+        assert name in commands
+
+
+def test_a_result_waiting_for_review_is_counted_apart_and_no_changes_is_said(
+        editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    update(editor, task_id="a", title="Fix parser", status="review", progress=0.9)
+    update(editor, task_id="b", title="Docs", status="running", progress=0.5)
+    assert editor.statusline() == "yui: 1 running, 1 to review | Docs 50%"
+    update(editor, task_id="b", title="Docs", status="completed", progress=1.0,
+           outcome="no_changes", agent_errors=["a file change was failed"])
+    assert editor.notifications()[-1]["msg"] == (
+        "yui: task 'Docs' completed with no changes: a file change was failed")
+    update(editor, task_id="c", title="Lint", status="cancelled", error="cancelled")
+    assert editor.notifications()[-1]["msg"] == "yui: task 'Lint' cancelled"
+
+
+def test_tasks_are_kept_per_client(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    for client_id, task in ((1, "one"), (2, "two")):
+        editor.lua("require('yui').on_task_update(nil, vim.json.decode(...), { client_id = "
+                   f"{client_id} }})", json.dumps({"task_id": task, "title": task,
+                                                    "status": "running", "progress": 0.5}))
+    ids = "return vim.tbl_map(function(t) return t.id end, require('yui.tasks').all(...))"
+    assert editor.lua(ids, 1) == ["one"]
+    assert editor.lua(ids) == ["one", "two"]
+    editor.lua("require('yui.tasks').reset(1)")
+    assert editor.lua(ids) == ["two"]
+
+
+def test_the_lease_matcher_agrees_with_the_shared_claim_table(editor: Editor) -> None:
+    table = json.loads((REPO / "tests" / "fixtures" / "claims.json").read_text(encoding="utf-8"))
+    cases = table["cases"]
+    got = editor.lua("local leases = require('yui.leases'); return vim.tbl_map(function(c)"
+                     " return leases.covers(c.claim, c.path) end, vim.json.decode(...))",
+                     json.dumps(cases))
+    wrong = [(c["claim"], c["path"], c["matches"]) for c, g in zip(cases, got, strict=True)
+             if g is not c["matches"]]
+    assert wrong == []

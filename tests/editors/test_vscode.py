@@ -2,9 +2,11 @@
 
 The code-server test installs the packaged .vsix into a fresh VS Code (code-server 4.139.1),
 opens a git workspace whose settings point the extension at this checkout's server, and drives
-the workbench with headless chromium: a task submitted from the command palette shows in the
-status bar, puts a lease badge on the file in the explorer, and its result lands in the open
-editor. Screenshots are kept under test-artifacts/.
+the workbench with headless chromium through one session of many steps
+(editor-clients/code-server-test/experience.mjs): a task from the welcome view with its status
+item, lease badge and result, results saved after they land (never the user's unsaved work),
+a failing command's log, review with diffs, a conflict resolved with VS Code's merge actions,
+and a task started by `yui run` in a terminal. Screenshots are kept under test-artifacts/.
 """
 
 from __future__ import annotations
@@ -65,22 +67,86 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-SLOW_EDIT = """\
-import pathlib, time
-time.sleep(10)
-notes = pathlib.Path("notes.txt")
-notes.write_text(notes.read_text() + "written by the sandboxed task\\n")
-"""
+#: Small tools the tasks run in their sandboxes (committed, so every sandbox has them).
+TOOLS = {
+    "append.py": (
+        "import sys\n"
+        "text, files = sys.argv[1], sys.argv[2:]\n"
+        "for name in files:\n"
+        "    with open(name, 'a', newline='') as f:\n"
+        "        f.write(text + '\\n')\n"
+    ),
+    # Waits for its barrier file (written by the driver when it has seen what it checks).
+    "wait_append.py": (
+        "import os, sys, time\n"
+        "barrier, text, name = sys.argv[1:4]\n"
+        "print('waiting for', os.path.basename(barrier), flush=True)\n"
+        "while not os.path.exists(barrier):\n"
+        "    time.sleep(0.05)\n"
+        "with open(name, 'a', newline='') as f:\n"
+        "    f.write(text + '\\n')\n"
+        "print('appended to', name, flush=True)\n"
+    ),
+    "fail.py": "import sys\nprint(%r, file=sys.stderr)\nsys.exit(3)\n",
+    # Writes every fidelity case's result bytes into its open/ and closed/ copy.
+    "fidelity.py": (
+        "import json\n"
+        "for path, after in json.load(open('tools/fidelity.json')).items():\n"
+        "    for folder in ('open', 'closed'):\n"
+        "        with open(f'{folder}/{path}', 'wb') as f:\n"
+        "            f.write(bytes.fromhex(after))\n"
+    ),
+}
+FIDELITY = json.loads((REPO / "tests" / "fixtures" / "fidelity.json").read_text())["cases"]
+STDERR_LINE = "fail.py: the input is malformed (line 3)"
+
+
+def vscode_settings() -> dict[str, object]:
+    return {"yui.server.command": [sys.executable, "-m", "yui_lsp"], "yui.maxWorkers": 2}
+
+
+def barriers_of(tmp_path: Path) -> Path:
+    """Where the driver writes the files the waiting tasks wait for."""
+    return tmp_path / "barriers"
 
 
 @pytest.fixture
 def vscode_workspace(tmp_path: Path) -> Path:
+    barriers = barriers_of(tmp_path)
+    barriers.mkdir()
     root = tmp_path / "project"
     (root / ".vscode").mkdir(parents=True)
-    (root / "notes.txt").write_text("first line\n")
-    (root / "slow_edit.py").write_text(SLOW_EDIT)
-    settings = {"yui.server.command": [sys.executable, "-m", "yui_lsp"], "yui.maxWorkers": 2}
-    (root / ".vscode" / "settings.json").write_text(json.dumps(settings, indent=2))
+    (root / "tools").mkdir()
+    for name, text in TOOLS.items():
+        (root / "tools" / name).write_text(text % STDERR_LINE if name == "fail.py" else text)
+    files = {
+        "notes.txt": "first line\n",
+        "closed.txt": "closed file\n",
+        "dirty.txt": "dirty file\n",
+        "review.txt": "review base\n",
+        "second.txt": "second base\n",
+        "pair-a.txt": "pair a\n",
+        "pair-b.txt": "pair b\n",
+        "conflict.txt": "a\nb\n",
+        "rerun.txt": "a\nb\n",
+        "cli.txt": "from the terminal\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    for folder in ("open", "closed"):
+        (root / folder).mkdir()
+        for case in FIDELITY:
+            (root / folder / case["path"]).write_bytes(case["before"].encode())
+    table = {case["path"]: case["after"].encode().hex() for case in FIDELITY}
+    (root / "tools" / "fidelity.json").write_text(json.dumps(table))
+    # A conflict surfaces at once instead of being re-run (the driver resolves it).
+    (root / "pyproject.toml").write_text("[tool.yui]\nconflict_retries = 0\n")
+    command = [sys.executable, "tools/wait_append.py", str(barriers / "cli"), "cli line", "cli.txt"]
+    (root / "cli-plan.toml").write_text(
+        f'[[task]]\nid = "cli-readme"\ntitle = "CLI readme"\nagent = "shell"\n'
+        f"command = {json.dumps(command)}\nclaims = [\"cli.txt\"]\n"
+    )
+    (root / ".vscode" / "settings.json").write_text(json.dumps(vscode_settings(), indent=2))
     git(root, "init", "-q", "-b", "main")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "initial")
@@ -123,6 +189,8 @@ def code_server(tmp_path: Path, vscode_workspace: Path) -> Iterator[str]:
         "telemetry.telemetryLevel": "off",
         "extensions.autoCheckUpdates": False,
         "extensions.autoUpdate": False,
+        # Only yui saves here: what it saves after an apply is under test.
+        "files.autoSave": "off",
     }
     (home / "user" / "User").mkdir(parents=True)
     (home / "user" / "User" / "settings.json").write_text(json.dumps(user_settings))
@@ -186,7 +254,7 @@ def drive(url: str, tmp_path: Path, **scenario: object) -> str:
         cwd=CODE_SERVER_TEST,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
     )
     report = done.stdout + done.stderr
     print(report)  # shown by pytest on failure, and with -s
@@ -196,20 +264,52 @@ def drive(url: str, tmp_path: Path, **scenario: object) -> str:
 
 @pytest.mark.slow
 @pytest.mark.vscode
-def test_task_from_the_command_palette_in_real_vscode(code_server: str, tmp_path: Path) -> None:
-    for stale in ("vscode-running.png", "vscode-done.png"):
+def test_the_editor_workflow_in_real_vscode(
+    code_server: str, vscode_workspace: Path, tmp_path: Path
+) -> None:
+    """One VS Code session, many checks: see experience.mjs for the steps."""
+    shots = ["vscode-running.png", "vscode-done.png", "vscode-review.png", "vscode-diff.png",
+             "vscode-conflict.png"]
+    for stale in shots:
         (ARTIFACTS / stale).unlink(missing_ok=True)
     report = drive(
         code_server,
         tmp_path,
-        file="notes.txt",
-        title="Append a note",
-        command=f"{sys.executable} slow_edit.py",
-        expect="written by the sandboxed task",
+        scenario="experience",
+        workspace=str(vscode_workspace),
+        barriers=str(barriers_of(tmp_path)),
+        python=sys.executable,
+        pythonpath=str(REPO),
+        settings=vscode_settings(),
+        stderrLine=STDERR_LINE,
+        fidelity=[{"path": case["path"], "after": case["after"]} for case in FIDELITY],
     )
-    assert "result landed in the editor" in report
-    assert (ARTIFACTS / "vscode-running.png").stat().st_size > 10_000
-    assert (ARTIFACTS / "vscode-done.png").stat().st_size > 10_000
+    for step in ("welcome view: Submit Task clicked", "live log:", "result landed in the editor",
+                 "notes.txt saved after the apply", "closed clean file saved",
+                 "log view", "applied from the tree", "Show Diff from the notification",
+                 "no changes in the tree", "discard said", "per file:", "Accept Both Changes",
+                 "settled:", "re-run on my text", "fidelity:", "terminal task"):
+        assert step in report
+    # What the user sees in the files afterwards.
+    assert (vscode_workspace / "closed.txt").read_text() == "closed file\nappended by yui\n"
+    assert (vscode_workspace / "dirty.txt").read_text() == "dirty file\n"  # never saved
+    assert (vscode_workspace / "review.txt").read_text() == "review base\nreviewed line\n"
+    assert (vscode_workspace / "second.txt").read_text() == "second base\n"
+    assert (vscode_workspace / "pair-a.txt").read_text() == "pair a\n"
+    assert (vscode_workspace / "pair-b.txt").read_text() == "pair b\npair line\n"
+    assert (vscode_workspace / "cli.txt").read_text() == "from the terminal\ncli line\n"
+    # The fidelity table: the buffers (saved: they were clean) and the closed files, byte
+    # for byte.
+    wrong = [
+        f"{folder}/{case['name']}: {got!r} != {case['after']!r}"
+        for case in FIDELITY
+        for folder in ("open", "closed")
+        if (got := (vscode_workspace / folder / case["path"]).read_bytes().decode())
+        != case["after"]
+    ]
+    assert wrong == []
+    for shot in shots:
+        assert (ARTIFACTS / shot).stat().st_size > 10_000
 
 
 @pytest.mark.slow
@@ -222,4 +322,5 @@ def test_a_missing_server_is_explained_with_install_help(
     (vscode_workspace / ".vscode" / "settings.json").write_text(json.dumps(settings))
     report = drive(code_server, tmp_path, scenario="missing-server")
     assert "was not found" in report
-    assert "install help opened" in report
+    assert "install help opened read-only" in report
+    assert "welcome button without a server" in report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,16 +26,21 @@ WAIT_S = 30.0
 
 
 def _offset(text: str, position: lsp.Position) -> int:
-    lines = text.splitlines(keepends=True)
+    """Index in ``text`` of an LSP position (UTF-16 columns, clamped as the spec says)."""
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
     if position.line >= len(lines):
         return len(text)
-    return sum(len(line) for line in lines[: position.line]) + min(
-        position.character, len(lines[position.line].rstrip("\r\n"))
-    )
+    line = lines[position.line].rstrip("\r\n")
+    units = 0
+    for index, char in enumerate(line):
+        if units >= position.character:
+            return sum(len(x) for x in lines[: position.line]) + index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return sum(len(x) for x in lines[: position.line]) + len(line)
 
 
 def apply_text_edits(text: str, edits: list[lsp.TextEdit]) -> str:
-    """``text`` with LSP text edits applied (ASCII test content: UTF-16 = str index)."""
+    """``text`` with LSP text edits applied, exactly as the specification says."""
     spans = sorted(((_offset(text, e.range.start), _offset(text, e.range.end), e.new_text)
                     for e in edits), reverse=True)
     for start, end, new_text in spans:
@@ -66,7 +72,7 @@ class Editor:
         self.before_apply: Callable[[lsp.ApplyWorkspaceEditParams], str | None] | None = None
         for method in ("yui/taskUpdate", "yui/locksChanged", "yui/agentOutput",
                        "yui/taskConflict", "yui/resultReady", "yui/workspaceEvent",
-                       "yui/taskMetrics"):
+                       "yui/taskMetrics", "yui/resultApplied", "yui/taskLog"):
             client.feature(method)(self._recorder(method))
         def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
             return self._apply(params)
@@ -84,7 +90,7 @@ class Editor:
     # ----------------------------------------------------------------- buffers
 
     def open(self, rel: str) -> None:
-        text = (self.root / rel).read_text()
+        text = (self.root / rel).read_bytes().decode("utf-8")
         self.buffers[rel] = (1, text)
         self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
             text_document=lsp.TextDocumentItem(uri=self.uri(rel), language_id="python",
@@ -142,9 +148,14 @@ class Editor:
                 self.type(rel, apply_text_edits(self.buffers[rel][1], edits))
             else:
                 path = self.root / rel
-                path.write_text(apply_text_edits(path.read_text(), edits))
+                old = path.read_bytes().decode("utf-8")
+                path.write_bytes(apply_text_edits(old, edits).encode("utf-8"))
 
     # ----------------------------------------------------------------- waiting
+
+    def received(self, method: str) -> list[dict[str, Any]]:
+        """Payloads of every ``method`` notification so far."""
+        return [dict(p) for m, p in self.notifications if m == method]
 
     def updates(self, task_id: str) -> list[dict[str, Any]]:
         return [dict(p) for m, p in self.notifications

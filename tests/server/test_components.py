@@ -95,10 +95,13 @@ async def test_multi_lang_runs_integration_tests_after_the_languages(
     assert python_done < integration_ran
 
 
-async def test_a_yui_component_without_a_command_is_refused(
+async def test_a_yui_component_without_work_or_model_is_refused(
         open_editor: EditorFactory, repo: Path) -> None:
     editor = await open_editor()
     message = await error_of(editor, "yui.develop", {"backend": "yui"})
-    assert "[tool.yui.components.backend] command" in message
+    assert "say what to build" in message
+    # With a prompt, the yui agent is Yui's model worker: refused without a model.
+    message = await error_of(editor, "yui.develop", {"backend": "yui", "prompt": "add /users"})
+    assert "no model configured" in message
     assert "name at least one component" in await error_of(editor, "yui.multiLang", {})
     assert (await editor.run("yui.listTasks"))["total"] == 0

@@ -31,8 +31,11 @@ def _read_message(conn: socket.socket) -> dict[str, object]:
 def test_tcp_server_answers_initialize(tmp_path: Path) -> None:
     port = _free_port()
     log = tmp_path / "server.log"
+    token = tmp_path / "token"
+    token.write_text("a-token-for-this-test-only\n")
+    token.chmod(0o600)
     server = subprocess.Popen([sys.executable, "-m", "yui_lsp", "--tcp", str(port),
-                               "--log-file", str(log)])
+                               "--token-file", str(token), "--log-file", str(log)])
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -44,7 +47,10 @@ def test_tcp_server_answers_initialize(tmp_path: Path) -> None:
                 time.sleep(0.1)
         with conn:
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                               "params": {"capabilities": {}, "processId": None}}).encode()
+                               "params": {"capabilities": {}, "processId": None,
+                                          "initializationOptions": {
+                                              "yuiToken": "a-token-for-this-test-only"}}}
+                              ).encode()
             conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             answer = _read_message(conn)
         assert answer["id"] == 1

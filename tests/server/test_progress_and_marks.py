@@ -145,7 +145,8 @@ async def test_conflict_is_marked_with_actions(open_editor: EditorFactory) -> No
         context=lsp.CodeActionContext(diagnostics=list(warnings))))
     # (the test client reads each action back as a Command: both have a title)
     titles = [action.title for action in actions or []]
-    assert titles == ["Retry on current text", "Show diff", "Discard"]
+    assert titles == ["Re-run on my current text", "Resolve in editor (conflict markers)",
+                      "Keep mine", "Take the task's", "Show diff"]
     diff = await editor.run("yui.showDiff", {"taskId": task_id})
     assert "src/a.py" in diff["diff"]
 

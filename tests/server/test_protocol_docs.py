@@ -23,4 +23,5 @@ def test_every_registered_command_and_notification_is_documented() -> None:
     registered = set(Commands.table_names())
     assert documented == registered
     methods = {method for method, *_ in NOTIFICATIONS}
-    assert set(METHODS.values()) | {LOCKS_CHANGED, "yui/resultReady"} == methods
+    assert set(METHODS.values()) | {LOCKS_CHANGED, "yui/resultReady",
+                                           "yui/resultApplied", "yui/taskLog"} == methods

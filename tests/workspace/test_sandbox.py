@@ -15,6 +15,7 @@ from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind
 from yui_lsp.workspace import SandboxPool, state_dir
 from yui_lsp.workspace.gitcmd import read_head
+from yui_lsp.workspace.journal import temp_name
 from yui_lsp.workspace.sandbox import Sandbox
 
 
@@ -272,3 +273,18 @@ def test_head_is_read_like_git_reads_it(repo: Path, tmp_path: Path, layout: str)
         run_git(where, "add", "-A")
         run_git(where, "commit", "-qm", "side")
     assert read_head(where) == run_git(where, "rev-parse", "HEAD").strip()
+
+
+async def test_an_apply_temp_file_is_not_part_of_the_base(repo: Path, cache: Path) -> None:
+    # A journaled apply renames such a file over its target at any moment: a snapshot taken
+    # meanwhile must not try to record it (it may be gone by `git add`), nor hand it out.
+    temp = temp_name(repo / "docs" / "tasks.md", "spec-1.1").relative_to(repo).as_posix()
+    top = temp_name(repo / "tasks.md", "spec-1.2").relative_to(repo).as_posix()
+    write(repo, {temp: "- [x] 1.1 half-applied\n", top: "x\n", "notes.txt": "mine\n"})
+    pool = SandboxPool(repo, cache, include=[], pool_size=1)
+    sandbox = await pool.acquire("t1")
+    try:
+        assert (sandbox.path / "notes.txt").read_text() == "mine\n"
+        assert not (sandbox.path / temp).exists() and not (sandbox.path / top).exists()
+    finally:
+        await pool.close()

@@ -12,8 +12,10 @@ from yui_lsp.agents.builtin import refactor_text
 from yui_lsp.agents.profiles import builtin_profiles, resolve_profile
 from yui_lsp.agents.registry import adapter_for
 from yui_lsp.agents.runner import Executor, LocalExecutor
+from yui_lsp.agents.yui import check_model_task, uses_model
 
 __all__ = [
     "AgentAdapter", "AgentOutcome", "AgentRun", "Emit", "Executor", "LocalExecutor",
-    "WriteGuard", "adapter_for", "builtin_profiles", "refactor_text", "resolve_profile",
+    "WriteGuard", "adapter_for", "builtin_profiles", "check_model_task", "refactor_text",
+    "resolve_profile", "uses_model",
 ]

@@ -66,6 +66,9 @@ class AgentOutcome:
     summary: str = ""
     #: Figures for metrics: credits, cost_usd, turns, duration_s ...
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines in a run that still ended well (a failed file change,
+    #: a tool error): shown when the task changed nothing.
+    failures: list[str] = field(default_factory=list)
 
 
 class AgentAdapter(Protocol):

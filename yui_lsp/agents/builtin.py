@@ -2,7 +2,8 @@
 
 ``refactor`` replaces a literal or a regex over files of the sandbox, exactly and fast;
 ``shell`` runs a command (formatter, codemod, generator) in the sandbox through the runner;
-``yui`` picks one of the two from what the task carries.
+``yui`` picks one of the two from what the task carries, and otherwise hands the task's
+prompt to Yui's model-backed worker (yui_lsp/agents/yui/).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
+from yui_lsp.agents.yui import run_model_worker
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import RefactorSpec
@@ -160,14 +162,18 @@ class ShellAdapter:
         name = Path(argv[0]).name
         if outcome.exit_code != 0:
             raise exit_error(name, outcome)
+        # What it said on stderr is the hint when it changed nothing (a wrongly split argv).
+        complaints = [line for line in outcome.sink.tails["stderr"] if line.strip()][-5:]
         return AgentOutcome(
             summary=outcome.sink.last("stdout", 1) or f"{name} finished",
             metrics={"duration_s": round(outcome.duration_s, 3)},
+            failures=complaints,
         )
 
 
 class YuiAdapter:
-    """The coordinator's own worker: refactor if the task has a spec, else its command."""
+    """The coordinator's own worker: refactor if the task has a spec, its command if it has
+    one, else Yui's model-backed worker on the task's prompt."""
 
     kind = "yui"
 
@@ -183,4 +189,4 @@ class YuiAdapter:
             return await self._refactor.run(run)
         if run.task.command:
             return await self._shell.run(run)
-        raise AgentFailedError("the yui worker needs a command or a refactor spec")
+        return await run_model_worker(run)

@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 from yui_lsp.agents.profiles import builtin_profiles, resolve_profile
 from yui_lsp.agents.registry import adapter_for
+from yui_lsp.agents.yui import model_problem
 from yui_lsp.config import AgentKind, Settings
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import AgentInfo
@@ -55,6 +56,11 @@ def list_agents(settings: Settings) -> list[AgentInfo]:
             adapter_for(profile).check_available(profile)
         except YuiError as exc:
             reason = str(exc)
+        if profile.kind == "yui":
+            # Yui's worker takes a prompt: available when its model is configured.
+            reason = model_problem(profile)
+            if profile.yui is not None and profile.yui.model:
+                description = f"{description} (model {profile.yui.model})"
         agents.append(AgentInfo(name=name, kind=profile.kind, description=description,
                                 takes=takes, available=reason is None, reason=reason))
     return agents

@@ -41,6 +41,15 @@ class ClaudeAdapter(JsonEventsAdapter):
                     self._tool_use(block, state)
                 elif block.get("type") == "text" and str(block.get("text", "")).strip():
                     state.progress.activity(str(block["text"]).strip().splitlines()[0])
+        elif kind == "user":
+            for block in _content(event):
+                # A tool the agent called failed (an Edit that did not match, a denied write).
+                if block.get("type") == "tool_result" and block.get("is_error"):
+                    text = block.get("content")
+                    if isinstance(text, list):
+                        text = " ".join(str(b.get("text", "")) for b in text
+                                        if isinstance(b, dict))
+                    state.warnings.append(f"tool error: {str(text or '')[:300]}")
         elif kind == "result":
             state.finished = True
             state.summary = str(event.get("result") or "")

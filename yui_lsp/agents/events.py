@@ -84,7 +84,8 @@ class JsonEventsAdapter(CliAdapter):
         refuse_escapes(name, outside)
         self.check_finished(name, outcome, state)
         state.metrics["duration_s"] = round(outcome.duration_s, 3)
-        return AgentOutcome(files_reported=inside, summary=state.summary, metrics=state.metrics)
+        return AgentOutcome(files_reported=inside, summary=state.summary, metrics=state.metrics,
+                            failures=[w for w in state.warnings if w][-10:])
 
     def check_finished(self, name: str, outcome: ProcessOutcome, state: StreamState) -> None:
         """Raise AgentFailedError unless the run ended well."""

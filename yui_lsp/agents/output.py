@@ -10,6 +10,7 @@ emitted as an :class:`~yui_lsp.protocol.AgentOutput` message. :class:`ProgressRe
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from collections import deque
@@ -84,9 +85,13 @@ class OutputSink:
     def __enter__(self) -> OutputSink:
         if self._run.log_path is not None:
             path = Path(self._run.log_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._log_bytes = path.stat().st_size if path.exists() else 0
-            self._log = path.open("a", encoding="utf-8", errors="replace")
+            # Owner-only: a log holds the prompt and the agent's output.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            os.fchmod(fd, 0o600)
+            # Line-buffered: editors follow the log live (yui.taskLog, yui logs -f).
+            self._log = os.fdopen(fd, "a", encoding="utf-8", errors="replace", buffering=1)
             self._write_log(f"--- attempt {self._run.attempt} of task {self._run.task.id}\n")
         return self
 

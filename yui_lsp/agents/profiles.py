@@ -100,6 +100,8 @@ def resolve_profile(name: str, settings: Settings) -> AgentProfile:
 
 
 def _with_confine(profile: AgentProfile, settings: Settings) -> AgentProfile:
+    if profile.kind == "yui" and profile.yui is None:
+        profile = profile.model_copy(update={"yui": settings.yui})
     if profile.confine is not None:
         return profile
     return profile.model_copy(update={"confine": settings.confine})

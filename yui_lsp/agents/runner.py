@@ -128,6 +128,9 @@ class LocalExecutor:
                     for event in drained:
                         await event.wait()
                 _signal_group(process.pid, signal.SIGKILL)
+                if not all(event.is_set() for event in drained):
+                    # Whoever still holds the pipes left the group (setsid, double fork).
+                    await anyio.to_thread.run_sync(end_marked, mark, spec.cwd)
             return _unwrapped_exit(code) if launch.confined else code
         finally:
             with anyio.CancelScope(shield=True):

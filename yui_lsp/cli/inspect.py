@@ -22,6 +22,7 @@ from yui_lsp.coordinator import all_tasks, control, live_coordinators
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import Task, TaskInfo, utcnow
+from yui_lsp.redact import REDACTED
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 #: How often `yui logs --follow` looks for new output.
@@ -156,6 +157,9 @@ def retry_or_earlier(root: Path, console: Console, task_id: str) -> Task | None:
             c.coordinator_id for c in live_coordinators(root)}:
         raise YuiError(f"task {task_id!r} is still {info.status.value}; "
                        f"`yui cancel {task_id}` first")
+    if REDACTED in info.task.model_dump_json():
+        raise YuiError(f"task {task_id!r} carried a secret in its prompt or command, which the "
+                       "history does not keep: submit it again with the secret")
     console.print(f"{task_id}: ended {info.status.value} in an earlier run; running it again",
                   highlight=False)
     # The same task under a new id: its first run's log and backup stay as they were.

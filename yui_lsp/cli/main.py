@@ -10,29 +10,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-from rich.console import Console
-
+# Start-up: argparse first, the rest only on the commands that need it (`yui --version` must
+# not load pydantic, anyio or rich; tests/test_startup.py keeps it so).
 from yui_lsp import __version__
-from yui_lsp.config import Settings, load_settings
 from yui_lsp.coordinator import components
 from yui_lsp.errors import PlanError, YuiError
-from yui_lsp.protocol import RefactorSpec, Task
-from yui_lsp.runtime import limit_malloc_arenas
-from yui_lsp.wording import plural
 
-from . import inspect
-from .execute import EXIT_INTERRUPTED, RunOptions, run_tasks
-from .plans import check_tasks, claim_waits, load_plan, waves
-from .view import make_view
+from . import planner, spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from yui_lsp.config import Settings
+    from yui_lsp.protocol import Task
 
 #: Exit code for a failure of yui itself (not the user's, not a task's).
 EXIT_INTERNAL = 3
+#: Exit code when the user interrupted the run (as cli/execute.py's EXIT_INTERRUPTED).
+EXIT_INTERRUPTED = 130
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -51,12 +52,18 @@ def _runner(parser: argparse.ArgumentParser) -> None:
                         help="most tasks running at once (default: plan, then [tool.yui])")
     parser.add_argument("--dry-run", action="store_true",
                         help="show the tasks and the order they would run in; run nothing")
+    parser.add_argument("--executor", choices=["local", "ray"],
+                        help="where attempts run (default: [tool.yui] executor, else local)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="Ray cluster for --executor ray: auto, HOST:6379 or ray://HOST:10001")
 
 
 def _work(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--prompt", default="", help="what to build, for every agent")
     group.add_argument("--spec", type=Path, metavar="FILE", help="read what to build from FILE")
+    parser.add_argument("--plan", dest="use_planner", action="store_true",
+                        help="let Yui's planner split the work (instead of the fixed parts)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     develop = sub.add_parser("develop", help="one agent per part of the project")
     for name in components.DEVELOP_COMPONENTS:
-        develop.add_argument(f"--{name}", metavar="AGENT", help=f"agent for the {name}")
+        # The seed spells the tests flag --testing; --tests stays as an alias.
+        flags = ["--testing", "--tests"] if name == "tests" else [f"--{name}"]
+        develop.add_argument(*flags, dest=name, metavar="AGENT", help=f"agent for the {name}")
     _work(develop)
     _runner(develop)
 
@@ -90,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="files to rewrite (repeatable), e.g. 'src/**/*.py'")
     refactor.add_argument("--regex", action="store_true", help="PATTERN is a Python regex")
     _runner(refactor)
+
+    _runner(planner.add_parser(sub))
+    spec.add_parser(sub, _common, _runner)
 
     demo = sub.add_parser("demo", help="run the bundled example project's plan")
     demo.add_argument("--into", type=Path, metavar="DIR",
@@ -127,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings_for(root: Path) -> Settings:
     if not root.is_dir():
         raise YuiError(f"{root} is not a folder (give the repository with --root DIR)")
+    from yui_lsp.config import load_settings
+
     return load_settings(root)
 
 
@@ -143,15 +157,25 @@ def _tasks_for(
     args: argparse.Namespace, root: Path, settings: Settings
 ) -> tuple[list[Task], int | None]:
     """The tasks a run-type command asks for, and the plan's own worker count if any."""
+    from yui_lsp.protocol import RefactorSpec
+
+    from .plans import check_tasks, load_plan
+
     workers = args.max_workers or settings.max_workers
     if args.command == "run":
         plan = load_plan(args.plan)
+        return plan.tasks, plan.max_workers
+    if args.command == "plan":
+        plan = planner.make_plan(args, root, settings)
         return plan.tasks, plan.max_workers
     if args.command in ("develop", "multi-lang"):
         defaults = (components.DEVELOP_COMPONENTS if args.command == "develop"
                     else components.MULTI_LANG_COMPONENTS)
         chosen = {name: getattr(args, name.replace("-", "_")) for name in defaults}
         chosen = {name: agent for name, agent in chosen.items() if agent}
+        if args.use_planner:
+            plan = planner.plan_components(args, root, settings, _read_work(args), chosen)
+            return plan.tasks, plan.max_workers
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
@@ -162,6 +186,10 @@ def _tasks_for(
 
 def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: bool,
                    console: Console) -> None:
+    from yui_lsp.wording import plural
+
+    from .plans import claim_waits, waves
+
     order = waves(tasks)
     if json_mode:
         waits = {k: v for wave in order
@@ -191,15 +219,20 @@ def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: b
 def _route_logs(root: Path | None, debug: bool) -> None:
     """Library log records go to ``.yui/logs/yui.log`` (or stderr with --debug), so an
     internal hiccup never prints a traceback over the live view."""
+    import logging
+
     package_log = logging.getLogger("yui_lsp")
     package_log.propagate = False
     if debug:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         package_log.setLevel(logging.DEBUG)
-    elif root is not None:
+    elif root is not None and root.is_dir():
         folder = root / ".yui" / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "yui.log", encoding="utf-8")
+        for private in (folder.parent, folder):  # owner-only whatever the umask
+            private.mkdir(exist_ok=True, mode=0o700)
+        log_file = folder / "yui.log"
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only
+        handler = logging.FileHandler(log_file, encoding="utf-8")
         package_log.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()
@@ -220,7 +253,8 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
             console.print(f"example project copied to {root}", highlight=False)
     if args.max_workers is not None and args.max_workers < 1:
         raise YuiError("--max-workers must be at least 1")
-    settings = _settings_for(root)
+    settings = _settings_for(root).merged(
+        {"executor": args.executor, "ray_address": args.ray_address})
     tasks, plan_workers = _tasks_for(args, root, settings)
     workers = args.max_workers or plan_workers or settings.max_workers
     if not tasks:
@@ -240,6 +274,11 @@ def _run_command(args: argparse.Namespace, console: Console) -> int:
 def _run_tasks(tasks: list[Task], root: Path, settings: Settings, workers: int | None,
                args: argparse.Namespace, console: Console) -> int:
     """Run ``tasks`` to the end with the live view (or JSON lines); the exit code."""
+    import anyio
+
+    from .execute import RunOptions, run_tasks
+    from .view import make_view
+
     _route_logs(root, args.debug)
     options = RunOptions(root=root, settings=settings, max_workers=workers,
                          sequential=not getattr(args, "parallel", True))
@@ -254,10 +293,34 @@ def _is_demo(args: argparse.Namespace) -> bool:
     return hasattr(args, "into")
 
 
+def _runs_spec(args: argparse.Namespace) -> bool:
+    """`yui develop --spec FOLDER` (or its tasks.md) with no component flags runs that spec's
+    task list."""
+    if args.command != "develop" or args.spec is None:
+        return False
+    spec = Path(args.spec)
+    if not spec.is_dir() and not (spec.name == "tasks.md" and spec.is_file()):
+        return False
+    return not any(getattr(args, n.replace("-", "_")) for n in components.DEVELOP_COMPONENTS)
+
+
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    if args.command in ("run", "develop", "multi-lang", "refactor", "demo"):
+    if _runs_spec(args):
+        args.command, args.spec_command, args.name = "spec", "run", str(args.spec)
+        args.agent, args.only, args.include_optional, args.planner = "kiro", None, False, None
+    if args.command == "plan" and not args.run:
+        root = (args.root or Path.cwd()).resolve()
+        plan = planner.make_plan(args, root, _settings_for(root))
+        return planner.show_plan(args, plan, console)
+    if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    from . import inspect
+
+    if args.command == "spec":
+        settings = _settings_for(root)
+        _route_logs(root if getattr(args, "spec_command", None) == "run" else None, args.debug)
+        return spec.dispatch(args, root, settings, console)
     _settings_for(root)
     _route_logs(None, args.debug)
     if args.command == "status":
@@ -306,11 +369,15 @@ def _lsp(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `yui` console script; returns the exit code."""
-    limit_malloc_arenas()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["lsp"]:
-        return _lsp(arguments[1:])
-    args = build_parser().parse_args(arguments)
+        return _lsp(arguments[1:])  # the server caps malloc arenas itself
+    args = build_parser().parse_args(arguments)  # --version and --help end here
+    from yui_lsp.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()
+    from rich.console import Console
+
     console = Console(stderr=bool(getattr(args, "json", False)), highlight=False)
     try:
         return _dispatch(args, console)

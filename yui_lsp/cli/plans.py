@@ -7,6 +7,7 @@ clearest message as early as possible.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -96,3 +97,20 @@ def claim_waits(wave: list[Task]) -> dict[str, list[str]]:
             and "exclusive" in (task.lock_type.value, other.lock_type.value)
         ]
     return waits
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """``plan`` as a plan file ``load_plan`` reads back to the same plan."""
+    # JSON strings are valid TOML basic strings, escapes included.
+    lines = []
+    if plan.max_workers is not None:
+        lines.append(f"max_workers = {plan.max_workers}")
+    for task in plan.tasks:
+        lines += ["", "[[task]]", f"id = {json.dumps(task.id)}"]
+        if task.title:
+            lines.append(f"title = {json.dumps(task.title)}")
+        lines += [f"agent = {json.dumps(task.agent)}", f"prompt = {json.dumps(task.prompt)}"]
+        lines.append(f"claims = {json.dumps(task.claims)}")
+        if task.depends_on:
+            lines.append(f"depends_on = {json.dumps(task.depends_on)}")
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -6,13 +6,20 @@ and control tasks of other coordinators on the same repository, and :func:`list_
 (every agent a task may name).
 """
 
-from yui_lsp.agents.catalog import list_agents
-from yui_lsp.coordinator.blocking import BlockingTaskManager
-from yui_lsp.coordinator.bus import Bus
-from yui_lsp.coordinator.dag import topological_order
-from yui_lsp.coordinator.domain import all_tasks, control, live_coordinators
-from yui_lsp.coordinator.manager import ParallelTaskManager
-from yui_lsp.coordinator.records import TaskFuture
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from yui_lsp.lazyimport import exports
+
+if TYPE_CHECKING:
+    from yui_lsp.agents.catalog import list_agents
+    from yui_lsp.coordinator.blocking import BlockingTaskManager
+    from yui_lsp.coordinator.bus import Bus
+    from yui_lsp.coordinator.dag import topological_order
+    from yui_lsp.coordinator.domain import all_tasks, control, live_coordinators
+    from yui_lsp.coordinator.manager import ParallelTaskManager
+    from yui_lsp.coordinator.records import TaskFuture
 
 __all__ = [
     "BlockingTaskManager",
@@ -25,3 +32,16 @@ __all__ = [
     "live_coordinators",
     "topological_order",
 ]
+
+# Imported on first use: see yui_lsp/lazyimport.py.
+__getattr__ = exports(__name__, globals(), {
+    "list_agents": "yui_lsp.agents.catalog",
+    "BlockingTaskManager": "yui_lsp.coordinator.blocking",
+    "Bus": "yui_lsp.coordinator.bus",
+    "topological_order": "yui_lsp.coordinator.dag",
+    "all_tasks": "yui_lsp.coordinator.domain",
+    "control": "yui_lsp.coordinator.domain",
+    "live_coordinators": "yui_lsp.coordinator.domain",
+    "ParallelTaskManager": "yui_lsp.coordinator.manager",
+    "TaskFuture": "yui_lsp.coordinator.records",
+})

@@ -9,22 +9,21 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from yui_lsp.config import ComponentConfig, Settings
 from yui_lsp.errors import PlanError
-from yui_lsp.protocol import RefactorSpec, Task, new_task_id
-from yui_lsp.wording import plural
-from yui_lsp.workspace import as_text
-from yui_lsp.workspace.paths import expand_claims, validate_claims
 
-#: Agent names that run built-in work instead of following a prompt.
+if TYPE_CHECKING:  # `yui`'s parser reads the component names: the models come when used
+    from yui_lsp.config import Settings
+    from yui_lsp.protocol import RefactorSpec, Task
+
+#: Agent names that run a component's configured ``command`` instead of following a prompt
+#: (``yui`` without a command is Yui's model-backed worker).
 BUILTIN_AGENTS = frozenset({"yui", "shell"})
 
 
-@dataclass(frozen=True)
-class ComponentDefault:
+class ComponentDefault(NamedTuple):  # not a dataclass: `yui --version` skips `inspect`
     """Where a component usually lives, and what must be done before it."""
 
     paths: tuple[str, ...]
@@ -72,6 +71,9 @@ def component_tasks(
     components of its own. A dependency on a component that was not chosen is dropped: the
     order only matters among the tasks that run.
     """
+    from yui_lsp.config import ComponentConfig
+    from yui_lsp.protocol import Task, new_task_id
+
     if not chosen:
         flags = " ".join(f"--{name} AGENT" for name in defaults)
         raise PlanError(f"name at least one component to work on: {flags}")
@@ -87,13 +89,18 @@ def component_tasks(
                 f"component {name!r} has no paths: set [tool.yui.components.{name}] paths = [...]"
             )
         after = config.depends_on or list(default.depends_on)
-        if agent in BUILTIN_AGENTS and not config.command:
+        if agent == "shell" and not config.command:
             raise PlanError(
-                f"component {name!r} uses the {agent} worker, which runs a command: set "
+                f"component {name!r} uses the shell worker, which runs a command: set "
                 f'[tool.yui.components.{name}] command = ["argv", ...] or pick an LLM agent'
             )
-        if agent not in BUILTIN_AGENTS and not work.strip():
-            raise PlanError("say what to build: pass --prompt TEXT or --spec FILE")
+        # Without a command, `yui` is Yui's model-backed worker: it needs work like any agent.
+        runs_command = agent in BUILTIN_AGENTS and bool(config.command)
+        if not runs_command and not work.strip() and not (config.prompt or "").strip():
+            raise PlanError(
+                f"say what to build: pass --prompt TEXT or --spec FILE (or set prompt under "
+                f"[tool.yui.components.{name}])"
+            )
         tasks.append(
             Task(
                 id=ids[name],
@@ -141,6 +148,9 @@ def refactor_tasks(
     keeping the per-task overhead (leases, apply journal) small. Each task claims exactly
     its files, so chunks never wait on one another.
     """
+    from yui_lsp.protocol import Task
+    from yui_lsp.wording import plural
+
     if not files:
         return []
     count = min(len(files), max(1, workers) * 2)
@@ -175,6 +185,9 @@ def _matcher(spec: RefactorSpec) -> re.Pattern[str] | None:
 
 def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[str]:
     """Workspace-relative text files matching ``globs`` that contain the pattern, sorted."""
+    from yui_lsp.workspace.merge import as_text
+    from yui_lsp.workspace.paths import expand_claims, validate_claims
+
     try:
         validate_claims(globs)
     except PlanError as exc:

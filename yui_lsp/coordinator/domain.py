@@ -26,6 +26,7 @@ from yui_lsp.coordinator.rundir import socket_path
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import TaskInfo, utcnow
 from yui_lsp.workspace.filesystem import describe
+from yui_lsp.workspace.statedir import check_trusted, open_private, private_dir
 
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -47,9 +48,9 @@ def _yui_dir(root: Path) -> Path:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
 
@@ -84,6 +85,8 @@ def live_coordinators(root: Path) -> list[CoordinatorEntry]:
     if not folder.is_dir():
         return entries
     for path in sorted(folder.glob("*.json")):
+        # An entry names a socket yui connects to and removes: only the user's own count.
+        check_trusted(path)
         try:
             entry = CoordinatorEntry.model_validate_json(path.read_bytes())
         except (OSError, ValidationError):
@@ -111,6 +114,7 @@ def all_tasks(root: Path) -> list[TaskInfo]:
     for entry in live_coordinators(root):
         path = _yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json"
         try:
+            check_trusted(path)
             raw = json.loads(path.read_bytes())
         except (OSError, ValueError):
             continue

@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
+from yui_lsp.redact import redact
 from yui_lsp.workspace.statedir import state_dir
 
 HISTORY_FILE = "history.sqlite3"
@@ -125,7 +126,8 @@ class History:
         rows = [
             (e.info.task.id, e.info.coordinator_id, e.info.status.value,
              e.info.submitted_at.isoformat(), e.info.updated_at.isoformat(),
-             e.info.model_dump_json(), json.dumps(e.metrics), e.log_path)
+             # Secrets in a prompt or command never reach the disk (docs/security.md).
+             redact(e.info.model_dump_json()), json.dumps(e.metrics), e.log_path)
             for e in entries
         ]
         if not rows:

@@ -47,6 +47,7 @@ from yui_lsp.coordinator.validation import check_plan, check_task
 from yui_lsp.errors import (
     AgentUnavailableError,
     PlanError,
+    ProtectedPathError,
     UnknownAgentError,
     UnknownTaskError,
     YuiError,
@@ -59,6 +60,7 @@ from yui_lsp.protocol import (
     Task,
     TaskConflict,
     TaskInfo,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     TaskUpdate,
@@ -83,7 +85,11 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError)
+_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
+
+
+def _no_shortage() -> str | None:
+    return None
 
 
 class ParallelTaskManager:
@@ -274,6 +280,16 @@ class ParallelTaskManager:
             self._core.cancel_queued(rec)
         return True
 
+    def set_review(self, task_id: str, waiting: bool) -> None:
+        """The editor holds this task's result for the user (review mode), or let it go."""
+        rec = self._core.records.get(task_id)
+        if rec is None or rec.status.terminal:
+            return
+        if waiting:
+            self._core.set_status(rec, TaskStatus.REVIEW, "result waiting for review")
+        else:
+            self._core.set_status(rec, TaskStatus.INTEGRATING, "applying the reviewed result")
+
     async def retry(self, task_id: str) -> TaskFuture:
         """Run an ended (not completed) task again from the start."""
         rec = self._record(task_id)
@@ -314,7 +330,9 @@ class ParallelTaskManager:
     async def _schedule_loop(self) -> None:
         while True:
             runs = self._require_running()
-            for rec in self._core.pick(self.max_workers, self._gate.shortage):
+            # On a cluster, this machine's load says nothing about the nodes' (Ray places).
+            gate = self._gate.shortage if self.settings.executor == "local" else _no_shortage
+            for rec in self._core.pick(self.max_workers, gate):
                 runs.start_soon(self._run, rec)
             # While resources are short, look again every half second.
             await self._wake.wait(0.5 if self._core.waiting_reason else None)
@@ -393,6 +411,7 @@ class ParallelTaskManager:
                     agent_id=rec.agent_id,
                     emit=lambda m: self._from_agent(rec, m),
                     set_status=lambda s, msg: set_status(rec, s, msg),
+                    placed=lambda node: setattr(rec, "node", node),
                 )
             except Exception as raised:
                 exc = _unwrap(raised)
@@ -435,8 +454,11 @@ class ParallelTaskManager:
                 )
                 return
             rec.files_modified = outcome.files
+            rec.agent_errors = outcome.agent_errors
+            rec.outcome = TaskOutcome.CHANGED if outcome.files else TaskOutcome.NO_CHANGES
             self._core.finish(rec, TaskStatus.COMPLETED,
-                              f"{plural(len(outcome.files), 'file')} changed")
+                              f"{plural(len(outcome.files), 'file')} changed"
+                              if outcome.files else "no changes")
             return
 
     # ------------------------------------------------------------------ what the core reports
@@ -486,6 +508,9 @@ class ParallelTaskManager:
                 message=rec.message,
                 error=rec.error,
                 coordinator_id=self.coordinator_id,
+                node=rec.node,
+                outcome=rec.outcome,
+                agent_errors=rec.agent_errors,
             )
         )
 

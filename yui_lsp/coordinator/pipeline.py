@@ -1,4 +1,4 @@
-"""One attempt of one task: sandbox → agent → change set → integrate → apply.
+"""One attempt of one task: executor (sandbox → agent → change set) → integrate → apply.
 
 Leases are taken by the manager before the first attempt and held until the task ends, so a
 conflict re-run keeps its files. Deterministic built-ins (the ``refactor`` worker) skip the
@@ -16,10 +16,11 @@ from pathlib import Path
 
 import anyio
 
-from yui_lsp.agents import AgentRun, adapter_for, refactor_text, resolve_profile
+from yui_lsp.agents import refactor_text, resolve_profile
 from yui_lsp.agents.base import Emit, WriteGuard
 from yui_lsp.config import AgentProfile, Settings
-from yui_lsp.errors import AgentFailedError, LeaseError
+from yui_lsp.errors import LeaseError
+from yui_lsp.executors import AttemptExecutor, AttemptRequest
 from yui_lsp.protocol import (
     ChangeKind,
     FileConflict,
@@ -38,13 +39,17 @@ from yui_lsp.workspace import (
     MergedFile,
     SandboxPool,
     StaleContentError,
+    UnsavedDocuments,
     WorkspaceReader,
     as_text,
     expand_claims,
     integrate,
+    refuse_protected,
     resolve_inside,
 )
+from yui_lsp.workspace.lineedits import with_line_edits
 
+_NOT_APPLIED = "none of task {}'s result was applied (review what its agent was asked to do)"
 #: How often an apply is re-merged when the user keeps typing under it.
 STALE_RETRIES = 5
 
@@ -57,9 +62,13 @@ class Services:
     settings: Settings
     leases: LeaseTable
     sandboxes: SandboxPool
+    executor: AttemptExecutor
     reader: WorkspaceReader
     applier: Applier
     logs_dir: Path
+    #: Held while a result carrying line edits (a checkbox tick) merges and applies: those
+    #: files are not leased, so two ticks of one tasks.md must not land at once.
+    line_edit_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 @dataclass
@@ -69,8 +78,12 @@ class AttemptOutcome:
     files: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The agent's own failure lines (AgentOutcome.failures).
+    agent_errors: list[str] = field(default_factory=list)
     run_s: float = 0.0
     integration_s: float = 0.0
+    #: The cluster node the agent ran on ("" = this machine).
+    node: str = ""
 
 
 SetStatus = Callable[[TaskStatus, str], None]
@@ -95,57 +108,52 @@ async def run_attempt(
     agent_id: str,
     emit: Emit,
     set_status: SetStatus,
+    placed: Callable[[str], None] | None = None,
 ) -> AttemptOutcome:
-    """Run one attempt; raises AgentFailedError (and friends) when the agent fails."""
+    """Run one attempt; raises AgentFailedError (and friends) when the agent fails.
+
+    Where the agent runs is the executor's business (this machine or a cluster node, told to
+    ``placed``); merging and applying its change set always happen here.
+    """
     if is_direct(task, profile):
         return await _run_direct(services, task, emit, set_status)
-    adapter = adapter_for(profile)
-    adapter.check_available(profile)
-    sandbox = await services.sandboxes.acquire(task.id)
-    emit(
-        WorkspaceEvent(
-            task_id=task.id,
-            event="sandbox_ready",
-            detail={"base": sandbox.base, "attempt": attempt},
-        )
-    )
-    try:
-        set_status(TaskStatus.RUNNING, f"{profile.kind} running")
-        started = time.monotonic()
-        timeout = task.timeout_s or profile.timeout_s or services.settings.default_timeout_s
-        run = AgentRun(
-            task=task,
-            workdir=sandbox.path,
-            profile=profile,
-            agent_id=agent_id,
-            emit=emit,
-            log_path=services.logs_dir / f"{task.id}.log",
-            write_guard=_write_guard(services, task),
-            workspace_root=services.root,
-            idle_timeout_s=profile.idle_timeout_s or services.settings.default_idle_timeout_s,
-            output_line_max=services.settings.output_line_max,
-            log_max_bytes=services.settings.log_max_bytes,
-            attempt=attempt,
-            protected=sandbox.confine_readonly,
-        )
-        try:
-            with anyio.fail_after(timeout):
-                outcome = await adapter.run(run)
-        except TimeoutError:
-            raise AgentFailedError(
-                f"{task.agent} did not finish within {timeout:g} s (timeout_s); it was stopped"
-            ) from None
-        run_s = time.monotonic() - started
 
+    def on_start(node: str) -> None:
+        if placed is not None:
+            placed(node)
+        where = f" on {node}" if node else ""
+        set_status(TaskStatus.RUNNING, f"{profile.kind} running{where}")
+
+    request = AttemptRequest(
+        task=task,
+        profile=profile,
+        attempt=attempt,
+        agent_id=agent_id,
+        emit=emit,
+        workspace_root=services.root,
+        log_path=services.logs_dir / f"{task.id}.log",
+        write_guard=_write_guard(services, task),
+        timeout_s=task.timeout_s or profile.timeout_s or services.settings.default_timeout_s,
+        idle_timeout_s=profile.idle_timeout_s or services.settings.default_idle_timeout_s,
+        output_line_max=services.settings.output_line_max,
+        log_max_bytes=services.settings.log_max_bytes,
+        on_start=on_start,
+        # The editor's unsaved text is what the agent must see (and the merge base).
+        documents=(services.reader.open_documents()
+                   if isinstance(services.reader, UnsavedDocuments) else {}),
+    )
+    async with services.executor.attempt(request) as result:
         set_status(TaskStatus.INTEGRATING, "merging the result")
         started = time.monotonic()
-        changes = await anyio.to_thread.run_sync(sandbox.diff)
+        changes = result.changes
         emit(WorkspaceEvent(task_id=task.id, event="diffed", paths=changes.paths))
+        refuse_protected([p for c in changes.changes for p in (c.path, c.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
             return integrate(
                 changes,
-                sandbox,
+                result.source,
                 services.reader,
                 task.claims,
                 lambda p: services.leases.holder(p, exclude_task=task.id),
@@ -155,13 +163,12 @@ async def run_attempt(
         return AttemptOutcome(
             files=files,
             conflicts=conflicts,
-            metrics=outcome.metrics,
-            run_s=run_s,
+            metrics=result.outcome.metrics,
+            agent_errors=list(result.outcome.failures),
+            run_s=result.run_s,
             integration_s=time.monotonic() - started,
+            node=result.node,
         )
-    finally:
-        with anyio.CancelScope(shield=True):
-            await services.sandboxes.release(sandbox)
 
 
 async def _run_direct(
@@ -208,11 +215,30 @@ async def _land(
 ) -> tuple[list[str], list[FileConflict]]:
     """Merge and apply, merging again while the workspace moves under us."""
     claimed = ClaimSet(task.claims)
+    # Line edits (a spec's checkbox tick) are merged with the current text: never leased.
+    ticked = {edit.path for edit in task.extra_edits}
+
+    def merge_all() -> Integration:
+        return with_line_edits(merge(), task.extra_edits, services.reader)
+
+    if ticked:
+        async with services.line_edit_lock:
+            return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+    return await _land_loop(services, task, merge_all, emit, claimed, ticked)
+
+
+async def _land_loop(
+    services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
+    claimed: ClaimSet, ticked: set[str],
+) -> tuple[list[str], list[FileConflict]]:
     for _ in range(STALE_RETRIES):
-        integration = await anyio.to_thread.run_sync(merge)
+        integration = await anyio.to_thread.run_sync(merge_all)
+        refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
+                         _NOT_APPLIED.format(task.id))
         if integration.conflicts:
             return [], integration.conflicts
-        outside = [f.path for f in integration.files if not claimed.covers(f.path)]
+        outside = [f.path for f in integration.files
+                   if not claimed.covers(f.path) and f.path not in ticked]
         if outside and await anyio.to_thread.run_sync(_lease_outside, services, task,
                                                       outside) is None:
             holders = await anyio.to_thread.run_sync(_holders, services, task, outside)
@@ -250,6 +276,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
 
     async def guard(rel: str) -> None:
         await anyio.to_thread.run_sync(resolve_inside, services.root, rel)
+        refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return
         # A write outside the claims waits a bounded time for the lease: two tasks each

@@ -14,6 +14,7 @@ from yui_lsp.protocol import (
     Task,
     TaskInfo,
     TaskMetrics,
+    TaskOutcome,
     TaskResult,
     TaskStatus,
     utcnow,
@@ -38,6 +39,9 @@ class TaskRecord:
     agent_id: str = ""
     error: str | None = None
     files_modified: list[str] = field(default_factory=list)
+    #: Set when the task completed: it changed files, or none (see agent_errors).
+    outcome: TaskOutcome | None = None
+    agent_errors: list[str] = field(default_factory=list)
     conflicts: list[FileConflict] = field(default_factory=list)
     attempts: int = 0
     submitted_at: float = field(default_factory=time.monotonic)
@@ -48,6 +52,8 @@ class TaskRecord:
     integration_s: float = 0.0
     submission_latency_s: float = 0.0
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: Cluster node of the latest attempt ("" = this machine).
+    node: str = ""
     #: The claims prepared for overlap checks (built once at submission).
     claim_set: ClaimSet = field(default_factory=lambda: ClaimSet([]))
     cancel_scope: anyio.CancelScope | None = None
@@ -66,6 +72,7 @@ class TaskRecord:
         self.message = ""
         self.cancel_requested, self.cancel_scope, self.done = False, None, anyio.Event()
         self.conflicts, self.files_modified = [], []
+        self.outcome, self.agent_errors = None, []
         self.started_at = self.ended_at = None
 
     def metrics(self) -> TaskMetrics:
@@ -86,6 +93,7 @@ class TaskRecord:
             integration_s=self.integration_s,
             attempts=max(self.attempts, 1),
             extra=dict(self.extra_metrics),
+            node=self.node,
         )
 
     def result(self) -> TaskResult:
@@ -99,6 +107,8 @@ class TaskRecord:
             conflicts=list(self.conflicts),
             attempts=self.attempts,
             metrics=self.metrics() if self.status.terminal else None,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
         )
 
     def info(self, coordinator_id: str) -> TaskInfo:
@@ -111,6 +121,9 @@ class TaskRecord:
             files_modified=list(self.files_modified),
             error=self.error,
             coordinator_id=coordinator_id,
+            node=self.node,
+            outcome=self.outcome,
+            agent_errors=list(self.agent_errors),
             submitted_at=self.submitted_wall,
             updated_at=self.updated_wall,
         )

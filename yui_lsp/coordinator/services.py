@@ -21,9 +21,10 @@ from yui_lsp.coordinator.bus import Bus
 from yui_lsp.coordinator.domain import ControlHandler, DomainMembership
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.coordinator.pipeline import Services
+from yui_lsp.executors import make_executor
 from yui_lsp.protocol import Message
 from yui_lsp.workspace import Applier, LeaseTable, SandboxPool, WorkspaceReader, recover
-from yui_lsp.workspace.statedir import state_dir
+from yui_lsp.workspace.statedir import private_dir, state_dir
 
 
 @asynccontextmanager
@@ -79,15 +80,19 @@ async def open_workspace(
     )
     await anyio.to_thread.run_sync(sandboxes.cleanup_orphans)
     logs = yui / "logs"
-    await anyio.to_thread.run_sync(lambda: logs.mkdir(exist_ok=True))
+    await anyio.to_thread.run_sync(private_dir, logs)
+    executor = make_executor(settings, root, sandboxes)
+    await executor.start()
     services = Services(root=root, settings=settings, leases=leases, sandboxes=sandboxes,
-                        reader=reader, applier=applier, logs_dir=logs)
+                        executor=executor, reader=reader, applier=applier, logs_dir=logs)
     try:
         async with background() as tg:
             tg.start_soon(leases.heartbeat, leased_task_ids, settings.lease_heartbeat_s)
             yield services, recovered
     finally:
         with anyio.CancelScope(shield=True):
+            # Remote attempts end before their leases are let go.
+            await executor.close()
             await anyio.to_thread.run_sync(leases.release_all_of_coordinator)
             await sandboxes.close()
 

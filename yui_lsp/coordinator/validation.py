@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Container
 from pathlib import Path
 
-from yui_lsp.agents import adapter_for
+from yui_lsp.agents import adapter_for, check_model_task, uses_model
 from yui_lsp.agents.cli import check_program
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.coordinator import dag
@@ -56,11 +56,12 @@ def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
         raise PlanError(
             f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
         )
-    if profile.kind == "yui" and not (task.command or task.refactor):
-        raise PlanError(f"task {task.id!r}: the yui worker needs a `command` or a `refactor`")
+    if profile.kind == "yui" and uses_model(task):
+        check_model_task(task, profile)
     if profile.kind not in _NO_PROMPT and not task.prompt.strip():
         raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
-    if is_direct(task, profile):
+    # On a cluster the executable and the program must be on the node; the node says so.
+    if is_direct(task, profile) or settings.executor != "local":
         return profile
     adapter_for(profile).check_available(profile)
     if profile.kind in ("shell", "yui") and task.command:

@@ -14,8 +14,8 @@ clients that cannot apply edits at all get everything written on disk that way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import anyio
 from lsprotocol import types as lsp
@@ -24,8 +24,9 @@ from pygls.lsp.server import LanguageServer
 from yui_lsp.errors import ApplyError
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.server.documents import EditorDocuments, uri_of
-from yui_lsp.server.edits import EditPlan, Target, decode
-from yui_lsp.server.params import ResultReadyNotification
+from yui_lsp.server.edits import EditPlan, Target, decode, ends_with_line_break
+from yui_lsp.server.params import ResultAppliedNotification, ResultReadyNotification
+from yui_lsp.server.review_desk import ReviewDesk
 from yui_lsp.server.wire import wire
 from yui_lsp.workspace import (
     DiskReader,
@@ -42,50 +43,27 @@ _STALE_WORDS = ("version", "modified", "changed", "stale", "outdated")
 
 
 @dataclass
-class HeldResult:
-    """A merged result waiting for the user's decision (review mode)."""
+class ApplyOptions:
+    """How results land in one folder; settings that change while the server runs."""
 
-    task: Task
-    paths: list[str]
-    decided: anyio.Event
-    apply: bool = False
+    apply_mode: str = "auto"
+    save_after_apply: str = "clean"
+    folder_uri: str = ""
+    #: Told when a task starts or stops waiting in review (sets its `review` state).
+    on_review: Callable[[str, bool], None] = lambda task_id, waiting: None
+    #: Cancels a task (everything in its result was discarded).
+    cancel: Callable[[str], Awaitable[object]] | None = None
 
 
-class ReviewDesk:
-    """Results held for review, by task id, until `yui.applyResult` / `yui.discardResult`."""
+@dataclass
+class _Landing:
+    """What the client is about to be sent, and which documents to save afterwards."""
 
-    def __init__(self) -> None:
-        self.held: dict[str, HeldResult] = {}
-        self._approved: set[str] = set()
-
-    async def hold(self, task: Task, integration: Integration,
-                   announce: Callable[[ResultReadyNotification], None]) -> None:
-        """Wait for the user's decision; returns when approved (a re-merge is not re-held)."""
-        if task.id in self._approved:
-            return
-        entry = HeldResult(task=task, paths=integration.paths, decided=anyio.Event())
-        self.held[task.id] = entry
-        try:
-            announce(ResultReadyNotification(task_id=task.id, title=task.display_title,
-                                             paths=entry.paths))
-            await entry.decided.wait()
-        finally:
-            self.held.pop(task.id, None)
-        if not entry.apply:
-            raise ApplyError(f"the result of task {task.id!r} was discarded")
-        self._approved.add(task.id)
-
-    def decide(self, task_id: str, apply: bool) -> bool:
-        """Record the decision for a held result; False if nothing is held for ``task_id``."""
-        entry = self.held.get(task_id)
-        if entry is None:
-            return False
-        entry.apply = apply
-        entry.decided.set()
-        return True
-
-    def landed(self, task_id: str) -> None:
-        self._approved.discard(task_id)
+    plan: EditPlan
+    uris: list[str] = field(default_factory=list)
+    save: list[str] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    no_final_newline: list[str] = field(default_factory=list)
 
 
 class EditorApplier:
@@ -96,13 +74,13 @@ class EditorApplier:
         server: LanguageServer,
         documents: EditorDocuments,
         review: ReviewDesk,
-        apply_mode: Callable[[], str],
+        options: ApplyOptions,
         backup_retention: int,
     ) -> None:
         self._server = server
         self._documents = documents
         self._review = review
-        self._apply_mode = apply_mode
+        self._options = options
         self._disk = DiskReader(documents.root)
         self._journaled = JournaledApplier(documents.root, backup_retention)
 
@@ -136,38 +114,62 @@ class EditorApplier:
 
     async def apply(self, task: Task, integration: Integration) -> list[str]:
         """Send the result as one workspace/applyEdit; StaleContentError if files moved."""
-        if self._apply_mode() == "review":
-            await self._review.hold(task, integration, self._announce)
+        if self._options.apply_mode != "review":
+            return await self._send(task, integration)
+
+        async def send(part: Integration) -> list[str]:
+            return await self._send(task, part)
+
+        return await self._review.review(task, integration, send, self._announce,
+                                         self._options.on_review, self._cancel)
+
+    async def _cancel(self, task_id: str) -> object:
+        return await self._options.cancel(task_id) if self._options.cancel else None
+
+    async def _send(self, task: Task, integration: Integration,
+                    save_policy: str | None = None) -> list[str]:
+        """Land ``integration`` now: the client's edit, or the journaled disk write."""
         if not self._can_apply_edits():
-            written = await self._journaled.apply(task, integration)
-            self._review.landed(task.id)
-            return written
-        on_disk = await anyio.to_thread.run_sync(self._read_closed, integration)
-        plan = self._plan(integration, on_disk)
+            return await self._journaled.apply(task, integration)
+        on_disk = await anyio.to_thread.run_sync(self._read_disk, integration)
+        landing = self._plan(integration, save_policy or self._options.save_after_apply,
+                             on_disk)
         document_changes = self._use_document_changes(integration)
         params = lsp.ApplyWorkspaceEditParams(
-            edit=plan.workspace_edit(document_changes), label=f"yui: {task.display_title}"
-        )
+            edit=landing.plan.workspace_edit(document_changes),
+            label=f"yui: {task.display_title}")
         result = await self._server.workspace_apply_edit_async(params)
         if not result.applied:
             self._raise_refusal(integration, result)
-        if not document_changes and plan.disk_operations:
+        if not document_changes and landing.plan.disk_operations:
             await self._journaled.apply(
-                task, Integration(task_id=task.id, files=plan.disk_operations))
-        self._review.landed(task.id)
+                task, Integration(task_id=task.id, files=landing.plan.disk_operations))
+        self._server.protocol.notify("yui/resultApplied", wire(ResultAppliedNotification(
+            task_id=task.id, title=task.display_title, folder=self._options.folder_uri,
+            uris=landing.uris, save=landing.save, opened=landing.opened,
+            no_final_newline=landing.no_final_newline)))
         return integration.paths
+
+    async def land_now(self, task_id: str, title: str, files: list[MergedFile],
+                       save: bool) -> list[str]:
+        """Apply ``files`` for a decision taken after the task ended (a conflict's choice);
+        with ``save`` false nothing is saved (conflict markers stay unsaved)."""
+        task = Task(id=task_id, title=title)
+        integration = Integration(task_id=task_id, files=files)
+        return await self._send(task, integration, None if save else "never")
 
     def _announce(self, payload: ResultReadyNotification) -> None:
         self._server.protocol.notify("yui/resultReady", wire(payload))
 
-    def _read_closed(self, integration: Integration) -> dict[str, bytes | None]:
-        """What the files no editor buffer holds contain on disk (blocking: a worker thread)."""
-        sources = [_source(m) for m in integration.files]
-        return {s: self._disk.read(s) for s in sources if self._documents.find(s) is None}
+    def _read_disk(self, integration: Integration) -> dict[str, bytes | None]:
+        """What the files of ``integration`` hold on disk (blocking: a worker thread)."""
+        return {s: self._disk.read(s) for s in (_source(m) for m in integration.files)}
 
-    def _plan(self, integration: Integration, on_disk: dict[str, bytes | None]) -> EditPlan:
+    def _plan(self, integration: Integration, policy: str,
+              on_disk: dict[str, bytes | None]) -> _Landing:
         """Check every file still holds what the merge saw, and build the edit."""
-        plan = EditPlan(encoding=self._position_encoding())
+        landing = _Landing(EditPlan(encoding=self._position_encoding()))
+        plan = landing.plan
         root = self._documents.root
         for merged in integration.files:
             source = _source(merged)
@@ -190,7 +192,19 @@ class EditorApplier:
                 old_uri=uri_of(root, merged.old_path) if merged.old_path else None,
             )
             plan.add(merged, target)
-        return plan
+            if merged.kind == ChangeKind.DELETE:
+                continue
+            landing.uris.append(target.uri)
+            if not ends_with_line_break(decode(merged.content)):
+                landing.no_final_newline.append(target.uri)
+            if doc is None:
+                landing.opened.append(target.uri)
+            # An open buffer equal to the file on disk has no unsaved work of the user's.
+            on_disk_now = on_disk[source] if source in on_disk else self._disk.read(source)
+            clean = doc is None or current == on_disk_now
+            if policy == "always" or (policy == "clean" and clean):
+                landing.save.append(target.uri)
+        return landing
 
     def _raise_refusal(self, integration: Integration,
                        result: lsp.ApplyWorkspaceEditResult) -> None:
@@ -219,4 +233,4 @@ def _is_utf8(data: bytes | None) -> bool:
     return True
 
 
-__all__ = ["EditorApplier", "HeldResult", "ReviewDesk"]
+__all__ = ["ApplyOptions", "EditorApplier", "ReviewDesk"]

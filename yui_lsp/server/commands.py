@@ -26,6 +26,7 @@ from yui_lsp.coordinator.components import (
     refactor_tasks,
 )
 from yui_lsp.coordinator.doctor import diagnose
+from yui_lsp.coordinator.planning import plan_with_yui
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -40,14 +41,14 @@ from yui_lsp.server.marks import WorkspaceMarks
 from yui_lsp.server.params import (
     AgentListResult,
     DevelopParams,
-    DiffResult,
     DoctorResult,
     ListParams,
     LockListResult,
     MultiLangParams,
     OkResult,
+    PlanParams,
+    PlanResult,
     RefactorParams,
-    ShowDiffParams,
     SubmitManyResult,
     SubmitPlanParams,
     SubmitResult,
@@ -55,6 +56,15 @@ from yui_lsp.server.params import (
     TaskIdParams,
     TaskListParams,
 )
+from yui_lsp.server.review import REVIEW_TABLE, ReviewCommands
+from yui_lsp.server.spec_params import (
+    ListSpecsParams,
+    RunSpecParams,
+    RunSpecResult,
+    SpecListResult,
+)
+from yui_lsp.server.specs import SpecRuns
+from yui_lsp.server.task_logs import TaskLogs
 from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import resolve_inside
 
@@ -130,10 +140,10 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.listTasks": (TaskListParams, "list_tasks"),
     "yui.listLocks": (ListParams, "list_locks"),
     "yui.listAgents": (ListParams, "list_agents"),
-    "yui.applyResult": (TaskIdParams, "apply_result"),
-    "yui.discardResult": (TaskIdParams, "discard_result"),
-    "yui.showDiff": (ShowDiffParams, "show_diff"),
+    "yui.plan": (PlanParams, "plan"),
     "yui.doctor": (ListParams, "doctor"),
+    "yui.listSpecs": (ListSpecsParams, "list_specs"),
+    "yui.runSpec": (RunSpecParams, "run_spec"),
 }
 
 
@@ -146,13 +156,17 @@ class Commands:
         self._host = host
         self._marks = marks
         self._listing = TaskListing()
+        self.specs = SpecRuns(server, host, marks)
+        self.review = ReviewCommands(host, marks, TaskLogs(server))
         for name, (model, method) in TABLE.items():
             self._register(name, model, getattr(self, method))
+        for name, (model, method) in REVIEW_TABLE.items():
+            self._register(name, model, getattr(self.review, method))
 
     @staticmethod
     def table_names() -> list[str]:
         """Every command this server registers."""
-        return sorted(TABLE)
+        return sorted(TABLE | REVIEW_TABLE)
 
     def _register(self, name: str, model: type[BaseModel], handler: Handler) -> None:
         async def run(ls: LanguageServer, *args: Any) -> Any:
@@ -215,6 +229,12 @@ class Commands:
                                 unique_ids=True)
         return SubmitManyResult(task_ids=await self._submit(folder, tasks))
 
+    async def plan(self, params: PlanParams) -> PlanResult:
+        folder = self._host.folder(params.folder)
+        plan = await plan_with_yui(params.prompt, folder.root, folder.manager.settings,
+                                   agents=params.agents, max_workers=params.max_workers)
+        return PlanResult(plan=SubmitPlanParams(tasks=plan.tasks, max_workers=plan.max_workers))
+
     async def refactor(self, params: RefactorParams) -> SubmitManyResult:
         folder = self._host.folder(params.folder)
         self._limit_workers(folder, params.max_workers)
@@ -258,39 +278,6 @@ class Commands:
                             message="handled by another coordinator")
         raise UnknownTaskError(task_id)
 
-    async def apply_result(self, params: TaskIdParams) -> OkResult:
-        if not self._host.review.decide(params.task_id, apply=True):
-            raise UnknownTaskError(params.task_id) if not self._known(params.task_id) \
-                else YuiError(f"task {params.task_id!r} has no result waiting for review")
-        return OkResult(ok=True)
-
-    async def discard_result(self, params: TaskIdParams) -> OkResult:
-        if params.task_id in self._host.review.held:
-            # Cancelling ends the wait for a decision; the result is dropped with the task.
-            folder = self._host.folder_of_task(params.task_id)
-            return OkResult(ok=await folder.manager.cancel(params.task_id),
-                            message="result discarded, task cancelled")
-        if self._marks.discard(params.task_id):
-            return OkResult(ok=True, message="conflict dismissed")
-        if not self._known(params.task_id):
-            raise UnknownTaskError(params.task_id)
-        return OkResult(ok=False, message="nothing to discard for this task")
-
-    async def show_diff(self, params: ShowDiffParams) -> DiffResult:
-        mark = self._marks.conflicts.get(params.task_id)
-        if mark is None:
-            raise YuiError(f"task {params.task_id!r} has no conflict to show")
-        hunks = [f"--- {c.path}: {c.reason}\n{c.hunks}" for c in mark.conflicts
-                 if params.path is None or c.path == params.path]
-        return DiffResult(task_id=params.task_id, diff="\n".join(hunks))
-
-    def _known(self, task_id: str) -> bool:
-        try:
-            self._host.folder_of_task(task_id)
-        except UnknownTaskError:
-            return False
-        return True
-
     # ----------------------------------------------------------------- lists
 
     async def list_tasks(self, params: TaskListParams) -> WireJson:
@@ -306,7 +293,7 @@ class Commands:
                 listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
                 tasks += [t for t in listed if t.coordinator_id != own_id]
         # Built from cached JSON entries, not through TaskListResult: see listing.py.
-        return WireJson(self._listing.answer(tasks, params))
+        return WireJson(self._listing.answer(self.review.visible(tasks), params))
 
     async def doctor(self, params: ListParams) -> DoctorResult:
         folders = [self._host.folder(params.folder)] if params.folder else \
@@ -324,3 +311,15 @@ class Commands:
     async def list_agents(self, params: ListParams) -> AgentListResult:
         settings = self._host.folder(params.folder).manager.settings
         return AgentListResult(agents=await anyio.to_thread.run_sync(list_agents, settings))
+
+    # ----------------------------------------------------------------- specs
+
+    async def list_specs(self, params: ListSpecsParams) -> SpecListResult:
+        return await self.specs.list_specs(params)
+
+    async def run_spec(self, params: RunSpecParams) -> RunSpecResult:
+        folder, spec_plan = await self.specs.prepare(params)
+        self._limit_workers(folder, params.max_workers)
+        tasks = spec_plan.plan.tasks
+        task_ids = await self._submit(folder, tasks) if tasks else []
+        return self.specs.track(folder, spec_plan, task_ids)

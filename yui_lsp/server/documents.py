@@ -94,6 +94,15 @@ class EditorReader:
         self._documents = documents
         self._disk = DiskReader(documents.root)
 
+    def open_documents(self) -> dict[str, bytes]:
+        """Workspace-relative path -> current text of every open document of the folder."""
+        found: dict[str, bytes] = {}
+        for rel in self._documents.open_paths():
+            doc = self._documents.find(rel)
+            if doc is not None:
+                found[rel] = doc.text.encode("utf-8")
+        return found
+
     def read(self, rel_path: str) -> bytes | None:
         resolve_inside(self._documents.root, rel_path)
         doc = self._documents.find(rel_path)

@@ -3,11 +3,21 @@
 Edits are line-granular (whole lines replaced, positions at column 0) so they need no
 knowledge of the client's position encoding, except at the end of a last line that has no
 newline, where the column is measured in the negotiated encoding.
+
+Shapes every client applies byte for byte: lines end only at ``\n``, ``\r\n`` or ``\r``
+(what LSP counts; Python's ``splitlines`` also splits at form feeds and U+2028), and no
+edit *starts* past the last line. An insertion after a final line break would start on the
+empty line after it, which Neovim turns into an extra blank line; such an edit replaces the
+last line instead (its text plus the insertion). Ranges may *end* there: every client clamps
+that to the end of the text. Whether the text ends with a line break is Neovim's ``'eol'``
+option, which no text edit changes; ``yui/resultApplied`` tells the client
+(``no_final_newline``).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from lsprotocol import types as lsp
@@ -31,16 +41,32 @@ def _position(lines: list[str], index: int, encoding: str) -> lsp.Position:
     return lsp.Position(line=len(lines) - 1, character=_width(lines[-1], encoding))
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split where LSP splits (``\n``, ``\r\n``, ``\r``)."""
+    return _LINE.findall(text)
+
+
+def ends_with_line_break(text: str) -> bool:
+    return text.endswith(("\n", "\r"))
+
+
 def line_edits(old: str, new: str, encoding: str = "utf-16") -> list[lsp.TextEdit]:
     """Minimal whole-line edits turning ``old`` into ``new`` (the cursor keeps its place)."""
-    before = old.splitlines(keepends=True)
-    after = new.splitlines(keepends=True)
+    before = split_lines(old)
+    after = split_lines(new)
     edits: list[lsp.TextEdit] = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         replacement = "".join(after[j1:j2])
+        if i1 == len(before) and i1 > 0:
+            # Past the last line: replace the last line instead (see the module docstring).
+            i1 -= 1
+            replacement = before[i1] + replacement
         edits.append(lsp.TextEdit(
             range=lsp.Range(start=_position(before, i1, encoding),
                             end=_position(before, i2, encoding)),

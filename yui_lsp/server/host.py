@@ -26,9 +26,11 @@ from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
 from yui_lsp.errors import PlanError, UnknownTaskError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
-from yui_lsp.server.applier import EditorApplier, ReviewDesk
+from yui_lsp.server.applier import ApplyOptions, EditorApplier
 from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
 from yui_lsp.server.params import LocksChangedNotification
+from yui_lsp.server.relay import relay_others
+from yui_lsp.server.review_desk import ReviewDesk
 from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import LeaseTable
 
@@ -45,13 +47,6 @@ INBOX_SIZE = 10_000
 
 
 @dataclass
-class LiveOptions:
-    """Settings that change while the coordinator runs (workspace/didChangeConfiguration)."""
-
-    apply_mode: str = "auto"
-
-
-@dataclass
 class Folder:
     """One hosted workspace folder and its coordinator."""
 
@@ -59,7 +54,8 @@ class Folder:
     root: Path
     manager: ParallelTaskManager
     documents: EditorDocuments
-    options: LiveOptions
+    options: ApplyOptions
+    applier: EditorApplier | None = None
     locks: list[LockRecord] = field(default_factory=list)
     #: ``yui/locksChanged`` payload of ``locks``, built off the event loop.
     locks_wire: WireJson | None = None
@@ -117,6 +113,7 @@ class CoordinatorHost:
                     self._ready.set()
                 tg.start_soon(self._poll_leases)
                 tg.start_soon(self._show_locks)
+                tg.start_soon(relay_others, self._hosted, self._relay)
                 await self._stop.wait()
                 tg.cancel_scope.cancel()
         finally:
@@ -167,14 +164,17 @@ class CoordinatorHost:
                            *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         settings = await self._settings_for(uri, root)
         documents = EditorDocuments(self.server.workspace, root)
-        options = LiveOptions(apply_mode=settings.apply_mode)
-        applier = EditorApplier(self.server, documents, self.review,
-                                lambda: options.apply_mode, settings.backup_retention)
+        options = ApplyOptions(apply_mode=settings.apply_mode,
+                               save_after_apply=settings.save_after_apply, folder_uri=uri)
+        applier = EditorApplier(self.server, documents, self.review, options,
+                                settings.backup_retention)
         manager = ParallelTaskManager(
             root, settings=settings, applier=applier, reader=EditorReader(documents), kind="lsp",
         )
+        options.on_review = manager.set_review
+        options.cancel = manager.cancel
         folder = Folder(uri=uri, root=root, manager=manager, documents=documents,
-                        options=options)
+                        options=options, applier=applier)
         try:
             with folder.scope:
                 async with manager:
@@ -279,6 +279,12 @@ class CoordinatorHost:
                 seen[uri] = (version, now)
                 locks = await anyio.to_thread.run_sync(folder.manager.locks)
                 self._locks_now(folder, locks)
+
+    def _hosted(self) -> list[tuple[Path, str]]:
+        return [(f.root, f.manager.coordinator_id) for f in self.folders.values()]
+
+    def _relay(self, update: TaskUpdate) -> None:
+        self.server.protocol.notify("yui/taskUpdate", wire(update))
 
     # ----------------------------------------------------------------- lookups
 

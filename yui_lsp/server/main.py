@@ -8,8 +8,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from yui_lsp import __version__
+from yui_lsp.errors import YuiError
 from yui_lsp.runtime import limit_malloc_arenas
 
 #: Environment variable naming a file for --profile (for editors that cannot pass flags).
@@ -22,7 +24,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="The yui language server: runs coding agents in parallel from the editor.",
     )
     parser.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
-    parser.add_argument("--tcp", type=int, metavar="PORT", help="listen on 127.0.0.1:PORT instead")
+    parser.add_argument("--tcp", type=int, metavar="PORT",
+                        help="listen on 127.0.0.1:PORT instead; clients must send the token "
+                             "as initializationOptions.yuiToken (see --token-file)")
+    parser.add_argument("--token-file", type=Path, metavar="PATH",
+                        help="with --tcp: the token, from this owner-only (0600) file, made up "
+                             "and written there when it does not exist (default: made up, "
+                             "printed once and kept in the user's runtime folder)")
+    parser.add_argument("--socket", type=Path, metavar="PATH",
+                        help="listen on an owner-only Unix socket at PATH instead (preferred "
+                             "over --tcp: no other local user can connect)")
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--log-file", metavar="PATH", help="write the server's log to PATH")
     parser.add_argument("--log-level", default="INFO",
@@ -49,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pygls logs every message it sends at INFO: far too much for a log file.
         logging.getLogger("pygls").setLevel(logging.WARNING)
     from yui_lsp.server.server import create_server
+    from yui_lsp.server.transport import serve_tcp, serve_unix
 
     server = create_server()
     # The event loop runs on this thread: profiling it shows what delays every answer.
@@ -56,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if profiler is not None:
         profiler.enable()
     try:
-        if args.tcp is not None:
-            server.start_tcp(args.host, args.tcp)
+        if args.socket is not None:
+            serve_unix(server, args.socket)
+        elif args.tcp is not None:
+            serve_tcp(server, args.host, args.tcp, args.token_file)
         else:
             from yui_lsp.server.stdout import BackgroundStdout
 
@@ -66,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
             finally:
                 stdout.close()
+    except YuiError as exc:
+        print(f"yui-lsp: {exc}", file=sys.stderr)
+        return exc.exit_code
     finally:
         if profiler is not None:
             profiler.disable()

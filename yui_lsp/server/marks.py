@@ -3,12 +3,13 @@
 Every open document under a lease (held by this server's tasks or by any other process on
 the repository) carries an Information diagnostic on its first line, cleared as soon as the
 lease ends. A task that ended in conflict marks the conflicting line ranges with Warnings
-that offer "Retry on current text", "Show diff" and "Discard".
+that offer the conflict choices (re-run, resolve in editor, keep mine, take the task's)
+and "Show diff".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,8 @@ class WorkspaceMarks:
         self._host = host
         self.conflicts: dict[str, ConflictMark] = {}
         self._published: dict[str, list[lsp.Diagnostic]] = {}
+        #: More diagnostics per (folder, path, uri), published with these (spec task states).
+        self.extra: list[Callable[[Folder, str, str], list[lsp.Diagnostic]]] = []
 
     # ----------------------------------------------------------------- feed
 
@@ -135,6 +138,8 @@ class WorkspaceMarks:
                         code=KIND_CONFLICT,
                         data={"kind": KIND_CONFLICT, "taskId": mark.task_id, "path": rel},
                     ))
+        for provider in self.extra:
+            found += provider(folder, rel, uri)
         return found
 
     # ----------------------------------------------------------------- actions and lenses
@@ -147,17 +152,32 @@ class WorkspaceMarks:
                 continue
             task_id = str(data["taskId"])
             if data.get("kind") == KIND_CONFLICT:
+                path = data.get("path")
+                files = {"files": [path]} if path else {}
                 actions += [
-                    _action("Retry on current text", "yui.retryTask", {"taskId": task_id},
-                            diagnostic, preferred=True),
-                    _action("Show diff", "yui.showDiff",
-                            {"taskId": task_id, "path": data.get("path")}, diagnostic),
-                    _action("Discard", "yui.discardResult", {"taskId": task_id}, diagnostic),
+                    _action("Re-run on my current text", "yui.resolveConflict",
+                            {"taskId": task_id, "choice": "rerun"}, diagnostic, preferred=True),
+                    _action("Resolve in editor (conflict markers)", "yui.resolveConflict",
+                            {"taskId": task_id, "choice": "editor", **files}, diagnostic),
+                    _action("Keep mine", "yui.resolveConflict",
+                            {"taskId": task_id, "choice": "mine", **files}, diagnostic),
+                    _action("Take the task's", "yui.resolveConflict",
+                            {"taskId": task_id, "choice": "theirs", **files}, diagnostic),
+                    _action("Show diff", "yui.showDiff", {"taskId": task_id, "path": path},
+                            diagnostic),
                 ]
             elif data.get("kind") == KIND_LEASE:
-                actions.append(_action(f"Cancel task '{task_id}'", "yui.cancelTask",
+                title = self._lease_title(task_id)
+                actions.append(_action(f"Cancel task '{title}'", "yui.cancelTask",
                                        {"taskId": task_id}, diagnostic))
         return actions
+
+    def _lease_title(self, task_id: str) -> str:
+        for folder in self._host.folders.values():
+            for lock in folder.locks:
+                if lock.locked_by == task_id and lock.task_title:
+                    return lock.task_title
+        return task_id
 
     def code_lenses(self, uri: str) -> list[lsp.CodeLens]:
         located = self._host.folder_of_uri(uri)
@@ -174,6 +194,10 @@ class WorkspaceMarks:
             )
             for lock in _covering(folder.locks, rel)
         ]
+
+    def refresh_lenses(self) -> None:
+        """Ask the client to fetch code lenses again (when it supports that)."""
+        self._refresh_lenses()
 
     def _refresh_lenses(self) -> None:
         workspace = self._server.client_capabilities.workspace

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field
 
 from yui_lsp.protocol import (
     AgentInfo,
     CamelModel,
+    ChangeKind,
     DoctorReport,
     LockRecord,
     Model,
@@ -69,7 +70,10 @@ class DevelopParams(FolderParam):
     frontend: str | None = Field(default=None, description="Agent for the frontend.")
     backend: str | None = Field(default=None, description="Agent for the backend.")
     database: str | None = Field(default=None, description="Agent for the database.")
-    tests: str | None = Field(default=None, description="Agent for the tests.")
+    tests: str | None = Field(
+        default=None, validation_alias=AliasChoices("tests", "testing"),
+        description="Agent for the tests (`testing` as the seed spells it works too).",
+    )
     docs: str | None = Field(default=None, description="Agent for the docs.")
     prompt: str = Field(default="", description="What to build, handed to every agent.")
     max_workers: int | None = Field(default=None, ge=1, le=256)
@@ -90,17 +94,87 @@ class MultiLangParams(FolderParam):
     max_workers: int | None = Field(default=None, ge=1, le=256)
 
 
+class PlanParams(FolderParam):
+    """`yui.plan`: ask Yui's planner for a plan to review; nothing runs."""
+
+    prompt: str = Field(min_length=1, description="What to build.")
+    agents: list[str] | None = Field(
+        default=None, description="Agents the plan may use (default: yui and the configured "
+        "agents)."
+    )
+    max_workers: int | None = Field(default=None, ge=1, le=256)
+
+
+class PlanResult(CamelModel):
+    """Answer of `yui.plan`: a validated plan; `plan` is a valid `yui.submitPlan` argument."""
+
+    plan: SubmitPlanParams
+
+
 class TaskIdParams(CamelModel):
-    """`yui.cancelTask`, `yui.retryTask`, `yui.applyResult`, `yui.discardResult`."""
+    """`yui.cancelTask`, `yui.retryTask`: one task by its id."""
 
     task_id: str = Field(min_length=1, description="Id of the task.")
 
 
+class ResultParams(CamelModel):
+    """`yui.applyResult` / `yui.discardResult`: a waiting result, all of it or some files."""
+
+    task_id: str = Field(min_length=1, description="Id of the task in `review`.")
+    files: list[str] | None = Field(
+        default=None,
+        description="Only these files (workspace-relative paths or file URIs); default: all. "
+        "Files left out stay waiting.",
+    )
+
+
 class ShowDiffParams(CamelModel):
-    """`yui.showDiff`: the conflicting hunks of a task, optionally of one file."""
+    """`yui.showDiff`: what a task would change, per file (optionally one file)."""
 
     task_id: str = Field(min_length=1)
     path: str | None = Field(default=None, description="Workspace-relative path, or all.")
+
+
+class TaskLogParams(CamelModel):
+    """`yui.taskLog`: a task's agent output so far, and optionally the rest as it comes."""
+
+    task_id: str = Field(min_length=1)
+    follow: bool = Field(
+        default=False,
+        description="Then send each new line as `yui/taskLog` until the task ends "
+        "(false on a followed task stops following).",
+    )
+    tail: int | None = Field(default=None, ge=0, description="Only the last N lines so far.")
+
+
+ConflictChoice = Literal["editor", "mine", "theirs", "rerun"]
+
+
+class ResolveConflictParams(CamelModel):
+    """`yui.resolveConflict`: what to do with a task that ended in `conflict`."""
+
+    task_id: str = Field(min_length=1)
+    choice: ConflictChoice = Field(
+        description="`editor`: write the merge with conflict markers into the buffers "
+        "(unsaved); `mine`: keep the workspace as it is (the conflict is dismissed); "
+        "`theirs`: take the task's version of the files; `rerun`: run the task again on "
+        "the workspace as the editor holds it now (unsaved buffers included)."
+    )
+    files: list[str] | None = Field(
+        default=None, description="Only these conflicting files (paths or URIs); default: all."
+    )
+
+
+class ParseCommandParams(CamelModel):
+    """`yui.parseCommand`: split a command line typed as a prompt into argv."""
+
+    command_line: str = Field(min_length=1, description="e.g. `sh -c \"echo x >> f\"`.")
+
+
+class ClearTasksParams(FolderParam):
+    """`yui.clearTasks`: forget ended tasks in the lists (default: every ended task)."""
+
+    task_ids: list[str] | None = Field(default=None, description="Only these tasks.")
 
 
 class ListParams(FolderParam):
@@ -177,11 +251,85 @@ class OkResult(CamelModel):
     message: str = ""
 
 
+class ResultDecision(CamelModel):
+    """Answer of `yui.applyResult` / `yui.discardResult`: what was done."""
+
+    ok: bool = Field(description="False when nothing was waiting (nothing was done).")
+    message: str = Field(description="What happened, for humans (always set).")
+    applied: list[str] = Field(default_factory=list, description="Files applied now.")
+    discarded: list[str] = Field(default_factory=list, description="Files dropped now.")
+    remaining: list[str] = Field(
+        default_factory=list, description="Files still waiting (the task stays in `review`)."
+    )
+
+
+class DiffFile(CamelModel):
+    """One changed file: the workspace's text now against the task's result."""
+
+    path: str = Field(description="Workspace-relative path.")
+    uri: str
+    kind: ChangeKind
+    current: str | None = Field(
+        description="What the workspace holds now (the unsaved buffer if open); null: absent."
+    )
+    result: str | None = Field(
+        description="The task's result (merged, or the task's own version for a conflict); "
+        "null: the task deletes the file."
+    )
+    binary: bool = Field(default=False, description="Not UTF-8 text: texts are left empty.")
+    conflict: str = Field(default="", description="Why the file conflicts, if it does.")
+
+
 class DiffResult(CamelModel):
-    """Answer of `yui.showDiff`."""
+    """Answer of `yui.showDiff`: one entry per file, for the client's diff views."""
 
     task_id: str
-    diff: str = Field(description="Conflicting regions with merge markers.")
+    title: str = ""
+    source: Literal["review", "conflict"] = Field(
+        default="review", description="A result waiting in review, or a conflict's sides."
+    )
+    files: list[DiffFile] = Field(default_factory=list)
+    diff: str = Field(default="", description="Conflicting regions with merge markers.")
+
+
+class LogLine(CamelModel):
+    """One line of a task's log."""
+
+    stream: Literal["stdout", "stderr", "event"] = Field(
+        description="The agent's stdout or stderr, or a yui event (state change)."
+    )
+    line: str
+
+
+class TaskLogResult(CamelModel):
+    """Answer of `yui.taskLog`."""
+
+    task_id: str
+    title: str
+    lines: list[LogLine]
+    done: bool = Field(description="The task has ended: no more lines will come.")
+    following: bool = Field(description="New lines will come as `yui/taskLog`.")
+
+
+class ResolveResult(CamelModel):
+    """Answer of `yui.resolveConflict`."""
+
+    ok: bool
+    message: str
+    files: list[str] = Field(default_factory=list, description="Files the choice touched.")
+
+
+class ParseCommandResult(CamelModel):
+    """Answer of `yui.parseCommand`: the argv the `shell` worker will run."""
+
+    argv: list[str]
+    display: str = Field(description="The argv quoted back, to show before running.")
+
+
+class ClearTasksResult(CamelModel):
+    """Answer of `yui.clearTasks`."""
+
+    cleared: list[str]
 
 
 class LocksChangedNotification(Model):
@@ -199,4 +347,39 @@ class ResultReadyNotification(Model):
     paths: list[str] = Field(description="Files the result would change.")
 
 
+class TaskLogNotification(Model):
+    """`yui/taskLog`: new lines of a task followed with `yui.taskLog {follow: true}`."""
+
+    task_id: str
+    title: str
+    lines: list[LogLine]
+    done: bool = Field(default=False, description="Last one: the task ended.")
+
+
+class ResultAppliedNotification(Model):
+    """`yui/resultApplied`: the client applied a task's result; save what `save` lists.
+
+    LSP has no request to save a document, so the server names the documents and the
+    client saves them (then may unload buffers it loaded only for the edit: `opened`).
+    """
+
+    task_id: str
+    title: str
+    folder: str = Field(description="URI of the workspace folder.")
+    uris: list[str] = Field(description="Every document the result changed.")
+    save: list[str] = Field(
+        description="Documents to save now, per `saveAfterApply`: `clean` (default) = those "
+        "that were closed or unmodified before the apply; `always` = all; `never` = none."
+    )
+    opened: list[str] = Field(
+        default_factory=list, description="Documents that were not open before the apply."
+    )
+    no_final_newline: list[str] = Field(
+        default_factory=list,
+        description="Documents whose new text does not end with a line break (Neovim keeps "
+        "that in 'eol', which text edits cannot change: the client sets it from this).",
+    )
+
+
 ApplyMode = Literal["auto", "review"]
+SaveAfterApply = Literal["clean", "never", "always"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from yui_lsp import protocol
-from yui_lsp.server import params
+from yui_lsp.server import params, spec_params
 
 #: (command, argument model, result model, what it does)
 COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
@@ -45,12 +45,35 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
      "How yui works in each workspace folder: its file system, how an apply flushes there, "
      "who shares the lease table's locks, where the control sockets live, whether "
      "bubblewrap confinement works."),
-    ("yui.applyResult", params.TaskIdParams, params.OkResult,
-     "Review mode: apply the held result of a task."),
-    ("yui.discardResult", params.TaskIdParams, params.OkResult,
-     "Review mode: drop a held result (the task ends cancelled); on a conflict: dismiss it."),
+    ("yui.applyResult", params.ResultParams, params.ResultDecision,
+     "Review: apply a waiting result, all of it or some `files` (the rest keeps waiting)."),
+    ("yui.discardResult", params.ResultParams, params.ResultDecision,
+     "Review: drop a waiting result or some of its files (all dropped, none applied: the "
+     "task ends cancelled); on a conflict: dismiss it. Always says what it did."),
     ("yui.showDiff", params.ShowDiffParams, params.DiffResult,
-     "The conflicting regions of a task that ended in conflict."),
+     "Per changed file, the workspace's text now against the task's result (a waiting "
+     "result, or a conflict's task version), for the client's diff views."),
+    ("yui.plan", params.PlanParams, params.PlanResult,
+     "Ask Yui's planner (the model in `[tool.yui.yui]`) for a plan grounded in the folder's "
+     "files; validated (unknown agents, claims outside the folder, cycles are refused with "
+     "the reason). Nothing runs: review it, then pass `plan` to `yui.submitPlan`."),
+    ("yui.listSpecs", spec_params.ListSpecsParams, spec_params.SpecListResult,
+     "Every spec (Kiro `.kiro/specs/NAME/tasks.md`, spec-kit `specs/NAME/tasks.md`) with "
+     "done/total and its tasks; an open tasks.md is read from its buffer."),
+    ("yui.runSpec", spec_params.RunSpecParams, spec_params.RunSpecResult,
+     "Run a spec's unchecked tasks in parallel (dependencies and claims inferred, see "
+     "docs/specs.md); each task's checkbox ticks in the same edit as its result."),
+    ("yui.taskLog", params.TaskLogParams, params.TaskLogResult,
+     "A task's agent output so far (any coordinator's task); `follow` streams the rest as "
+     "`yui/taskLog`."),
+    ("yui.resolveConflict", params.ResolveConflictParams, params.ResolveResult,
+     "The user's choice on a conflict: `editor` (markers in the buffer), `mine`, `theirs`, "
+     "`rerun`."),
+    ("yui.parseCommand", params.ParseCommandParams, params.ParseCommandResult,
+     "Split a command line with shell-word rules (quotes, escapes), to show the argv "
+     "before submitting it as `command`."),
+    ("yui.clearTasks", params.ClearTasksParams, params.ClearTasksResult,
+     "Forget ended tasks in `yui.listTasks` (a re-run shows again)."),
 ]
 
 #: (method, payload model, when it is sent)
@@ -65,6 +88,16 @@ NOTIFICATIONS: list[tuple[str, type[BaseModel], str]] = [
      "The lease table of a folder changed (any process on the repository)."),
     ("yui/resultReady", params.ResultReadyNotification,
      "Review mode: a merged result waits for `yui.applyResult` / `yui.discardResult`."),
+    ("yui/resultApplied", params.ResultAppliedNotification,
+     "The client applied a result (or a conflict choice): save the documents in `save`."),
+    ("yui/taskLog", params.TaskLogNotification,
+     "New output lines of a task followed with `yui.taskLog {follow: true}`."),
+]
+
+#: Notification payloads defined in params.py (documented with the commands' models).
+NOTIFICATION_MODELS: list[type[BaseModel]] = [
+    params.LocksChangedNotification, params.ResultReadyNotification,
+    params.ResultAppliedNotification, params.TaskLogNotification,
 ]
 
 _STANDARD = """
@@ -83,12 +116,87 @@ _STANDARD = """
   document under a lease (`code: "lease"`, `data: {kind, taskId}`); Warnings on the
   conflicting lines of a task that ended in conflict (`code: "conflict"`,
   `data: {kind, taskId, path}`).
-- `textDocument/codeAction`: on conflicts "Retry on current text" (`yui.retryTask`),
-  "Show diff" (`yui.showDiff`), "Discard" (`yui.discardResult`); on leases "Cancel task".
-- `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files.
+- `textDocument/codeAction`: on conflicts the choices of `yui.resolveConflict` ("Re-run on
+  my current text", "Resolve in editor (conflict markers)", "Keep mine", "Take the task's",
+  the last three for the diagnostic's file) and "Show diff" (`yui.showDiff`, whose answer a
+  client shows itself: Neovim defines it as a client-side command); on leases
+  "Cancel task '<title>'".
+- `textDocument/codeLens`: "Cancel task '<title>'" on line 0 of leased files. In an open
+  spec tasks.md: "▶▶ Run N tasks in parallel (W waves)" on line 0 and "▶ Run task" on every
+  unchecked task (`yui.runSpec`), "■ Cancel (<state>)" on a task that is running.
+- `textDocument/publishDiagnostics` in a spec tasks.md: one per task line of a run
+  (`code: "spec-task"`, `data: {kind, taskId, key}`): Information while queued or running,
+  Error when failed, Warning on conflict or cancel; cleared when the task's result lands.
+- `textDocument/hover` on a task line of a run: its task id, state, agent, time and files.
 - Settings: `initializationOptions` (the settings object, or nested under `yui`) and
   `workspace/configuration` section `yui` per folder: any `[tool.yui]` setting in either
-  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`).
+  spelling, e.g. `maxWorkers`, `agents`, `applyMode` (`auto` | `review`),
+  `saveAfterApply` (`clean` | `never` | `always`), `yui` (the model of Yui's worker and
+  planner: `{"model": ..., "provider": ..., "baseUrl": ...}`).
+"""
+_CONTRACT = """
+## How clients use them
+
+**Task states.** `pending → blocked → queued → acquiring → running → integrating →
+[review →] completed | failed | cancelled | conflict`. `review` means a merged result waits
+for the user (review mode): nothing runs, so clients count it apart from running tasks
+(e.g. "1 running, 1 to review"). A `completed` update carries `outcome`: `changed`, or
+`no_changes` — the agent ended well but no file changed; show that distinctly, with the
+agent's own failure lines in `agent_errors` (a failed Codex `file_change`, a Claude tool
+error) when there are any.
+
+**Review workflow.** On `yui/resultReady` (and for every task listed in state `review`) a
+client offers Apply, Discard and Show Diff. `yui.showDiff {taskId}` answers one entry per
+file with `current` (what the workspace holds now: the unsaved buffer if open, else the
+file; null if absent) and `result` (what the task would leave; null: deleted); a client
+opens its native diff view on those two texts. `yui.applyResult {taskId, files?}` and
+`yui.discardResult {taskId, files?}` act on all waiting files or some (paths or URIs);
+the answer lists `applied`, `discarded` and `remaining`, and `message` always says what
+happened (`ok: false` when nothing was waiting). The task stays in `review` while files
+remain. Apply and Discard are offered only for tasks in `review` (Discard also dismisses a
+conflict). A file changed since the merge makes the result merge again: applied whole it
+lands once merged; applied in part it waits for review again.
+
+**Saving.** LSP has no request to save a document, so after each applied edit the server
+sends `yui/resultApplied {taskId, title, folder, uris, save, opened}` and the client saves
+every document in `save` (in Neovim `:write` in that buffer; in VS Code
+`TextDocument.save()`). `saveAfterApply`: `clean` (default) lists the documents that were
+closed or whose buffer equalled the file on disk before the apply (the user's unsaved work
+is never saved for them), `always` lists all, `never` none. `opened` lists documents that
+were not open before: a client that had to load them only for the edit may unload them
+once saved, so no hidden modified buffers remain. `no_final_newline` lists documents whose
+new text ends without a line break: text edits cannot change that in Neovim (it is the
+buffer's `'eol'`), so the plugin sets `'eol'` from it and saves with `'nofixeol'`. Edits
+never start past the last line (an insertion at the end replaces the last line instead).
+Clients that cannot apply edits get the result written on disk by the server (journaled).
+A client should announce `workspaceEdit.documentChanges`: edits of open documents then carry
+the version the merge saw, and a client whose buffer moved on (a change not yet sent
+included) refuses the edit with a reason naming the version, after sending that change; the
+server merges again. With `changes` only, a change the client had not sent yet is lost.
+
+**Live output.** `yui.taskLog {taskId, follow: true}` answers the lines so far (`stream`:
+`stdout`, `stderr`, or `event` for yui's own notes) and then sends `yui/taskLog {taskId,
+title, lines, done}` with new lines until the task ends (`done: true`, possibly with no
+lines). Works for tasks of other coordinators too (the log is `.yui/logs/<id>.log`).
+`follow: false` stops following. Error messages name tasks as `'<title>' (<id>)`.
+
+**Conflict choices.** A task that ended in `conflict` (after its automatic re-runs) offers
+`yui.resolveConflict {taskId, choice, files?}`: `editor` writes the merge with standard
+`<<<<<<< yours (editor)` / `=======` / `>>>>>>> task '<title>'` markers into the documents,
+unsaved (the client's merge-conflict tools then apply); `mine` keeps the workspace as it is;
+`theirs` takes the task's version of the files (saved per `saveAfterApply`); `rerun` runs
+the task again. Every sandbox — first runs, automatic conflict re-runs and `rerun` — holds
+the workspace as the editor holds it: the open documents' current text laid over the files
+on disk, and that same text is the base of the three-way merge.
+
+**Commands typed as prompts.** For the `shell` agent a client sends the typed line to
+`yui.parseCommand {commandLine}`, shows `display` (the argv quoted back) for confirmation,
+then submits `command: argv`. Unbalanced quotes are an InvalidParams error.
+
+**Other coordinators.** Tasks run by another process on the repository (`yui run` in a
+terminal, another editor window) are relayed: their `yui/taskUpdate`s reach the client
+like the server's own (with their `coordinatorId`), up to their end. `yui.listTasks` lists
+them too; `yui.clearTasks` hides ended tasks from it.
 """
 
 
@@ -129,6 +237,7 @@ def render() -> str:
     for method, payload, when in NOTIFICATIONS:
         parts.append(f"| `{method}` | {payload.__name__} | {when} |\n")
     parts.append(_STANDARD)
+    parts.append(_CONTRACT)
     parts.append("\n## Command arguments and results (camelCase wrappers, snake_case records)\n")
     seen: set[str] = set()
     for _, argument, result, _ in COMMANDS:
@@ -139,7 +248,7 @@ def render() -> str:
             doc = (model.__doc__ or "").strip()
             schema = _schema(model, by_alias=True, result=model is result)
             parts.append(f"\n### {model.__name__}\n\n{doc}\n\n{schema}")
-    for model in (params.LocksChangedNotification, params.ResultReadyNotification):
+    for model in NOTIFICATION_MODELS:
         doc = (model.__doc__ or "").strip()
         parts.append(f"\n### {model.__name__}\n\n{doc}\n\n{_schema(model, by_alias=False)}")
     body = protocol._dump_schema_markdown().split("\n", 2)[2]

@@ -43,6 +43,7 @@ class YuiLanguageServer(LanguageServer):
         self.notifications = Notifications(self)
         self.host.features.extend([self.notifications, self.task_progress, self.marks])
         self.commands = Commands(self, self.host, self.marks)
+        self.host.features.append(self.commands.specs)
 
     def workspace_folders(self) -> list[tuple[str, Path]]:
         """(uri, root) of every workspace folder the client opened (or its root URI)."""
@@ -101,6 +102,7 @@ def create_server() -> YuiLanguageServer:
         for folder in list(ls.host.folders.values()):
             settings = await ls.folder_settings(folder.uri, folder.root)
             folder.options.apply_mode = settings.apply_mode
+            folder.options.save_after_apply = settings.save_after_apply
             folder.manager.max_workers = settings.max_workers
             # Tells the user (in the editor's log) that the change took effect.
             ls.window_log_message(lsp.LogMessageParams(
@@ -129,6 +131,11 @@ def create_server() -> YuiLanguageServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
     def code_lens(ls: YuiLanguageServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
-        return ls.marks.code_lenses(params.text_document.uri)
+        return ls.marks.code_lenses(params.text_document.uri) + \
+            ls.commands.specs.code_lenses(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(ls: YuiLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        return ls.commands.specs.hover(params)
 
     return server

@@ -22,6 +22,7 @@ from yui_lsp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SECTION = "yui"
+_MODEL_KEYS = frozenset({"model", "provider", "base_url", "baseUrl", "api_key_env", "apiKeyEnv"})
 #: Longest wait for the client's workspace/configuration answer.
 CONFIGURATION_TIMEOUT_S = 5.0
 
@@ -31,7 +32,11 @@ def overrides_from(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
     nested = raw.get(SECTION)
-    return dict(nested) if isinstance(nested, dict) else dict(raw)
+    # `yui` is also the settings key of Yui's model ({"model": ..., "baseUrl": ...}): that is
+    # a setting, not the settings object nested under "yui".
+    if isinstance(nested, dict) and not _MODEL_KEYS & set(nested):
+        return dict(nested)
+    return dict(raw)
 
 
 class FolderSettings:

@@ -26,7 +26,7 @@ from yui_lsp.errors import ApplyError, YuiError
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.workspace import journal as jr
 from yui_lsp.workspace.merge import merge3
-from yui_lsp.workspace.paths import resolve_inside
+from yui_lsp.workspace.paths import refuse_protected, resolve_inside
 from yui_lsp.workspace.statedir import WriteBarrier
 from yui_lsp.workspace.types import Integration, MergedFile, StaleContentError, WorkspaceReader
 
@@ -51,6 +51,8 @@ def _prepare(root: Path, integration: Integration) -> list[jr.Change]:
     A rename is a remove plus a create. Each path is resolved and read once: the read that
     proves it unchanged also gives the old content the journal keeps.
     """
+    refuse_protected([p for m in integration.files for p in (m.path, m.old_path) if p],
+                     f"none of task {integration.task_id}'s result was applied")
     changes: list[jr.Change] = []
 
     def add(path: str, new: bytes | None, old: bytes | None, mode: int | None) -> None:
@@ -75,11 +77,40 @@ def _writable(path: Path, mode: int) -> bool:
     return os.access(path, os.W_OK) and bool(mode & 0o222)
 
 
+def _check_shape(changes: list[jr.Change]) -> None:
+    """A folder that becomes a file must hold nothing but what the apply removes, and a file
+    that becomes a folder must be removed by it: else say so before anything is written."""
+    removed = {c.target for c in changes if c.new is None}
+    for change in changes:
+        if change.new is None:
+            continue
+        if change.old_mode is not None and stat.S_ISDIR(change.old_mode):
+            left = next((Path(folder) / name for folder, _, names in os.walk(change.target)
+                         for name in names if Path(folder) / name not in removed), None)
+            if left is not None:
+                raise ApplyError(
+                    f"the task turned the folder {change.path}/ into a file, but the workspace "
+                    f"still has {left.relative_to(change.target.parent)} in it; nothing was "
+                    "applied (move what is left in that folder away and retry the task)"
+                )
+        for folder in change.target.parents:
+            if folder.is_dir():
+                break
+            if (folder.exists() or folder.is_symlink()) and folder not in removed:
+                raise ApplyError(
+                    f"the task put {change.path} in a folder, but {folder.name} is a file in "
+                    "the workspace; nothing was applied (move that file away and retry the "
+                    "task)"
+                )
+
+
 def _check_writable(changes: list[jr.Change]) -> None:
+    _check_shape(changes)
     folders: dict[Path, Path | None] = {}  # target folder -> nearest existing one if unwritable
     for change in changes:
         mode = change.old_mode
-        if mode is not None and not stat.S_ISLNK(mode) and not _writable(change.target, mode):
+        if (mode is not None and stat.S_ISREG(mode)
+                and not _writable(change.target, mode)):
             raise ApplyError(
                 f"{change.path} is read-only, so the task's result was not applied "
                 "(make it writable and retry the task)"
@@ -87,7 +118,7 @@ def _check_writable(changes: list[jr.Change]) -> None:
         parent = change.target.parent
         if parent not in folders:
             folder = parent
-            while not folder.exists():
+            while not folder.is_dir():  # a file there is one the apply removes first
                 folder = folder.parent
             usable = _writable(folder, folder.stat().st_mode) and os.access(folder, os.X_OK)
             folders[parent] = None if usable else folder
@@ -179,10 +210,10 @@ def _recover_one(root: Path, folder: Path, retention: int) -> str:
         shutil.rmtree(folder)
         return "discarded"
     with WriteBarrier(root) as barrier:
-        if (folder / jr.ABORTED).exists():
+        if jr.present(folder / jr.ABORTED):
             _roll_back(root, journal, barrier)
             return "rolled back"
-        if not (folder / jr.COMMITTED).exists():
+        if not jr.present(folder / jr.COMMITTED):
             jr.roll_forward(root, journal, barrier)
         jr.remove_temps(journal.task_id, jr.targets(root, journal.ops))
         jr.commit(root, folder, journal.task_id, retention, barrier)
@@ -220,12 +251,12 @@ class UndoReport:
 def undo(root: Path, task_id: str, current: WorkspaceReader) -> UndoReport:
     """Revert exactly what task ``task_id`` applied, three-way where files changed since."""
     backup = jr.backup_root(Path(root)) / task_id
-    if not (backup / jr.MANIFEST).exists():
+    if not jr.present(backup) or not jr.present(backup / jr.MANIFEST):
         raise YuiError(
             f"no backup of task {task_id!r} to undo (only the last applied tasks are kept; "
             "see backup_retention)"
         )
-    if (backup / jr.UNDONE).exists():
+    if jr.present(backup / jr.UNDONE):
         raise YuiError(f"task {task_id!r} was already undone")
     recorded = jr.read_journal(backup)
     if recorded is None:

@@ -7,12 +7,17 @@ agent can write the configuration of its sandbox, so every git command here runs
 * no ``GIT_*`` variable inherited from our environment (no ``GIT_DIR``, ``GIT_CONFIG_*``,
   alternates or index someone set), only the ones we pass;
 * the keys that run programs forced off on the command line (``-c`` wins over every file);
-* for a sandbox (``isolated=True``): no system or global config at all, and the
-  repository config is the one :mod:`yui_lsp.workspace.gitdir` wrote (GIT_DIR and
-  GIT_WORK_TREE are always explicit, so no ``.git`` file in the sandbox is ever read).
+* no system or global config and no system attributes: an agent may write ``/etc`` or the
+  user's home (bubblewrap leaves both writable), and a filter it defines there would run
+  the moment a file it landed names it in ``.gitattributes``. The user's global ignore
+  file is passed explicitly (:func:`user_excludes`), so what is "ignored" stays the user's;
+* on a sandbox, the repository config is the one :mod:`yui_lsp.workspace.gitdir` wrote
+  (GIT_DIR and GIT_WORK_TREE are always explicit, so no ``.git`` entry of the sandbox is
+  ever read).
 
-Commands on the user's own repository read the user's system and global config (their
-ignore rules and attributes), still with every program-running key off.
+The user's own repository config (``.git/config``) is read: it is the user's, and no agent
+can write it (read-only under bubblewrap; unconfined agents are documented in
+docs/security.md).
 """
 
 from __future__ import annotations
@@ -64,8 +69,7 @@ _BASE_ENV = {
     "GIT_OPTIONAL_LOCKS": "0",
 }
 
-#: Added for a sandbox: nothing from /etc/gitconfig, ~/.gitconfig, $XDG_CONFIG_HOME/git or
-#: /etc/gitattributes (the agent may have written the user's home directory).
+#: Nothing from /etc/gitconfig, ~/.gitconfig, $XDG_CONFIG_HOME/git or /etc/gitattributes.
 _ISOLATED_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -80,14 +84,52 @@ class GitError(YuiError):
     """A git command yui needs failed."""
 
 
-def git_env(extra: Mapping[str, str] | None = None, *, isolated: bool = False) -> dict[str, str]:
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a yui git command runs with (see the module docstring)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(_BASE_ENV)
-    if isolated:
-        env.update(_ISOLATED_ENV)
+    env.update(_ISOLATED_ENV)
     env.update(extra or {})
     return env
+
+
+def user_excludes() -> list[str]:
+    """``-c core.excludesFile=...`` naming the user's global ignore file, if any.
+
+    Read as git reads it (``core.excludesFile`` of the global config, else
+    ``$XDG_CONFIG_HOME/git/ignore``), without running git on that config.
+    """
+    path = _global_excludes_file()
+    return ["-c", f"core.excludesFile={path}"] if path else []
+
+
+def _global_excludes_file() -> str:
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "git"
+    for config in (xdg / "config", home / ".gitconfig"):
+        found = _config_value(config, "core", "excludesfile")
+        if found:
+            return os.path.expanduser(found)
+    default = xdg / "ignore"
+    return str(default) if default.is_file() else ""
+
+
+def _config_value(path: Path, section: str, key: str) -> str:
+    """A plain ``key = value`` of ``[section]`` in a git config file ("" if absent)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    current, value = "", ""
+    for raw in lines:
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        if line.startswith("["):
+            current = line.strip("[]").strip().lower()
+        elif current == section and "=" in line:
+            name, _, found = line.partition("=")
+            if name.strip().lower() == key:
+                value = found.strip().strip('"')
+    return value
 
 
 def safe_config_args() -> list[str]:
@@ -108,16 +150,13 @@ def git(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     check: bool = True,
-    isolated: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git ARGS`` with every program-running config key off (see the module docstring).
-
-    ``isolated`` (for sandboxes) also ignores system and global config and attributes.
-    """
+    """Run ``git ARGS`` with every program-running config key off and no system or global
+    config (see the module docstring)."""
     argv = ["git", *_SAFE_ARGS, *args]
     try:
         done = subprocess.run(
-            argv, cwd=cwd, env=git_env(env, isolated=isolated), input=stdin,
+            argv, cwd=cwd, env=git_env(env), input=stdin,
             capture_output=True, check=False,
         )
     except FileNotFoundError:
@@ -132,10 +171,9 @@ def git(
 
 def git_out(
     args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-    isolated: bool = False,
 ) -> str:
     """Stdout of ``git ARGS``, stripped."""
-    done = git(args, cwd=cwd, env=env, isolated=isolated)
+    done = git(args, cwd=cwd, env=env)
     return done.stdout.decode("utf-8", "replace").strip()
 
 

@@ -163,4 +163,4 @@ def give_agent_git_dir(
     )
     (dot_git / "HEAD").write_text(f"{base}\n", "ascii")
     if index is not None and index.is_file():
-        shutil.copyfile(index, dot_git / "index")
+        shutil.copy2(index, dot_git / "index")  # its mtime too: see Sandbox._scratch_index

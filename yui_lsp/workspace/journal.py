@@ -17,6 +17,7 @@ a few flushes per apply, whatever its size, in the order the recovery relies on.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -28,8 +29,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from yui_lsp.workspace.paths import resolve_inside
-from yui_lsp.workspace.statedir import WriteBarrier, state_dir, write_durably
+from yui_lsp.workspace.paths import refuse_protected, resolve_inside
+from yui_lsp.workspace.statedir import (
+    PRIVATE_DIR_MODE,
+    WriteBarrier,
+    check_trusted,
+    open_private,
+    private_dir,
+    state_dir,
+    write_durably,
+)
 
 MANIFEST = "manifest.json"
 PACK = "blobs.pack"
@@ -91,7 +100,10 @@ class Journal:
         if ref is None:
             return None
         if isinstance(ref, str):
-            return (self.folder / LEGACY_BLOBS / ref).read_bytes()
+            blob = self.folder / LEGACY_BLOBS / ref
+            check_trusted(blob.parent)
+            check_trusted(blob)
+            return blob.read_bytes()
         if self._pack is None:
             self._pack = (self.folder / PACK).read_bytes()
         offset, length = ref
@@ -99,11 +111,24 @@ class Journal:
 
 
 def journal_root(root: Path) -> Path:
-    return state_dir(root) / "journal"
+    return private_dir(state_dir(root) / "journal")
 
 
 def backup_root(root: Path) -> Path:
-    return state_dir(root) / "backups"
+    return private_dir(state_dir(root) / "backups")
+
+
+def present(path: Path) -> bool:
+    """Whether ``path`` exists; UntrustedStateError when it does but is not the user's own."""
+    try:
+        check_trusted(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _create_private(path: Path) -> int:
+    return open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 
 
 @lru_cache(maxsize=64)
@@ -123,11 +148,11 @@ def write_journal(
     journal: Path, task_id: str, changes: list[Change], barrier: WriteBarrier
 ) -> list[PathOp]:
     """Record every old and new content of ``changes``, durably; returns the recorded ops."""
-    journal.mkdir(parents=True)
+    journal.mkdir(mode=PRIVATE_DIR_MODE)
     ops: list[PathOp] = []
     digest = hashlib.sha256()
     offset = 0
-    with (journal / PACK).open("wb") as pack:
+    with os.fdopen(_create_private(journal / PACK), "wb") as pack:
 
         def put(data: bytes | None) -> tuple[int, int] | None:
             nonlocal offset
@@ -151,7 +176,8 @@ def write_journal(
             ]}
     text = json.dumps(body, separators=(",", ":")).replace(',{"path"', ',\n{"path"')
     staged = journal / f".{MANIFEST}.tmp"
-    staged.write_bytes(text.encode())
+    with os.fdopen(_create_private(staged), "wb") as fh:
+        fh.write(text.encode())
     os.replace(staged, journal / MANIFEST)
     # One barrier: the pack, the manifest and the journal's own folder entries — up to
     # ``.yui``'s own name in the workspace, which may be new — are on disk before any target
@@ -170,24 +196,31 @@ def _ref(value: Any) -> BlobRef | None:
     return (int(offset), int(length))
 
 
+def _mode(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def read_journal(journal: Path) -> Journal | None:
-    """The journal in ``journal``, or None when it is incomplete (cut off while recording)."""
+    """The journal in ``journal``, or None when it is incomplete (cut off while recording).
+
+    UntrustedStateError when the journal is not the user's own (see ``check_trusted``).
+    """
+    check_trusted(journal)
+    if not present(journal / MANIFEST):
+        return None
     try:
         body = json.loads((journal / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        return None
-    except ValueError:
+        found = Journal(journal, str(body["task_id"]), [
+            PathOp(path=str(op["path"]), new=_ref(op["new"]), old=_ref(op["old"]),
+                   mode=_mode(op["mode"]), old_mode=_mode(op["old_mode"]))
+            for op in body["ops"]
+        ])
+    except (ValueError, KeyError, TypeError):
         return None  # torn by a crash before the recording barrier
-    found = Journal(journal, str(body["task_id"]), [
-        PathOp(path=op["path"], new=_ref(op["new"]), old=_ref(op["old"]), mode=op["mode"],
-               old_mode=op["old_mode"])
-        for op in body["ops"]
-    ])
     if body.get("format", 1) >= FORMAT:
-        try:
-            pack = (journal / PACK).read_bytes()
-        except FileNotFoundError:
+        if not present(journal / PACK):
             return None
+        pack = (journal / PACK).read_bytes()
         if len(pack) != body["pack_size"] or hashlib.sha256(pack).hexdigest() != body[
             "pack_sha256"
         ]:
@@ -204,7 +237,25 @@ def mark(journal: Path, marker: str) -> None:
 # --------------------------------------------------------------------------- placing files
 
 
-def _write_new(tmp: Path, data: bytes, mode: int | None) -> None:
+def permissions(created: int, mode: int | None, current: int | None) -> int:
+    """Permission bits of a file yui writes: never setuid, setgid or sticky.
+
+    ``created`` is what a new file got under the umask, ``mode`` the ``st_mode`` asked for
+    (None: no change), ``current`` the ``st_mode`` of the regular file the content replaces.
+    A rewritten file keeps its permissions and only its executable bits follow ``mode``; a
+    new one gets ``mode`` within what the umask allows.
+    """
+    if current is not None:
+        perms = stat.S_IMODE(current) & 0o777
+        if mode is None:
+            return perms
+        return perms | (perms & 0o444) >> 2 if mode & 0o111 else perms & ~0o111
+    if mode is None:
+        return created
+    return stat.S_IMODE(mode) & (created | (created & 0o444) >> 2)
+
+
+def _write_new(tmp: Path, data: bytes, mode: int | None, current: int | None) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(tmp, flags, 0o666)
@@ -217,8 +268,10 @@ def _write_new(tmp: Path, data: bytes, mode: int | None) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        if mode is not None:
-            os.fchmod(fd, stat.S_IMODE(mode))
+        created = stat.S_IMODE(os.fstat(fd).st_mode)
+        wanted = permissions(created, mode, current)
+        if wanted != created:
+            os.fchmod(fd, wanted)
     finally:
         os.close(fd)
 
@@ -232,11 +285,24 @@ def _stage(placement: Placement, task_id: str) -> Path | None:
         tmp.unlink(missing_ok=True)
         os.symlink(data.decode("utf-8"), tmp)
         return None
-    mode = placement.mode
-    if mode is None and placement.old_mode is not None and stat.S_ISREG(placement.old_mode):
-        mode = placement.old_mode  # a rewritten file keeps its permissions
-    _write_new(tmp, data, mode)
+    # The file on disk, not a recorded mode, says what permissions a rewrite keeps: a
+    # journal is read back after a crash and must not be able to grant more.
+    try:
+        now = os.lstat(placement.target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        now = None
+    _write_new(tmp, data, placement.mode, now if now is not None and stat.S_ISREG(now) else None)
     return tmp
+
+
+def _blocked(target: Path) -> bool:
+    """Whether a non-folder (a file the same apply removes) stands where a folder must be."""
+    folder = target.parent
+    while not folder.is_dir():
+        if folder.is_symlink() or folder.exists():
+            return True
+        folder = folder.parent
+    return False
 
 
 def _make_folders(placements: list[Placement]) -> set[Path]:
@@ -253,30 +319,60 @@ def _make_folders(placements: list[Placement]) -> set[Path]:
     return changed
 
 
+def _stage_files(
+    task_id: str, placements: list[Placement]
+) -> tuple[set[Path], list[Path]]:
+    folders = _make_folders(placements) | {p.target.parent for p in placements}
+    temps = [tmp for p in placements if (tmp := _stage(p, task_id)) is not None]
+    return folders, temps
+
+
 def stage_all(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> set[Path]:
     """Write every new content to its temp file and make them durable (one barrier).
 
-    Returns the folders :func:`land_all` must flush.
+    A content whose folder is still a file (a file turned into a folder) is staged by
+    :func:`land_all` once that file is gone. Returns the folders land_all must flush.
     """
-    folders = _make_folders(placements) | {p.target.parent for p in placements}
-    temps = [
-        tmp for p in placements if p.content is not None
-        if (tmp := _stage(p, task_id)) is not None
-    ]
+    folders, temps = _stage_files(
+        task_id, [p for p in placements if p.content is not None and not _blocked(p.target)]
+    )
     barrier.flush(temps, folders)
     return folders
+
+
+def _clear_folder(target: Path) -> None:
+    """Remove the folder at ``target`` (a folder turned into a file); only empty folders go,
+    so anything the apply did not remove itself stops it (ENOTEMPTY)."""
+    if target.is_symlink() or not target.is_dir():
+        return
+    for folder, _, _ in os.walk(target, topdown=False):
+        os.rmdir(folder)
 
 
 def land_all(
     task_id: str, placements: list[Placement], folders: set[Path], barrier: WriteBarrier
 ) -> None:
-    """Rename every temp file over its target, unlink removed paths, then one barrier."""
+    """Unlink removed paths, rename every temp file over its target, then one barrier.
+
+    Removals go first, so a folder that becomes a file (or a file that becomes a folder)
+    is out of the way before its replacement lands.
+    """
+    additions = [p for p in placements if p.content is not None]
+    late = [p for p in additions if _blocked(p.target)]  # what stage_all left
     for placement in placements:
         if placement.content is None:
-            placement.target.unlink(missing_ok=True)
-        else:
-            os.replace(temp_name(placement.target, task_id), placement.target)
-    barrier.flush([], folders)
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                placement.target.unlink()
+    late_folders, _ = _stage_files(task_id, late)
+    for placement in additions:
+        _clear_folder(placement.target)
+        os.replace(temp_name(placement.target, task_id), placement.target)
+    # The late temp files now sit at their targets: flush them there.
+    late_files = [p.target for p in late if p.mode is None or not stat.S_ISLNK(p.mode)]
+    # Removals count too: an unlink in a folder no addition touched is durable only once
+    # that folder is flushed, else a power cut brings the removed file back.
+    removed_from = {p.target.parent for p in placements if p.content is None}
+    barrier.flush(late_files, folders | late_folders | removed_from)
 
 
 def place(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> None:
@@ -286,10 +382,13 @@ def place(task_id: str, placements: list[Placement], barrier: WriteBarrier) -> N
 
 def remove_temps(task_id: str, targets: list[Path]) -> None:
     for target in targets:
-        temp_name(target, task_id).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            temp_name(target, task_id).unlink()
 
 
 def targets(root: Path, ops: list[PathOp]) -> list[Path]:
+    refuse_protected([op.path for op in ops], "a journal under .yui/journal/ names it, so it "
+                     "was not replayed (look at it, then delete it)")
     return [resolve_inside(root, op.path) for op in ops]
 
 
@@ -316,7 +415,7 @@ def commit(
     root: Path, journal: Path, task_id: str, retention: int, barrier: WriteBarrier
 ) -> None:
     """Mark a journal whose files are all in place committed and keep it as the backup."""
-    (journal / COMMITTED).write_bytes(b"")
+    os.close(_create_private(journal / COMMITTED))
     backups = retire(root, journal, task_id, retention)
     # One barrier for the marker and the move (and the backups folder's own entry, which
     # may be new). Lost to a crash, recovery rolls the task forward once more: the same
@@ -330,7 +429,6 @@ def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
     Returns the backups folder.
     """
     backups = backup_root(root)
-    backups.mkdir(exist_ok=True)
     if retention <= 0:
         shutil.rmtree(journal)
         return backups
@@ -339,16 +437,22 @@ def retire(root: Path, journal: Path, task_id: str, retention: int) -> Path:
         shutil.rmtree(target)
     os.replace(journal, target)
     kept = sorted(
-        (p for p in backups.iterdir() if (p / MANIFEST).exists()),
+        (p for p in backups.iterdir() if (p / MANIFEST).exists() and not p.is_symlink()),
         key=_backup_age,
         reverse=True,
     )
     for old in kept[retention:]:
-        shutil.rmtree(old)
+        # Applies landing at once retire the same oldest backups: whoever comes second
+        # finds them gone, which is what it wanted.
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(old)
     return backups
 
 
 def _backup_age(backup: Path) -> int:
     # A crash may keep a backup's move but lose its marker: the manifest dates it then.
     marker = backup / COMMITTED
-    return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    try:
+        return (marker if marker.exists() else backup / MANIFEST).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0  # retired by a concurrent apply meanwhile: the oldest of all

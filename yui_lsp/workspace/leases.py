@@ -26,7 +26,13 @@ from pydantic import TypeAdapter, ValidationError
 from yui_lsp.errors import LeaseError
 from yui_lsp.protocol import LockRecord, LockType, utcnow
 from yui_lsp.workspace.paths import ClaimSet, claims_overlap, path_matches, validate_claims
-from yui_lsp.workspace.statedir import state_dir, write_durably
+from yui_lsp.workspace.statedir import (
+    PRIVATE_FILE_MODE,
+    check_trusted,
+    private_dir,
+    state_dir,
+    write_durably,
+)
 
 _RECORDS = TypeAdapter(list[LockRecord])
 #: Longest time a process waits for another one to finish editing the table.
@@ -51,8 +57,7 @@ class LeaseTable:
         self.root = Path(root)
         self.coordinator_id = coordinator_id
         self.ttl_s = ttl_s
-        self.folder = state_dir(self.root) / "locks"
-        self.folder.mkdir(exist_ok=True)
+        self.folder = private_dir(state_dir(self.root) / "locks")
         self._lock_path = self.folder / ".table.lock"
         self._host = socket.gethostname()
         self._pid = os.getpid()
@@ -66,7 +71,8 @@ class LeaseTable:
     def _table_lock(self) -> FileLock:
         # A fresh lock object each time: filelock objects are re-entrant within a thread
         # and shared between threads, which would let two worker threads in together.
-        return FileLock(self._lock_path, timeout=_TABLE_LOCK_TIMEOUT_S, thread_local=False)
+        return FileLock(self._lock_path, timeout=_TABLE_LOCK_TIMEOUT_S, thread_local=False,
+                        mode=PRIVATE_FILE_MODE)
 
     def _task_file(self, task_id: str) -> Path:
         return self.folder / f"{task_id}.json"
@@ -77,6 +83,8 @@ class LeaseTable:
         with self._parsed_lock:
             parsed = self._parsed
         for entry in self.folder.glob("*.json"):
+            # A lease someone else could have written would let them hold any path.
+            check_trusted(entry)
             try:
                 st = entry.stat()
                 key = (st.st_ino, st.st_mtime_ns, st.st_size)

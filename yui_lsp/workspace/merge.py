@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange, FileConflict, LockRecord
+from yui_lsp.workspace.gitcmd import git_env
 from yui_lsp.workspace.paths import ClaimSet, resolve_inside
 from yui_lsp.workspace.types import Integration, MergedFile, WorkspaceReader
 
@@ -90,7 +91,9 @@ def _merge_file(base: bytes, ours: bytes, theirs: bytes, *, path: str) -> tuple[
         argv = ["git", "merge-file", "-p", "--diff3", f"--marker-size={_MARKER}"]
         for label in labels:
             argv += ["-L", label]
-        done = subprocess.run([*argv, *files], capture_output=True, check=False)
+        # Outside any repository, with yui's git environment (no system or global config).
+        done = subprocess.run([*argv, *files], capture_output=True, check=False, cwd=tmp,
+                              env=git_env())
     if done.returncode < 0 or done.returncode > 127:
         detail = done.stderr.decode(errors="replace")
         raise RuntimeError(f"git merge-file failed on {path}: {detail}")
@@ -229,7 +232,7 @@ def _merge_change(
             )
     outcome = merge3(base, ours, theirs, change.path)
     if outcome.conflict is not None:
-        return outcome.conflict
+        return outcome.conflict.with_sides(base, theirs)
     content = outcome.content
     if change.kind is ChangeKind.RENAME:
         return MergedFile(

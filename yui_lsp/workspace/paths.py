@@ -19,7 +19,7 @@ import stat
 from functools import cache, lru_cache
 from pathlib import Path
 
-from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
+from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, ProtectedPathError
 
 _GLOB_CHARS = frozenset("*?[")
 #: A claim may stand for at most this many alternatives once its ``{a,b}`` are expanded.
@@ -28,14 +28,38 @@ _MAX_ALTERNATIVES = 256
 _NEVER_CLAIMED = frozenset({".git", ".yui"})
 
 
+def protected_part(rel: str) -> str | None:
+    """``.git`` or ``.yui`` when ``rel`` lies in (or is) such a folder at any depth, else None.
+
+    Compared without case: on a case-insensitive filesystem ``.GIT/config`` is ``.git/config``.
+    """
+    for part in rel.replace("\\", "/").split("/"):
+        folded = part.casefold()
+        if folded in _NEVER_CLAIMED:
+            return folded
+    return None
+
+
+def refuse_protected(paths: list[str], consequence: str) -> None:
+    """Raise :class:`ProtectedPathError` when any of ``paths`` lies under ``.git/`` or ``.yui/``."""
+    hits = [p for p in paths if protected_part(p) is not None]
+    if hits:
+        raise ProtectedPathError(hits, consequence)
+
+
 def _has_glob(text: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in text)
 
 
-def _normalise_rel(rel: str) -> str:
-    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes."""
-    posix = rel.replace("\\", "/")
-    if not posix or posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+def _normalise_rel(rel: str, *, backslash_is_separator: bool = True) -> str:
+    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes.
+
+    Claims written by people may use ``\\`` as a separator; a path from a change set may
+    not (``a\\b.txt`` is one file name there).
+    """
+    posix = rel.replace("\\", "/") if backslash_is_separator else rel
+    drive = backslash_is_separator and len(posix) > 1 and posix[1] == ":"
+    if not posix or posix.startswith("/") or drive:
         raise PathOutsideWorkspaceError(rel)
     clean = posixpath.normpath(posix)
     if clean == ".." or clean.startswith("../") or "\x00" in clean:
@@ -54,7 +78,7 @@ def resolve_inside(root: Path, rel: str) -> Path:
     is refused as well as a symlinked file. The returned path is not resolved (a symlink
     inside the workspace stays a symlink).
     """
-    clean = _normalise_rel(rel)
+    clean = _normalise_rel(rel, backslash_is_separator=False)
     real_root = os.path.realpath(root)
     current = Path(root)
     if clean == ".":

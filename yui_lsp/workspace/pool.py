@@ -25,21 +25,29 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
 import platformdirs
 import psutil
 
-from yui_lsp.workspace.gitcmd import GitError, git, git_out, is_git_root, read_head, split_z
+from yui_lsp.workspace.gitcmd import (
+    GitError,
+    git,
+    git_out,
+    is_git_root,
+    read_head,
+    split_z,
+    user_excludes,
+)
 from yui_lsp.workspace.gitdir import (
     ObjectSource,
-    give_agent_git_dir,
     head_of,
     init_git_dir,
     object_source_of,
@@ -93,6 +101,10 @@ def _skip_state(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in (".git", STATE_DIR_NAME)}
 
 
+#: Temp files of an apply landing meanwhile (journal.temp_path): gone in a moment, never
+#: part of what the user sees.
+_APPLY_TEMP = re.compile(r"(^|/)\.[^/]*\.yui-[0-9a-f]+\.tmp$")
+
 #: A file whose mtime is this close to a snapshot could have been rewritten within the same
 #: clock tick, unseen by its stat; such a snapshot's base is not reused (git's "racy" rule).
 _RACY_NS = 100_000_000
@@ -136,12 +148,21 @@ class SandboxPool:
         self.include = list(include)
         self.pool_size = pool_size
         self.is_git = is_git_root(self.root)
-        #: Where sandbox git directories borrow objects from (read-only).
-        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        #: What the user's git ignores globally, passed explicitly (global config is not read).
+        self._excludes = user_excludes()
         real = os.path.realpath(self.root)
         repo_hash = hashlib.sha256(real.encode()).hexdigest()[:16]
         cache = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("yui-lsp"))
         self.folder = cache / "sandboxes" / repo_hash
+        #: yui's own object store: the snapshots of uncommitted work go here, never into the
+        #: user's ``.git`` (git does not fsync loose objects by default, and a power cut
+        #: must not leave an empty object file in the user's repository).
+        self.objects = self.folder / "objects"
+        #: Where sandbox git directories borrow objects from (read-only).
+        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
+        if self.is_git:
+            self.source = replace(self.source, alternates=(*self.source.alternates,
+                                                           self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
         self._idle: list[Sandbox] = []
@@ -152,13 +173,17 @@ class SandboxPool:
 
     # ----------------------------------------------------------------- public
 
-    async def acquire(self, task_id: str) -> Sandbox:
-        """A sandbox holding the workspace as the user sees it now, for ``task_id``."""
+    async def acquire(self, task_id: str, base: str | None = None) -> Sandbox:
+        """A sandbox holding the workspace as the user sees it now, for ``task_id``.
+
+        With ``base`` (a commit of this repository), it holds exactly that commit instead and
+        nothing is copied in: a cluster node's pool gets the workspace that way.
+        """
         requested = time.monotonic()
         sandbox = self._idle.pop() if self._idle else self._new_sandbox()
         self._busy[str(sandbox.path)] = sandbox
         try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested)
+            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
         except BaseException:
             self._busy.pop(str(sandbox.path), None)
             with anyio.CancelScope(shield=True):
@@ -220,11 +245,19 @@ class SandboxPool:
         sandbox.confine_readonly = (self.folder,)
         return sandbox
 
-    def _prepare(self, sandbox: Sandbox, task_id: str, requested: float) -> None:
+    def snapshot_base(self) -> str:
+        """The commit recording the workspace as the user sees it now (git workspaces only)."""
+        return self._workspace_base(time.monotonic())
+
+    def _prepare(
+        self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
-            base = self._workspace_base(requested)
+            # Every sandbox git directory lists it as an alternate: it must exist first.
+            self.objects.mkdir(exist_ok=True)
+            base = given or self._workspace_base(requested)
             if not head_of(sandbox.git_dir):
                 init_git_dir(sandbox.git_dir, self.source)
                 sandbox.path.mkdir(exist_ok=True)
@@ -235,10 +268,12 @@ class SandboxPool:
                 sandbox.harden()
                 sandbox.git(["checkout", "-q", "--detach", "--force", base])
             sandbox.base = sandbox.clean_at = base
-            give_agent_git_dir(sandbox.path, base, self.source, sandbox.git_dir / "index")
+            if sandbox.agent_git_at != base:
+                sandbox.give_agent_git()
+            sandbox.agent_git_at = ""  # the agent may change it from now on
         else:
             self._copy_folder(sandbox)
-        for rel in expand_claims(self.root, self.include):
+        for rel in expand_claims(self.root, self.include) if given is None else []:
             src = self.root / rel
             if src.exists() or src.is_symlink():
                 copy_entry(src, sandbox.path / rel, self._real_root)
@@ -260,12 +295,12 @@ class SandboxPool:
                 return last.base
             started = time.monotonic()
             head = read_head(self.root)
-            status = git(["--no-optional-locks", "status", "--porcelain=v1", "-z",
+            status = git([*self._excludes, "status", "--porcelain=v1", "-z",
                           "--untracked-files=all", "--no-renames"], cwd=self.root).stdout
             changed = [entry[3:] for entry in split_z(status)
                        # yui's own state; nested repositories
                        if not entry[3:].startswith(STATE_DIR_NAME + "/")
-                       and not entry.endswith("/")]
+                       and not entry.endswith("/") and not _APPLY_TEMP.search(entry[3:])]
             taken_ns = time.time_ns()
             stats = {rel: _stat_key(self.root / rel) for rel in changed}
             if last is not None and last.still_current(head, status, stats):
@@ -283,18 +318,25 @@ class SandboxPool:
         refused = [rel for rel in changed if (self.root / rel).is_symlink()
                    and not _inside(self._real_root, os.path.realpath(self.root / rel))]
         kept = [rel for rel in changed if rel not in refused]
+        self.objects.mkdir(parents=True, exist_ok=True)
+        objects = {"GIT_OBJECT_DIRECTORY": str(self.objects),
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(
+                       str(p) for p in self.source.alternates if p != self.objects)}
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_LITERAL_PATHSPECS": "1",
+                   **objects}
             from_stdin = ["--pathspec-from-file=-", "--pathspec-file-nul"]
             git(["read-tree", head], cwd=self.root, env=env)
             if kept:
-                git(["add", "-A", *from_stdin], cwd=self.root, env=env, stdin=_nul_list(kept))
+                git([*self._excludes, "add", "-A", *from_stdin], cwd=self.root, env=env,
+                    stdin=_nul_list(kept))
             if refused:
                 git(["rm", "-q", "--cached", "--ignore-unmatch", *from_stdin],
                     cwd=self.root, env=env, stdin=_nul_list(refused))
             tree = git_out(["write-tree"], cwd=self.root, env=env)
         # The sandbox's HEAD is this commit, so the agent's `git diff` shows only its work.
-        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root)
+        return git_out(["commit-tree", tree, "-p", head, "-m", _BASE_MESSAGE], cwd=self.root,
+                       env=objects)
 
     def _copy_folder(self, sandbox: Sandbox) -> None:
         assert sandbox.git_dir is not None
@@ -303,13 +345,16 @@ class SandboxPool:
         shutil.copytree(self.root, sandbox.path, symlinks=True, ignore=_skip_state)
         init_git_dir(sandbox.git_dir, sandbox.source)
         sandbox.git(["add", "-A"])
-        tree = git_out([*sandbox.git_args(), "write-tree"], isolated=True)
-        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE],
-                               isolated=True)
+        tree = git_out([*sandbox.git_args(), "write-tree"])
+        sandbox.base = git_out([*sandbox.git_args(), "commit-tree", tree, "-m", _BASE_MESSAGE])
         init_git_dir(sandbox.git_dir, sandbox.source, head=sandbox.base)
 
     def _reset(self, sandbox: Sandbox) -> None:
         sandbox.reset()
+        # Rebuilt here rather than at the next hand-out, which then has nothing to do
+        # when the base is unchanged (the pool folder is read-only to every agent).
+        sandbox.give_agent_git()
+
 
     def _remove(self, sandbox: Sandbox) -> None:
         shutil.rmtree(sandbox.path, ignore_errors=True)

@@ -19,12 +19,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from yui_lsp.errors import PathOutsideWorkspaceError, YuiError
+from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import ChangeKind, ChangeSet, FileChange
 from yui_lsp.workspace import safe_fs
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, split_z
-from yui_lsp.workspace.gitdir import ObjectSource, harden, head_of
+from yui_lsp.workspace.gitdir import ObjectSource, give_agent_git_dir, harden, head_of
 from yui_lsp.workspace.merge import is_text
+from yui_lsp.workspace.staging import UnsafeChangeError, stage, status_entries
 
 #: A full commit id (SHA-1 or SHA-256 repositories).
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -61,6 +62,8 @@ class Sandbox:
         self.ready_s = 0.0
         #: The commit this (pooled) sandbox is known to hold exactly, "" when unknown.
         self.clean_at = ""
+        #: The base the agent's ``.git`` was rebuilt for (untouched since), "" when unknown.
+        self.agent_git_at = ""
         #: What the last diff's status saw (code, path), None when it could not tell;
         #: release resets only these instead of checking out and cleaning the whole tree.
         self._seen: list[tuple[str, str]] | None = None
@@ -80,10 +83,17 @@ class Sandbox:
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
         """``git ARGS`` on this sandbox: its own git directory, isolated config."""
-        return git([*self.git_args(), *args], env=env, stdin=stdin, check=check, isolated=True)
+        return git([*self.git_args(), *args], env=env, stdin=stdin, check=check)
 
     def _git_out(self, args: list[str], env: dict[str, str] | None = None) -> str:
-        return git_out([*self.git_args(), *args], env=env, isolated=True)
+        return git_out([*self.git_args(), *args], env=env)
+
+    def give_agent_git(self) -> None:
+        """(Re)build the agent's ``.git`` at ``base`` (it also borrows this sandbox's own
+        objects, where a base laid over the snapshot, such as an editor overlay, lives)."""
+        give_agent_git_dir(self.path, self.base, self.source, self.git_dir / "index",
+                           extra_alternates=(self.git_dir / "objects",))
+        self.agent_git_at = self.base
 
     def harden(self) -> None:
         """Undo whatever an unconfined agent did to yui's git directory (config, links)."""
@@ -124,7 +134,9 @@ class Sandbox:
         index = folder / "index"
         own_index = self.git_dir / "index"
         if own_index.exists():
-            shutil.copyfile(own_index, index)
+            # copy2 keeps the index file's mtime: git tells a same-size edit made in the
+            # second the index was written ("racily clean") by comparing entries with it.
+            shutil.copy2(own_index, index)
         return {"GIT_INDEX_FILE": str(index)}
 
     def _status(self) -> list[tuple[str, str]] | None:
@@ -132,9 +144,7 @@ class Sandbox:
         (the agent committed), as status then compares against the wrong commit."""
         if not self.base or self.head() != self.base:
             return None
-        out = self.git(["status", "--porcelain=v1", "-z", "--no-renames",
-                        "--untracked-files=all", "--ignored=matching"]).stdout
-        return [(entry[:2], entry[3:]) for entry in split_z(out)]
+        return status_entries(self.git_args(), ignored=True)
 
     def _fetch_base_blobs(self, fields: list[str]) -> None:
         """Every base blob the change set and its merge will ask for, in one git process."""
@@ -216,38 +226,10 @@ class Sandbox:
             return ChangeSet(task_id=self.task_id, base=self.base, changes=[])
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
             env = self._scratch_index(Path(tmp))
-            if self._seen is None:
-                self.git(["add", "-A"], env=env)
-            else:  # status named every path that differs from base: hash only those
-                spec = b"\0".join(os.fsencode(rel) for code, rel in self._seen if code != "!!")
-                self.git(["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
-                         env={**env, "GIT_LITERAL_PATHSPECS": "1"}, stdin=spec)
-            raw = self._diff_index(env, Path(tmp))
+            stage(self.git_dir, self.path, Path(env["GIT_INDEX_FILE"]), Path(tmp), self._seen)
+            raw = self.git(["diff-index", "--cached", "-r", "-z", "--raw", "--no-ext-diff",
+                            "--no-textconv", "--find-renames=100%", self.base], env=env).stdout
         return self._change_set(split_z(raw))
-
-    def _diff_index(self, env: dict[str, str], scratch: Path) -> bytes:
-        """The scratch index against base; a nested repository's files replace its gitlink."""
-        args = ["diff-index", "--cached", "-r", "-z", "--raw", "--no-ext-diff",
-                "--no-textconv", "--find-renames=100%", self.base]
-        for _ in range(_MAX_NESTING):
-            raw = self.git(args, env=env).stdout
-            nested = _new_gitlinks(raw)
-            if not nested:
-                return raw
-            for rel in nested:
-                self._inline_nested(rel, env, scratch)
-        raise UnsafeChangeError(f"repositories nested more than {_MAX_NESTING} deep")
-
-    def _inline_nested(self, rel: str, env: dict[str, str], scratch: Path) -> None:
-        """Swap the gitlink at ``rel`` for the tree of its files (its own .git left out)."""
-        inner = {"GIT_INDEX_FILE": str(scratch / f"nested-{len(os.listdir(scratch))}")}
-        where = safe_fs.resolve_dir(self.path, rel)
-        args = ["--git-dir", str(self.git_dir), "--work-tree", str(where)]
-        git([*args, "add", "-A"], env=inner, isolated=True)
-        tree = git_out([*args, "write-tree"], env=inner, isolated=True)
-        path = os.fsencode(rel)
-        self.git(["update-index", "-z", "--force-remove", "--stdin"], env=env, stdin=path)
-        self.git(["read-tree", f"--prefix={rel}/", tree], env=env)
 
     def _change_set(self, fields: list[str]) -> ChangeSet:
         unsafe = [f for f in fields if not f.startswith(":") and not _utf8(f)]
@@ -301,35 +283,12 @@ class Sandbox:
             )
 
 
-class UnsafeChangeError(YuiError):
-    """A sandbox holds a change that cannot land safely."""
-
-
-#: How deep repositories nested by an agent are taken apart.
-_MAX_NESTING = 8
-_GITLINK = "160000"
-
-
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _new_gitlinks(raw: bytes) -> list[str]:
-    """Paths whose new entry is a gitlink (a repository an agent nested in the tree)."""
-    fields = split_z(raw)
-    found: list[str] = []
-    i = 0
-    while i < len(fields):
-        meta = fields[i].lstrip(":").split()
-        step = 3 if meta[4][0] in ("R", "C") else 2
-        if meta[1] == _GITLINK:
-            found.append(fields[i + step - 1])
-        i += step
-    return found
 
 
 def copy_entry(src: Path, dst: Path, real_root: str) -> None:

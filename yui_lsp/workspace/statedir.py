@@ -1,26 +1,105 @@
-"""The ``.yui/`` folder: where every coordinator on a repository keeps its shared state."""
+"""The ``.yui/`` folder: where every coordinator on a repository keeps its shared state.
+
+Everything in it is owner-only (folders 0700, files 0600): it holds prompts, commands and
+logs. And nothing in it is trusted more than its owner: yui reads state (journals, leases,
+task tables, config) only from entries that are no symlink, belong to the user running yui
+and are not writable by group or others; anything else is refused with
+:class:`~yui_lsp.errors.UntrustedStateError` (git's rule for repositories owned by someone
+else, CVE-2022-24765).
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import pwd
+import stat
 import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from yui_lsp.errors import UntrustedStateError
+
 STATE_DIR_NAME = ".yui"
 _EXCLUDE_LINE = ".yui/"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name!r}"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_trusted(path: Path, st: os.stat_result | None = None) -> os.stat_result:
+    """``path``'s lstat when yui may trust what it holds, else UntrustedStateError.
+
+    Trusted = not a symlink, owned by the user running yui, not writable by group or others.
+    """
+    if st is None:
+        st = os.lstat(path)
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = f"is a symlink (to {os.readlink(path)})"
+    elif st.st_uid != os.geteuid():
+        problem = f"belongs to {_user(st.st_uid)}, not to {_user(os.geteuid())}"
+    elif st.st_mode & 0o022:
+        problem = f"is writable by {'group and others' if st.st_mode & 0o002 else 'its group'}"
+    if problem is not None:
+        raise UntrustedStateError(
+            f"{path} {problem}: yui does not use state another user or program could have "
+            "written (delete it, or if you trust it, make it yours and owner-only: "
+            "chown, chmod go-w)"
+        )
+    return st
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as an owner-only folder: created 0700, or checked and tightened if it exists.
+
+    A folder of the user's own that others could write in (an older yui, an odd umask) is
+    made owner-only rather than refused: what others may have put in it is checked entry by
+    entry when read.
+    """
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE)
+        st = os.lstat(path)
+    except FileExistsError:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or st.st_uid != os.geteuid():
+            check_trusted(path, st)  # raises: not the user's own
+        if not stat.S_ISDIR(st.st_mode):
+            raise UntrustedStateError(f"{path} is not a folder; yui keeps its state there "
+                                      "(move it away)") from None
+    if stat.S_IMODE(st.st_mode) != PRIVATE_DIR_MODE:
+        os.chmod(path, PRIVATE_DIR_MODE)  # created under an odd umask, or by an older yui
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` of a file under ``.yui/``: created 0600, an existing one made 0600 too."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    try:
+        st = os.fstat(fd)
+        if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def state_dir(root: Path) -> Path:
-    """``root/.yui`` (created), kept out of git through ``.git/info/exclude``.
+    """``root/.yui`` (created owner-only, refused when not the user's own), kept out of git
+    through ``.git/info/exclude``.
 
     The exclude file, unlike ``.gitignore``, is never committed, so yui leaves no trace in
     the user's history.
     """
-    path = Path(root) / STATE_DIR_NAME
-    path.mkdir(parents=True, exist_ok=True)
+    path = private_dir(Path(root) / STATE_DIR_NAME)
     git_dir = Path(root) / ".git"
     if git_dir.is_dir():
         _exclude_from_git(git_dir / "info" / "exclude")
@@ -53,7 +132,8 @@ def fsync_dir(folder: Path) -> None:
 def write_durably(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: temp file, fsync, rename, fsync folder."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -1,20 +1,22 @@
-// Command palette entries: each asks for what it needs, then calls one server command.
+// The interactive flows (palette and welcome view): each checks the server first, asks for
+// what it needs, then calls one server command.
 import * as vscode from "vscode";
-import {
-  ACTIVE, WAITING, TaskTable, TaskView, componentAgents, displayName, splitArgv, taskDescription,
-} from "./model";
-
-export const BUILTIN_AGENTS = ["kiro", "claude", "codex", "gemini", "aider", "yui"];
+import { componentAgents } from "./model";
 
 /** What the commands need from the extension. */
 export interface Host {
-  tasks: TaskTable;
   run<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+  /** True when the server answers; otherwise the user has been told why not. */
+  ensureRunning(): Promise<boolean>;
 }
 
-function agentNames(): string[] {
-  const profiles = vscode.workspace.getConfiguration("yui").get<Record<string, unknown>>("agents") ?? {};
-  return [...new Set([...BUILTIN_AGENTS, ...Object.keys(profiles)])];
+/** One agent profile as `yui.listAgents` describes it. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  takes: "prompt" | "command" | "refactor";
+  available: boolean;
+  reason?: string;
 }
 
 function currentRelativePath(): string {
@@ -26,18 +28,60 @@ function splitList(text: string): string[] {
   return text.split(/[\s,]+/).filter((s) => s !== "");
 }
 
-async function pickAgent(): Promise<string | undefined> {
+/** The agents the server knows (built-ins and configured profiles), the preferred first. */
+async function pickAgent(host: Host): Promise<AgentInfo | undefined> {
+  const listed = await host.run<{ agents?: AgentInfo[] }>("yui.listAgents");
   const preferred = vscode.workspace.getConfiguration("yui").get<string>("defaultAgent") ?? "kiro";
-  const names = agentNames().sort((a, b) => (a === preferred ? -1 : b === preferred ? 1 : 0));
-  return vscode.window.showQuickPick(names, { title: "Yui: agent", placeHolder: "Which agent runs it?" });
+  const agents = (listed.agents ?? []).filter((a) => a.takes !== "refactor")
+    .sort((a, b) => (a.name === preferred ? -1 : b.name === preferred ? 1 : 0));
+  const items = agents.map((agent) => ({
+    label: agent.name,
+    description: agent.available ? agent.description : `unavailable: ${agent.reason ?? ""}`,
+    detail: agent.takes === "command" ? "runs a command you type" : undefined,
+    agent,
+  }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: "Yui: agent", placeHolder: "Which agent runs it?", matchOnDescription: true,
+  });
+  return picked?.agent;
+}
+
+/** The argv a typed command line becomes (the server splits it with shell-word rules). */
+async function parseCommand(host: Host, line: string): Promise<{ argv: string[]; display: string }> {
+  return host.run<{ argv: string[]; display: string }>("yui.parseCommand", { commandLine: line });
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/^Request .* failed with message: /, "");
+}
+
+/** Ask for a command line; the input shows the argv it becomes before anything runs. */
+async function askCommand(host: Host): Promise<string[] | undefined> {
+  const line = await vscode.window.showInputBox({
+    title: "Yui: command",
+    prompt: "Command to run in the task's sandbox, split like a shell does but never run "
+      + "through one, e.g. python3 tools/gen.py",
+    validateInput: async (text) => {
+      if (text.trim() === "") return undefined;
+      try {
+        const parsed = await parseCommand(host, text);
+        return { message: `runs ${parsed.display}`, severity: vscode.InputBoxValidationSeverity.Info };
+      } catch (err) {
+        return reason(err);
+      }
+    },
+  });
+  if (!line || line.trim() === "") return undefined;
+  return (await parseCommand(host, line)).argv;
 }
 
 export async function submitTask(host: Host): Promise<void> {
+  if (!(await host.ensureRunning())) return;
   const title = await vscode.window.showInputBox({ title: "Yui: task title", prompt: "A short name" });
   if (!title) return;
   const prompt = await vscode.window.showInputBox({ title: "Yui: prompt", prompt: "What should the agent do?" });
   if (prompt === undefined) return;
-  const agent = await pickAgent();
+  const agent = await pickAgent(host);
   if (!agent) return;
   const claims = await vscode.window.showInputBox({
     title: "Yui: claims",
@@ -45,20 +89,18 @@ export async function submitTask(host: Host): Promise<void> {
     value: currentRelativePath(),
   });
   if (claims === undefined) return;
-  const spec: Record<string, unknown> = { title, prompt, agent, claims: splitList(claims) };
-  if (agent === "yui") {
-    const line = await vscode.window.showInputBox({
-      title: "Yui: command",
-      prompt: "Command to run in the task's sandbox (never through a shell), e.g. python3 tools/gen.py",
-    });
-    if (!line) return;
-    spec.command = splitArgv(line);
+  const spec: Record<string, unknown> = { title, prompt, agent: agent.name, claims: splitList(claims) };
+  if (agent.takes === "command") {
+    const argv = await askCommand(host);
+    if (!argv) return;
+    spec.command = argv;
   }
   const result = await host.run<{ taskId: string }>("yui.submitTask", spec);
   vscode.window.setStatusBarMessage(`yui: submitted ${result.taskId}`, 5000);
 }
 
 export async function develop(host: Host): Promise<void> {
+  if (!(await host.ensureRunning())) return;
   const prompt = await vscode.window.showInputBox({ title: "Yui: develop", prompt: "What to build" });
   if (!prompt) return;
   const assignment = await vscode.window.showInputBox({
@@ -73,7 +115,43 @@ export async function develop(host: Host): Promise<void> {
   vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
 }
 
+interface PlanAnswer { plan: { tasks: unknown[]; maxWorkers?: number } }
+
+/** Yui's planner: the plan opens as JSON for review (and editing), then runs if asked. */
+export async function plan(host: Host): Promise<void> {
+  if (!(await host.ensureRunning())) return;
+  const prompt = await vscode.window.showInputBox({
+    title: "Yui: plan", prompt: "What to build (Yui's model splits it into tasks)",
+  });
+  if (!prompt) return;
+  const agents = await vscode.window.showInputBox({
+    title: "Yui: plan — agents",
+    prompt: "Agents the plan may use (comma separated); empty: yui and your configured agents",
+  });
+  if (agents === undefined) return;
+  const args: Record<string, unknown> = { prompt };
+  if (agents.trim()) args.agents = splitList(agents);
+  const answer = await host.run<PlanAnswer>("yui.plan", args);
+  const doc = await vscode.workspace.openTextDocument({
+    content: JSON.stringify(answer.plan, null, 2), language: "json",
+  });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  const choice = await vscode.window.showInformationMessage(
+    `Yui planned ${answer.plan.tasks.length} task(s): review (or edit) the plan, then run it.`, "Run", "Cancel",
+  );
+  if (choice !== "Run") return;
+  let reviewed: Record<string, unknown>;
+  try {
+    reviewed = JSON.parse(doc.getText()) as Record<string, unknown>;
+  } catch {
+    throw new Error("the edited plan is not valid JSON; fix it and run Yui: Plan with Yui again");
+  }
+  const result = await host.run<{ taskIds?: string[] }>("yui.submitPlan", reviewed);
+  vscode.window.setStatusBarMessage(`yui: started ${(result.taskIds ?? []).length} task(s)`, 5000);
+}
+
 export async function refactor(host: Host): Promise<void> {
+  if (!(await host.ensureRunning())) return;
   const pattern = await vscode.window.showInputBox({ title: "Yui: refactor — find", prompt: "Text to find" });
   if (!pattern) return;
   const replacement = await vscode.window.showInputBox({ title: "Yui: refactor — replace with" });
@@ -86,35 +164,4 @@ export async function refactor(host: Host): Promise<void> {
     pattern, replacement, files: splitList(glob),
   });
   vscode.window.setStatusBarMessage(`yui: refactor in ${(result.taskIds ?? []).length} task(s)`, 5000);
-}
-
-type TaskArg = string | { task?: TaskView } | undefined;
-
-/** The task an action applies to: the tree item it was invoked on, or one picked. */
-async function chooseTask(host: Host, arg: TaskArg, filter: (t: TaskView) => boolean,
-  verb: string): Promise<string | undefined> {
-  if (typeof arg === "string") return arg;
-  if (arg?.task) return arg.task.id;
-  const items = host.tasks.all().filter(filter).map((t) => ({
-    label: displayName(t), description: taskDescription(t), id: t.id,
-  }));
-  if (items.length === 0) {
-    void vscode.window.showInformationMessage(`Yui: no task to ${verb}.`);
-    return undefined;
-  }
-  const picked = await vscode.window.showQuickPick(items, { title: `Yui: task to ${verb}` });
-  return picked?.id;
-}
-
-const isOpen = (t: TaskView): boolean => ACTIVE.has(t.status) || WAITING.has(t.status);
-const isRetryable = (t: TaskView): boolean => ["failed", "conflict", "cancelled"].includes(t.status);
-const isCompleted = (t: TaskView): boolean => t.status === "completed";
-
-export function taskAction(host: Host, serverCommand: string, verb: string): (arg?: TaskArg) => Promise<void> {
-  const filter = serverCommand === "yui.cancelTask" ? isOpen
-    : serverCommand === "yui.retryTask" ? isRetryable : isCompleted;
-  return async (arg?: TaskArg) => {
-    const id = await chooseTask(host, arg, filter, verb);
-    if (id) await host.run(serverCommand, { taskId: id });
-  };
 }

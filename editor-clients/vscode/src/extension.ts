@@ -1,157 +1,140 @@
-// Entry point: starts the yui-lsp client and wires its notifications to the UI
-// (tree view, status bar, explorer badges, task log, notifications).
+// Entry point: builds the extension's parts, registers its commands and views, and starts
+// the yui-lsp client without waiting for it (the probe runs in the background).
 import * as vscode from "vscode";
-import { LanguageClient } from "vscode-languageclient/node";
-import { develop, Host, refactor, submitTask, taskAction } from "./commands";
+import { develop, plan, refactor, submitTask } from "./commands";
+import { ResultDocuments, RESULT_SCHEME } from "./diffView";
 import { LeaseDecorations } from "./leaseDecorations";
+import { LeaseTable, TaskTable, taskFromInfo } from "./model";
+import { Server } from "./server";
+import { EventHost, wireServerEvents } from "./serverEvents";
+import { SpecsView } from "./specs";
+import { StatusItem } from "./statusBar";
 import {
-  LeaseTable, TaskTable, TaskView, displayName, leaseFromWire, logLine, statusText,
-  taskFromInfo, taskFromUpdate,
-} from "./model";
-import { createClient, runServerCommand } from "./server";
+  cancelTask, decide, decideFile, resolveConflict, retryTask, showDiff, showLog, TaskArg,
+} from "./taskActions";
+import { LOG_SCHEME, TaskLogs } from "./taskLog";
 import { TasksView } from "./tasksView";
 
-let client: LanguageClient | undefined;
+let server: Server | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const tasks = new TaskTable();
-  const leases = new LeaseTable();
-  const serverLog = vscode.window.createOutputChannel("yui-lsp");
-  const taskLog = vscode.window.createOutputChannel("Yui Tasks");
-  const tree = new TasksView(tasks);
-  const decorations = new LeaseDecorations(leases);
-  const status = vscode.window.createStatusBarItem("yui.status", vscode.StatusBarAlignment.Left, 50);
-  status.name = "Yui tasks";
-  status.command = "yui-lsp.showTasks";
-
-  const host: Host = {
-    tasks,
-    run: <T>(command: string, args?: Record<string, unknown>) => runServerCommand<T>(client, command, args),
-  };
-  const guarded = (fn: (...args: never[]) => Promise<void>) => async (...args: never[]) => {
+/** Runs a command handler; a failure becomes one error message. */
+function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
     try {
       await fn(...args);
     } catch (err) {
       void vscode.window.showErrorMessage(`Yui: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
+}
 
-  const refreshStatus = (): void => {
-    const counts = tasks.counts();
-    status.text = statusText(counts);
-    status.tooltip = `yui: ${counts.running} running, ${counts.queued} queued, ` +
-      `${counts.failed} failed, ${counts.completed} completed — click to show the tasks`;
-    status.show();
-    tree.refresh();
-  };
+export function activate(context: vscode.ExtensionContext): void {
+  const tasks = new TaskTable();
+  const leases = new LeaseTable();
+  const serverLog = vscode.window.createOutputChannel("yui-lsp");
+  const events = vscode.window.createOutputChannel("Yui Tasks");
+  const tree = new TasksView(tasks);
+  const decorations = new LeaseDecorations(leases);
+  const status = new StatusItem();
+  const logs = new TaskLogs();
+  const results = new ResultDocuments();
+  let specs: SpecsView | undefined;
 
-  const announceEnd = async (task: TaskView): Promise<void> => {
-    const name = displayName(task);
-    if (task.status === "completed") {
-      void vscode.window.showInformationMessage(`Yui: task '${name}' completed.`);
-      return;
-    }
-    if (task.status === "cancelled") return;
-    const show = task.status === "failed" ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
-    const choice = await show(`Yui: task '${name}' ${task.status}: ${task.error ?? task.message}`,
-      "Retry", "Show Log");
-    if (choice === "Retry") await host.run("yui.retryTask", { taskId: task.id });
-    if (choice === "Show Log") taskLog.show(true);
+  const host: EventHost = {
+    tasks, leases, events, logs, results,
+    run: <T>(command: string, args?: Record<string, unknown>) => {
+      if (!server) throw new Error("the yui extension is not active");
+      return server.run<T>(command, args);
+    },
+    refresh: () => {
+      const counts = tasks.counts();
+      if (server?.isRunning()) status.tasks(counts);
+      // The palette offers Apply / Discard only while a result waits.
+      void vscode.commands.executeCommand("setContext", "yui.hasReview", counts.review > 0);
+      tree.refresh();
+      decorations.refresh();
+      specs?.refresh();
+    },
+    taskEnded: () => {
+      specs?.reload().catch((err: unknown) => events.appendLine(String(err)));
+    },
   };
+  specs = new SpecsView(host);
+  const specView = specs;
+  const yui = new Server(serverLog, context.extensionUri, (client) => wireServerEvents(host, client));
+  server = yui;
+  const commandHost = { run: host.run, ensureRunning: () => yui.ensureRunning() };
 
-  const onTaskUpdate = (msg: Record<string, unknown>): void => {
-    const task = taskFromUpdate(msg);
-    const before = tasks.get(task.id);
-    const ended = tasks.update(task);
-    if (!before || before.status !== task.status || before.message !== task.message) {
-      taskLog.appendLine(logLine(task));
-    }
-    refreshStatus();
-    if (ended) void announceEnd(task).catch((err: unknown) => taskLog.appendLine(String(err)));
-  };
-
-  const onLocksChanged = (params: { folder?: string; locks?: Record<string, unknown>[] }): void => {
-    const first = vscode.workspace.workspaceFolders?.[0]?.uri.toString() ?? "";
-    // The server names the folder as the URI we sent it; normalise the spelling to match.
-    const folder = params.folder ? vscode.Uri.parse(params.folder).toString() : first;
-    leases.set(folder, (params.locks ?? []).map(leaseFromWire));
-    decorations.refresh();
-  };
-
-  const onResultReady = async (params: Record<string, unknown>): Promise<void> => {
-    const id = String(params.task_id ?? params.taskId ?? "");
-    const name = String(params.title ?? "") || id;
-    const choice = await vscode.window.showInformationMessage(
-      `Yui: the result of '${name}' is ready for review.`, "Apply", "Discard");
-    if (choice === "Apply") await host.run("yui.applyResult", { taskId: id });
-    if (choice === "Discard") await host.run("yui.discardResult", { taskId: id });
-  };
+  yui.onDidChangeState((state) => {
+    if (state === "starting") status.server("$(loading~spin) yui starting", "yui: starting the yui-lsp server");
+    else if (state === "missing") status.server("$(error) yui: no server", `yui: ${yui.reason}`);
+    else if (state === "failed") status.server("$(error) yui: server failed", `yui: ${yui.reason}`);
+    else if (state === "running") host.refresh();
+  });
 
   const refreshFromServer = async (): Promise<void> => {
-    const listed = await host.run<{ tasks?: Record<string, unknown>[] }>("yui.listTasks");
+    const listed = await yui.run<{ tasks?: Record<string, unknown>[] }>("yui.listTasks");
     tasks.merge((listed.tasks ?? []).map(taskFromInfo));
-    const locked = await host.run<{ locks?: Record<string, unknown>[] }>("yui.listLocks");
-    onLocksChanged(locked);
-    refreshStatus();
-  };
-
-  const showServerState = (text: string, tooltip: string): void => {
-    status.text = text;
-    status.tooltip = tooltip;
-    status.show();
+    host.refresh();
   };
 
   const start = async (): Promise<void> => {
-    showServerState("$(loading~spin) yui starting", "yui: starting the yui-lsp server");
-    client = createClient(serverLog);
-    if (!client) {
-      showServerState("$(error) yui: no server", "yui: the yui-lsp server is not installed");
-      return;
+    await yui.start();
+    if (yui.isRunning()) {
+      await refreshFromServer();
+      await specView.reload();
     }
-    client.onNotification("yui/taskUpdate", onTaskUpdate);
-    client.onNotification("yui/locksChanged", onLocksChanged);
-    client.onNotification("yui/resultReady", (params: Record<string, unknown>) => {
-      onResultReady(params).catch((err: unknown) => taskLog.appendLine(String(err)));
-    });
-    await client.start();
-    refreshStatus();
-    await refreshFromServer();
   };
 
+  const register = (name: string, fn: (...args: never[]) => Promise<void>): vscode.Disposable =>
+    vscode.commands.registerCommand(name, guarded(fn));
+
   context.subscriptions.push(
-    serverLog, taskLog, status,
+    serverLog, events, status,
     vscode.window.registerTreeDataProvider("yuiTasks", tree),
     vscode.window.registerFileDecorationProvider(decorations),
-    vscode.commands.registerCommand("yui-lsp.submitTask", guarded(() => submitTask(host))),
-    vscode.commands.registerCommand("yui-lsp.develop", guarded(() => develop(host))),
-    vscode.commands.registerCommand("yui-lsp.refactor", guarded(() => refactor(host))),
-    vscode.commands.registerCommand("yui-lsp.cancelTask", guarded(taskAction(host, "yui.cancelTask", "cancel"))),
-    vscode.commands.registerCommand("yui-lsp.retryTask", guarded(taskAction(host, "yui.retryTask", "retry"))),
-    vscode.commands.registerCommand("yui-lsp.applyResult", guarded(taskAction(host, "yui.applyResult", "apply"))),
-    vscode.commands.registerCommand("yui-lsp.discardResult",
-      guarded(taskAction(host, "yui.discardResult", "discard"))),
-    vscode.commands.registerCommand("yui-lsp.showTasks", () =>
-      vscode.commands.executeCommand("yuiTasks.focus")),
-    vscode.commands.registerCommand("yui-lsp.showLog", () => taskLog.show(true)),
-    vscode.commands.registerCommand("yui-lsp.clearFinished", () => {
-      tasks.clearFinished();
-      refreshStatus();
+    vscode.workspace.registerTextDocumentContentProvider(LOG_SCHEME, logs),
+    vscode.workspace.registerTextDocumentContentProvider(RESULT_SCHEME, results),
+    register("yui-lsp.submitTask", () => submitTask(commandHost)),
+    register("yui-lsp.develop", () => develop(commandHost)),
+    register("yui-lsp.refactor", () => refactor(commandHost)),
+    register("yui-lsp.plan", () => plan(commandHost)),
+    register("yui-lsp.cancelTask", (arg?: TaskArg) => cancelTask(host, arg)),
+    register("yui-lsp.retryTask", (arg?: TaskArg) => retryTask(host, arg)),
+    register("yui-lsp.applyResult", (arg?: TaskArg) => decide(host, true, arg)),
+    register("yui-lsp.discardResult", (arg?: TaskArg) => decide(host, false, arg)),
+    register("yui-lsp.showDiff", (arg?: TaskArg) => showDiff(host, arg)),
+    register("yui-lsp.showFileDiff", (arg?: TaskArg) => showDiff(host, arg)),
+    register("yui-lsp.applyFile", (uri?: vscode.Uri) => decideFile(host, true, uri)),
+    register("yui-lsp.discardFile", (uri?: vscode.Uri) => decideFile(host, false, uri)),
+    register("yui-lsp.showLog", (arg?: TaskArg) => showLog(host, arg)),
+    register("yui-lsp.resolveConflict", (arg?: TaskArg) => resolveConflict(host, arg)),
+    register("yui-lsp.showTasks", async () => {
+      await vscode.commands.executeCommand("yuiTasks.focus");
     }),
-    vscode.commands.registerCommand("yui-lsp.restartServer", guarded(async () => {
-      await client?.stop();
+    register("yui-lsp.showEvents", async () => events.show(true)),
+    register("yui-lsp.showServerLog", async () => serverLog.show(true)),
+    register("yui-lsp.clearFinished", async () => {
+      const ended = tasks.clearFinished();
+      host.refresh();
+      if (yui.isRunning() && ended.length > 0) await yui.run("yui.clearTasks", { taskIds: ended });
+    }),
+    vscode.window.registerTreeDataProvider("yuiSpecs", specView),
+    register("yui-lsp.runSpec", (node?: never) => specView.run(node)),
+    register("yui-lsp.runSpecTask", (node?: never) => specView.run(node)),
+    register("yui-lsp.refreshSpecs", () => specView.reload()),
+    register("yui-lsp.restartServer", async () => {
+      await yui.stop();
       await start();
-    })),
+    }),
   );
 
-  try {
-    await start();
-  } catch (err) {
-    showServerState("$(error) yui: server failed", "yui: the server failed to start; see the yui-lsp output");
+  start().catch((err: unknown) => {
     serverLog.appendLine(`yui: the server failed to start: ${String(err)}`);
     void vscode.window.showErrorMessage("Yui: the yui-lsp server failed to start (see the yui-lsp output).");
-  }
+  });
 }
 
 export async function deactivate(): Promise<void> {
-  await client?.stop();
+  await server?.stop();
 }

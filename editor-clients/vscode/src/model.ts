@@ -1,9 +1,10 @@
 // The extension's own logic, free of the `vscode` module so it is unit-testable in plain Node:
 // the task table fed by `yui/taskUpdate`, the lease table fed by `yui/locksChanged`, and the
 // texts the UI shows for them.
+import { covers } from "./claims";
 
 export type TaskStatus =
-  | "pending" | "blocked" | "queued" | "acquiring" | "running" | "integrating"
+  | "pending" | "blocked" | "queued" | "acquiring" | "running" | "integrating" | "review"
   | "completed" | "failed" | "cancelled" | "conflict";
 
 export interface TaskView {
@@ -16,6 +17,15 @@ export interface TaskView {
   message: string;
   files: string[];
   error?: string;
+  /** Id of the coordinator running it (another window, a `yui` run in a terminal). */
+  coordinatorId: string;
+  /** "no_changes" when the task ended without changing anything (see noChanges). */
+  outcome?: string;
+  /** The agent's own failure lines, shown with a "no changes" outcome. */
+  agentErrors: string[];
+  /** A conflict the user settled (resolved in the editor, kept theirs or took the task's):
+   * still `conflict` on the server, no longer a failure to count. */
+  settled?: boolean;
 }
 
 export interface LeaseView {
@@ -58,6 +68,9 @@ function taskView(id: string | undefined, title: string | undefined, agent: stri
     message: field<string>(state, "message") ?? "",
     files: field<string[]>(state, "files_modified") ?? [],
     error: field<string>(state, "error"),
+    coordinatorId: field<string>(state, "coordinator_id") ?? "",
+    outcome: field<string>(state, "outcome"),
+    agentErrors: field<string[]>(state, "agent_errors") ?? [],
   };
 }
 
@@ -90,6 +103,8 @@ export function displayName(task: { title: string; id: string }): string {
 export interface Counts {
   running: number;
   queued: number;
+  /** Results waiting for the user's decision (review mode). */
+  review: number;
   failed: number;
   completed: number;
 }
@@ -105,6 +120,7 @@ export class TaskTable {
     if (previous) {
       task.title = task.title || previous.title;
       task.agent = task.agent || previous.agent;
+      if (task.files.length === 0) task.files = previous.files;
     }
     this.tasks.set(task.id, task);
     const wasTerminal = previous !== undefined && TERMINAL.has(previous.status);
@@ -117,6 +133,7 @@ export class TaskTable {
     for (const task of tasks) {
       const known = this.tasks.get(task.id);
       if (!(known && TERMINAL.has(known.status) && !TERMINAL.has(task.status))) {
+        if (known?.settled && known.status === task.status) task.settled = true;
         this.tasks.set(task.id, task);
       }
     }
@@ -131,20 +148,27 @@ export class TaskTable {
   }
 
   counts(): Counts {
-    const c: Counts = { running: 0, queued: 0, failed: 0, completed: 0 };
+    const c: Counts = { running: 0, queued: 0, review: 0, failed: 0, completed: 0 };
     for (const t of this.tasks.values()) {
-      if (ACTIVE.has(t.status)) c.running++;
+      if (t.status === "review") c.review++;
+      else if (ACTIVE.has(t.status)) c.running++;
       else if (WAITING.has(t.status)) c.queued++;
-      else if (t.status === "failed" || t.status === "conflict") c.failed++;
+      else if (t.status === "failed" || (t.status === "conflict" && !t.settled)) c.failed++;
       else if (t.status === "completed") c.completed++;
     }
     return c;
   }
 
-  clearFinished(): void {
+  /** Forget every ended task; returns their ids. */
+  clearFinished(): string[] {
+    const ended: string[] = [];
     for (const [id, t] of this.tasks) {
-      if (TERMINAL.has(t.status)) this.tasks.delete(id);
+      if (TERMINAL.has(t.status)) {
+        this.tasks.delete(id);
+        ended.push(id);
+      }
     }
+    return ended;
   }
 }
 
@@ -153,15 +177,18 @@ export function statusText(c: Counts): string {
   const parts: string[] = [];
   if (c.running > 0) parts.push(`${c.running} running`);
   if (c.queued > 0) parts.push(`${c.queued} queued`);
+  if (c.review > 0) parts.push(`${c.review} to review`);
   if (c.failed > 0) parts.push(`${c.failed} failed`);
   if (parts.length === 0) return "$(check) yui";
-  const icon = c.running > 0 ? "$(sync~spin)" : c.failed > 0 ? "$(error)" : "$(clock)";
+  const icon = c.running > 0 ? "$(sync~spin)" : c.failed > 0 ? "$(error)"
+    : c.review > 0 ? "$(diff)" : "$(clock)";
   return `${icon} yui ${parts.join(" · ")}`;
 }
 
 /** "running · kiro · 40%" — the tree item's description. */
 export function taskDescription(task: TaskView): string {
-  const pct = `${Math.round(task.progress * 100)}%`;
+  // A result waiting for review is not "90%" of anything.
+  const pct = task.status === "review" ? "" : `${Math.round(task.progress * 100)}%`;
   return [task.status, task.agent, pct].filter((s) => s !== "").join(" · ");
 }
 
@@ -179,56 +206,6 @@ export function leaseTooltip(lease: LeaseView): string {
   const agent = lease.agent !== "" ? ` (${lease.agent})` : "";
   return `Leased by task '${name}'${agent} since ${clock(lease.acquiredAt)}, ` +
     `until ${clock(lease.expiresAt)}`;
-}
-
-/** A glob as used in claims (`*`, `**`, `?`, `{a,b}`, `[abc]`) as an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i];
-    if (ch === "*") {
-      if (glob[i + 1] === "*") {
-        // "**/" matches zero or more folders; a trailing "**" matches everything below.
-        const slash = glob[i + 2] === "/";
-        out += slash ? "(?:.*/)?" : ".*";
-        i += slash ? 2 : 1;
-      } else {
-        out += "[^/]*";
-      }
-    } else if (ch === "?") {
-      out += "[^/]";
-    } else if (ch === "{") {
-      const end = glob.indexOf("}", i);
-      if (end < 0) {
-        out += "\\{";
-      } else {
-        const alts = glob.slice(i + 1, end).split(",").map((a) => globToRegExp(a).source
-          .slice(1, -1));
-        out += `(?:${alts.join("|")})`;
-        i = end;
-      }
-    } else if (ch === "[") {
-      const end = glob.indexOf("]", i);
-      if (end < 0) {
-        out += "\\[";
-      } else {
-        out += glob.slice(i, end + 1).replace(/^\[!/, "[^");
-        i = end;
-      }
-    } else {
-      out += ch.replace(/[.+^$()|\\]/g, "\\$&");
-    }
-  }
-  return new RegExp(`^${out}$`);
-}
-
-/** True when a lease path (a file, a folder or a glob) covers the relative path `rel`. */
-export function covers(pattern: string, rel: string): boolean {
-  if (pattern === rel) return true;
-  if (!/[*?[{]/.test(pattern)) {
-    return rel.startsWith(pattern.replace(/\/$/, "") + "/");
-  }
-  return globToRegExp(pattern).test(rel);
 }
 
 /** Leases by workspace folder (URI string): each folder is its own coordination domain. */
@@ -263,33 +240,6 @@ export function serverCommand(
   return { command: python, args: ["-m", "yui_lsp"] };
 }
 
-/** Split a command line into argv the way a user expects ("a 'b c'" -> [a, "b c"]) without
- * ever handing it to a shell. */
-export function splitArgv(line: string): string[] {
-  const out: string[] = [];
-  let current = "";
-  let quote: string | undefined;
-  let started = false;
-  for (const ch of line) {
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      else current += ch;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      started = true;
-    } else if (/\s/.test(ch)) {
-      if (started) out.push(current);
-      current = "";
-      started = false;
-    } else {
-      current += ch;
-      started = true;
-    }
-  }
-  if (started) out.push(current);
-  return out;
-}
-
 /** "frontend=kiro, backend=claude" -> { frontend: "kiro", backend: "claude" } */
 export function componentAgents(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -298,6 +248,22 @@ export function componentAgents(text: string): Record<string, string> {
     if (m) out[m[1]] = m[2];
   }
   return out;
+}
+
+/** True when a task completed without changing any file. */
+export function noChanges(task: TaskView): boolean {
+  return task.status === "completed" && task.outcome === "no_changes";
+}
+
+/** What the end-of-task notification says: "completed", "completed with no changes: ...". */
+export function endSummary(task: TaskView): string {
+  if (noChanges(task)) {
+    const why = task.agentErrors.length > 0 ? `: ${task.agentErrors.join(" | ")}` : "";
+    return `completed with no changes${why}`;
+  }
+  if (task.status === "completed") return "completed";
+  const detail = task.error ?? task.message;
+  return detail && detail !== task.status ? `${task.status}: ${detail}` : task.status;
 }
 
 /** One line of the output channel's task log. */

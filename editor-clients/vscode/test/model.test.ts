@@ -1,9 +1,10 @@
 // Unit tests of the extension's own logic, in plain Node (no VS Code).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { covers } from "../src/claims";
 import {
-  LeaseTable, TaskTable, componentAgents, covers, leaseFromWire, leaseTooltip, logLine,
-  serverCommand, splitArgv, statusText, taskDescription, taskFromInfo, taskFromUpdate,
+  LeaseTable, TaskTable, componentAgents, leaseFromWire, leaseTooltip, logLine,
+  endSummary, noChanges, serverCommand, statusText, taskDescription, taskFromInfo, taskFromUpdate,
 } from "../src/model";
 
 const update = (fields: Record<string, unknown>): Record<string, unknown> => ({
@@ -84,12 +85,6 @@ test("the server command: configured, else yui-lsp on PATH, else python -m yui_l
     { command: "python3", args: ["-m", "yui_lsp"] });
 });
 
-test("command lines split into argv without a shell", () => {
-  assert.deepEqual(splitArgv(`python3 -c 'print("a b")'  x`), ["python3", "-c", 'print("a b")', "x"]);
-  assert.deepEqual(splitArgv(`echo "" $HOME; rm`), ["echo", "", "$HOME;", "rm"]);
-  assert.deepEqual(splitArgv("   "), []);
-});
-
 test("component assignments parse from name=agent pairs", () => {
   assert.deepEqual(componentAgents("frontend=kiro, backend=claude junk"),
     { frontend: "kiro", backend: "claude" });
@@ -108,4 +103,46 @@ test("a stale task list neither hides new tasks nor revives ended ones", () => {
   table.update(taskFromUpdate(update({ task_id: "b", status: "completed" })));
   table.merge([taskFromInfo({ task: { id: "b" }, status: "running" })]);
   assert.deepEqual(table.all().map((t) => [t.id, t.status]), [["a", "running"], ["b", "completed"]]);
+});
+
+test("a result waiting for review is counted apart from running tasks", () => {
+  const table = new TaskTable();
+  table.update(taskFromUpdate(update({ task_id: "a", status: "running" })));
+  table.update(taskFromUpdate(update({ task_id: "b", status: "review", files_modified: ["n.txt"] })));
+  assert.equal(statusText(table.counts()), "$(sync~spin) yui 1 running · 1 to review");
+  table.update(taskFromUpdate(update({ task_id: "a", status: "completed" })));
+  assert.equal(statusText(table.counts()), "$(diff) yui 1 to review");
+  // A later update without files keeps the files the result changes.
+  table.update(taskFromUpdate(update({ task_id: "b", status: "review", progress: 0.9 })));
+  assert.deepEqual(table.get("b")?.files, ["n.txt"]);
+});
+
+test("a task that changed nothing says so, with the agent's own failure lines", () => {
+  const quiet = taskFromUpdate(update({
+    task_id: "a", status: "completed", outcome: "no_changes",
+    agent_errors: ["file_change failed: notes.txt"],
+  }));
+  assert.ok(noChanges(quiet));
+  assert.equal(endSummary(quiet), "completed with no changes: file_change failed: notes.txt");
+  const done = taskFromUpdate(update({ task_id: "b", status: "completed", outcome: "changed" }));
+  assert.ok(!noChanges(done));
+  assert.equal(endSummary(done), "completed");
+  const failed = taskFromUpdate(update({ task_id: "c", status: "failed", error: "exit 2" }));
+  assert.equal(endSummary(failed), "failed: exit 2");
+  assert.equal(endSummary(taskFromUpdate(update({ task_id: "d", status: "cancelled", message: "cancelled" }))),
+    "cancelled");
+});
+
+test("a settled conflict is no longer counted as failed, even after a list refresh", () => {
+  const table = new TaskTable();
+  table.update(taskFromUpdate(update({ task_id: "a", status: "conflict" })));
+  assert.equal(statusText(table.counts()), "$(error) yui 1 failed");
+  const task = table.get("a");
+  assert.ok(task);
+  task.settled = true;
+  assert.equal(statusText(table.counts()), "$(check) yui");
+  table.merge([taskFromInfo({ task: { id: "a" }, status: "conflict" })]);
+  assert.equal(statusText(table.counts()), "$(check) yui");
+  table.merge([taskFromInfo({ task: { id: "a" }, status: "failed" })]);
+  assert.equal(statusText(table.counts()), "$(error) yui 1 failed");
 });

@@ -71,38 +71,113 @@ local function submitted(result)
   vim.notify("yui: submitted task " .. tostring(result.taskId), vim.log.levels.INFO)
 end
 
-local function submit_interactive(agent)
+--- The agents the server offers (`yui.listAgents`: name, description, takes, available,
+--- reason), else the configured names as prompt agents.
+---@param done fun(agents: table[])
+local function list_agents(done)
   local yui = require("yui")
+  local client = yui.client()
+  local params = { command = "yui.listAgents", arguments = { vim.empty_dict() } }
+  client:request("workspace/executeCommand", params, function(err, result)
+    local agents = (not err and result and result.agents) or {}
+    if #agents == 0 then
+      agents = vim.tbl_map(function(name)
+        return { name = name, takes = name == "shell" and "command" or "prompt", available = true }
+      end, vim.list_extend(yui.agents(), { "shell" }))
+    end
+    done(agents)
+  end)
+end
+
+---@param agent table
+---@return string
+local function agent_label(agent)
+  local text = agent.name
+  if agent.description and agent.description ~= "" then
+    text = text .. " — " .. agent.description
+  end
+  if agent.available == false then
+    text = text .. " (unavailable: " .. tostring(agent.reason or "?") .. ")"
+  end
+  return text
+end
+
+--- A command task: the typed line split by the server (shell-word rules), shown as argv,
+--- then submitted once confirmed.
+---@param spec table title, agent, claims
+---@param line string
+local function submit_command(spec, line)
+  local yui = require("yui")
+  yui.exec("yui.parseCommand", { commandLine = line }, function(parsed)
+    local argv = parsed.argv or {}
+    local prompt = "Run " .. (parsed.display or table.concat(argv, " ")) .. " ?"
+    vim.ui.select({ "Run", "Cancel" }, { prompt = prompt }, function(choice)
+      if choice == "Run" then
+        yui.submit(vim.tbl_extend("force", spec, { command = argv }), submitted)
+      end
+    end)
+  end)
+end
+
+---@param title string
+---@param agent table
+local function ask_work(title, agent)
+  local yui = require("yui")
+  if agent.takes == "refactor" then
+    vim.notify("yui: use :YuiRefactor PATTERN REPLACEMENT [GLOB ...] for " .. agent.name)
+    return
+  end
+  local command = agent.takes == "command"
+  vim.ui.input({ prompt = command and "Command line: " or "Prompt: " }, function(text)
+    if not text or text == "" then
+      return
+    end
+    vim.ui.input({ prompt = "Claims (paths/globs): ", default = current_rel() }, function(claims)
+      if claims == nil then
+        return
+      end
+      local spec = { title = title, agent = agent.name, claims = split_list(claims) }
+      if command then
+        submit_command(spec, text)
+      else
+        yui.submit(vim.tbl_extend("force", spec, { prompt = text }), submitted)
+      end
+    end)
+  end)
+end
+
+local function submit_interactive(agent_name)
+  local yui = require("yui")
+  if not yui.client() then
+    -- Said before asking anything.
+    yui.server_available()
+    vim.notify("yui: the yui language server is not running for this buffer (see :checkhealth yui)",
+      vim.log.levels.ERROR)
+    return
+  end
   vim.ui.input({ prompt = "Task title: " }, function(title)
     if not title or title == "" then
       return
     end
-    vim.ui.input({ prompt = "Prompt: " }, function(prompt)
-      if not prompt then
-        return
+    list_agents(function(agents)
+      local function chosen(agent)
+        if not agent then
+          return
+        end
+        if agent.available == false then
+          vim.notify("yui: agent " .. agent.name .. " is not available: " .. tostring(agent.reason),
+            vim.log.levels.WARN)
+          return
+        end
+        ask_work(title, agent)
       end
-      local function with_agent(name)
-        vim.ui.input(
-          { prompt = "Claims (paths/globs): ", default = current_rel() },
-          function(claims)
-            if claims == nil then
-              return
-            end
-            yui.submit(
-              { title = title, prompt = prompt, agent = name, claims = split_list(claims) },
-              submitted
-            )
-          end
-        )
-      end
-      if agent ~= "" then
-        with_agent(agent)
-      else
-        vim.ui.select(yui.agents(), { prompt = "Agent" }, function(name)
-          if name then
-            with_agent(name)
-          end
+      if agent_name ~= "" then
+        local found = vim.iter(agents):find(function(a)
+          return a.name == agent_name
         end)
+        chosen(found or { name = agent_name, takes = "prompt", available = true })
+      else
+        vim.ui.select(agents, { prompt = "Agent", format_item = agent_label }, chosen)
       end
     end)
   end)
@@ -252,11 +327,32 @@ function M.define()
     with_task(c.args, RETRYABLE, "retry", yui.retry)
   end, { nargs = "?", complete = complete_ids, desc = "yui: retry a task" })
   cmd("YuiApply", function(c)
-    with_task(c.args, { completed = true }, "apply", yui.apply)
-  end, { nargs = "?", complete = complete_ids, desc = "yui: apply a reviewed result" })
+    with_task(c.args, tasks.REVIEW, "apply", yui.apply)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: apply a result waiting for review" })
   cmd("YuiDiscard", function(c)
-    with_task(c.args, { completed = true }, "discard", yui.discard)
-  end, { nargs = "?", complete = complete_ids, desc = "yui: discard a reviewed result" })
+    with_task(c.args, { review = true, conflict = true }, "discard", yui.discard)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: discard a waiting result or a conflict" })
+  local review = require("yui.review")
+  cmd("YuiDiff", function(c)
+    with_task(c.args, { review = true, conflict = true }, "compare", review.diff)
+  end, { nargs = "?", complete = complete_ids, desc = "yui: diff tabs of a task's result" })
+  local function show_log(c)
+    with_task(c.args, vim.tbl_extend("force", OPEN, tasks.TERMINAL, tasks.REVIEW), "show", review.log)
+  end
+  cmd("YuiLog", show_log, { nargs = "?", complete = complete_ids, desc = "yui: a task's live output" })
+  cmd("YuiLogs", show_log, { nargs = "?", complete = complete_ids, desc = "yui: a task's live output" })
+  cmd("YuiResolve", function(c)
+    with_task(c.fargs[1] or "", { conflict = true }, "resolve", function(id)
+      review.resolve(id, c.fargs[2])
+    end)
+  end, { nargs = "*", complete = complete_ids, desc = "yui: resolve a conflict (editor|mine|theirs|rerun)" })
+  cmd("YuiClear", function()
+    yui.exec("yui.clearTasks", nil, function(result)
+      tasks.clear_finished()
+      vim.cmd("redrawstatus!")
+      vim.notify(string.format("yui: cleared %d finished task(s)", #(result.cleared or {})))
+    end)
+  end, { desc = "yui: forget finished tasks" })
   cmd("YuiLocks", show_locks, { desc = "yui: list leased files in the quickfix list" })
 end
 

@@ -5,13 +5,13 @@ local M = {}
 
 local ICON = {
   pending = "·", blocked = "⧖", queued = "…", acquiring = "⇣", running = "▶",
-  integrating = "⇄", completed = "✓", failed = "✗", cancelled = "⊘", conflict = "!",
+  integrating = "⇄", review = "?", completed = "✓", failed = "✗", cancelled = "⊘", conflict = "!",
 }
 
 ---@type { buf: integer, win: integer, rows: yui.Task[], autocmd: integer }?
 local view
 
---- One line per task: icon, status, progress, agent, title, files touched.
+--- One line per task: icon, status, progress, agent, title [id], files touched.
 ---@param task yui.Task
 ---@return string
 function M.line(task)
@@ -22,9 +22,9 @@ function M.line(task)
     detail = "  — " .. detail:gsub("\n.*", "")
   end
   return string.format(
-    "%s %-11s %3d%%  %-8s %s%s%s",
+    "%s %-11s %3d%%  %-8s %s [%s]%s%s",
     ICON[task.status] or "?", task.status, math.floor(task.progress * 100 + 0.5),
-    task.agent, name, files, detail
+    task.agent, name, task.id, files, detail
   )
 end
 
@@ -108,6 +108,8 @@ function M.open()
   map("r", on_task(yui.retry))
   map("a", on_task(yui.apply))
   map("d", on_task(yui.discard))
+  map("D", on_task(require("yui.review").diff))
+  map("l", on_task(require("yui.review").log))
   map("R", function()
     yui.refresh_tasks(render)
   end)

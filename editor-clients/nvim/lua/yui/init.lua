@@ -52,17 +52,24 @@ local NOTIFY_LEVEL = {
 local function notify_end(task)
   local name = task.title ~= "" and task.title or task.id
   local text = string.format("yui: task '%s' %s", name, task.status)
-  if task.error and task.error ~= "" then
+  local level = NOTIFY_LEVEL[task.status] or vim.log.levels.INFO
+  if task.error and task.error ~= "" and task.error ~= task.status then
     text = text .. ": " .. task.error
+  elseif task.outcome == "no_changes" then
+    text = text .. " with no changes"
+    level = vim.log.levels.WARN
+    if #task.agent_errors > 0 then
+      text = text .. ": " .. table.concat(task.agent_errors, "; ")
+    end
   elseif #task.files > 0 then
     text = text .. " (" .. table.concat(task.files, ", ") .. ")"
   end
-  vim.notify(text, NOTIFY_LEVEL[task.status] or vim.log.levels.INFO, { title = "yui" })
+  vim.notify(text, level, { title = "yui" })
 end
 
 --- Handler of `yui/taskUpdate`.
-function M.on_task_update(_, msg, _)
-  local task, ended = tasks.update(msg)
+function M.on_task_update(_, msg, ctx)
+  local task, ended = tasks.update(msg, ctx and ctx.client_id)
   if ended and M.options.notify then
     notify_end(task)
   end
@@ -125,8 +132,14 @@ function M.exec(command, args, on_result)
       vim.notify(string.format("yui: %s failed: %s", command, err.message), vim.log.levels.ERROR)
       return
     end
+    result = result or {}
+    -- Every answer that says something is shown ("the task had already ended" ...).
+    if type(result.message) == "string" and result.message ~= "" then
+      local level = result.ok == false and vim.log.levels.WARN or vim.log.levels.INFO
+      vim.notify("yui: " .. result.message, level, { title = "yui" })
+    end
     if on_result then
-      on_result(result or {})
+      on_result(result)
     end
   end)
 end
@@ -153,8 +166,9 @@ end
 --- Refresh the task list from the server, then call `done()`.
 ---@param done fun()?
 function M.refresh_tasks(done)
+  local client = M.client()
   M.exec("yui.listTasks", nil, function(result)
-    tasks.merge(result.tasks or {})
+    tasks.merge(result.tasks or {}, client and client.id)
     redraw()
     if done then
       done()
@@ -192,11 +206,37 @@ function M.agents()
   return names
 end
 
+--- Whether the server command can be started; warns once (at start) when it cannot.
+---@return boolean
+function M.server_available()
+  local cmd = M.options.cmd or M.default_cmd()
+  if vim.fn.executable(cmd[1]) == 1 then
+    return true
+  end
+  if not M.warned_missing then
+    M.warned_missing = true
+    vim.notify(
+      "yui: server command not found: " .. cmd[1] .. " (pip install yui-lsp; see :checkhealth yui)",
+      vim.log.levels.WARN
+    )
+  end
+  return false
+end
+
+--- True once setup() ran (by the user, or with defaults by plugin/yui.lua).
+M.configured = false
+
 --- Register the server with vim.lsp.config / vim.lsp.enable and define the user commands.
 ---@param opts yui.Options?
 function M.setup(opts)
+  M.configured = true
   M.options = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts or {})
   leases.configure(M.options.leases)
+  -- Code actions run these here: their answers are shown, not dropped.
+  vim.lsp.commands["yui.showDiff"] = function(command)
+    local arg = (command.arguments or {})[1] or {}
+    require("yui.review").diff(arg.taskId or arg.task_id)
+  end
   local markers = M.options.root_markers
   vim.lsp.config("yui", {
     cmd = M.options.cmd or M.default_cmd(),
@@ -212,12 +252,25 @@ function M.setup(opts)
       end
     end,
     init_options = M.options.settings,
+    -- Versioned edits (documentChanges): a result computed on text the buffer no longer
+    -- holds is refused and merged again instead of overwriting what was typed meanwhile.
+    capabilities = { workspace = { workspaceEdit = { documentChanges = true } } },
     settings = { yui = M.options.settings },
     handlers = {
       ["yui/taskUpdate"] = M.on_task_update,
       ["yui/locksChanged"] = M.on_locks_changed,
       ["yui/resultReady"] = M.on_result_ready,
+      ["yui/resultApplied"] = require("yui.review").on_result_applied,
+      ["yui/taskLog"] = require("yui.review").on_task_log,
+      ["workspace/applyEdit"] = require("yui.review").apply_edit,
     },
+    on_exit = function(_, _, client_id)
+      -- Its tasks go with it; other roots' clients keep theirs.
+      vim.schedule(function()
+        tasks.reset(client_id)
+        redraw()
+      end)
+    end,
     on_init = function(client)
       -- Tasks may already be running (another window, the CLI): show them at once.
       vim.schedule(function()
@@ -230,10 +283,16 @@ function M.setup(opts)
   })
   vim.lsp.enable("yui")
   require("yui.commands").define()
+  require("yui.spec").setup()
+  M.server_available()
   local group = vim.api.nvim_create_augroup("yui.leases", { clear = true })
   vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile", "BufFilePost" }, {
     group = group,
     callback = function(args)
+      -- An empty file has no line to end: with 'eol' its text would be "\n", not "".
+      if args.event == "BufReadPost" and vim.fn.getfsize(args.file) == 0 then
+        vim.bo[args.buf].eol = false
+      end
       leases.decorate(args.buf)
     end,
   })

@@ -49,20 +49,147 @@ function M.all()
   return out
 end
 
---- True when a lease path (a file or a glob) covers `rel`.
----@param pattern string
+--- Claim matching, as every yui matcher does it (tests/fixtures/claims.json): claims are
+--- anchored at the workspace root, case-sensitive; `./`, empty and `.` segments are ignored;
+--- `{x,y}` stands for each alternative; a claim without wildcards names a file or a folder
+--- (and everything below it); `*` and `?` stay inside one segment and match dot files,
+--- `**` spans any number of segments (none too), `[ab]`/`[!ab]` are classes; a glob never
+--- extends to children of what it matches.
+
+---@param claim string
+---@return string[]
+local function expand_braces(claim)
+  local open = claim:find("{", 1, true)
+  if not open then
+    return { claim }
+  end
+  local depth, close = 0, nil
+  for i = open, #claim do
+    local c = claim:sub(i, i)
+    if c == "{" then
+      depth = depth + 1
+    elseif c == "}" then
+      depth = depth - 1
+      if depth == 0 then
+        close = i
+        break
+      end
+    end
+  end
+  if not close then
+    return { claim }
+  end
+  local inner, parts, depth2, start = claim:sub(open + 1, close - 1), {}, 0, 1
+  for i = 1, #inner do
+    local c = inner:sub(i, i)
+    if c == "{" then
+      depth2 = depth2 + 1
+    elseif c == "}" then
+      depth2 = depth2 - 1
+    elseif c == "," and depth2 == 0 then
+      table.insert(parts, inner:sub(start, i - 1))
+      start = i + 1
+    end
+  end
+  table.insert(parts, inner:sub(start))
+  local out = {}
+  for _, part in ipairs(parts) do
+    for _, rest in ipairs(expand_braces(claim:sub(1, open - 1) .. part .. claim:sub(close + 1))) do
+      table.insert(out, rest)
+    end
+  end
+  return out
+end
+
+---@param path string
+---@return string[]
+local function segments(path)
+  local out = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then
+      table.insert(out, part)
+    end
+  end
+  return out
+end
+
+--- A Lua pattern for one glob segment (`*`, `?`, `[...]`, the rest literal).
+---@param glob string
+---@return string
+local function segment_pattern(glob)
+  local out, i = { "^" }, 1
+  while i <= #glob do
+    local c = glob:sub(i, i)
+    if c == "*" then
+      table.insert(out, ".*")
+    elseif c == "?" then
+      table.insert(out, ".")
+    elseif c == "[" and glob:find("]", i + 2, true) then
+      local close = glob:find("]", i + 2, true)
+      local body = glob:sub(i + 1, close - 1)
+      if body:sub(1, 1) == "!" then
+        body = "^" .. body:sub(2)
+      end
+      table.insert(out, "[" .. body:gsub("%%", "%%%%") .. "]")
+      i = close
+    else
+      table.insert(out, (c:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")))
+    end
+    i = i + 1
+  end
+  table.insert(out, "$")
+  return table.concat(out)
+end
+
+---@param pat string[]
+---@param pi integer
+---@param path string[]
+---@param si integer
+---@return boolean
+local function match_segments(pat, pi, path, si)
+  if pi > #pat then
+    return si > #path
+  end
+  if pat[pi] == "**" then
+    for skip = si, #path + 1 do
+      if match_segments(pat, pi + 1, path, skip) then
+        return true
+      end
+    end
+    return false
+  end
+  if si > #path or not path[si]:match(segment_pattern(pat[pi])) then
+    return false
+  end
+  return match_segments(pat, pi + 1, path, si + 1)
+end
+
+--- True when a claim (a lease path: a file, a folder or a glob) covers `rel`.
+---@param claim string
 ---@param rel string
 ---@return boolean
-function M.covers(pattern, rel)
-  if pattern == rel then
-    return true
+function M.covers(claim, rel)
+  local path = segments(rel)
+  for _, alternative in ipairs(expand_braces(claim)) do
+    local pat = segments(alternative)
+    if #pat > 0 then
+      if not alternative:find("[%*%?%[]") then
+        local literal = true
+        for i, part in ipairs(pat) do
+          if path[i] ~= part then
+            literal = false
+            break
+          end
+        end
+        if literal and #path >= #pat then
+          return true
+        end
+      elseif match_segments(pat, 1, path, 1) then
+        return true
+      end
+    end
   end
-  if not pattern:find("[%*%?%[{]") then
-    -- A plain directory lease covers what is under it.
-    return vim.startswith(rel, pattern:gsub("/$", "") .. "/")
-  end
-  local ok, lpeg_pattern = pcall(vim.glob.to_lpeg, pattern)
-  return ok and lpeg_pattern:match(rel) ~= nil
+  return false
 end
 
 --- The lease covering the file of buffer `bufnr`, if any.

@@ -29,6 +29,8 @@ end
 ---@field message string
 ---@field files string[]
 ---@field error string?
+---@field outcome string? "changed" | "no_changes" once completed
+---@field agent_errors string[]
 
 ---@param id string
 ---@param title string?
@@ -46,6 +48,8 @@ local function task_record(id, title, agent, state)
     message = get(state, "message") or "",
     files = get(state, "files_modified") or {},
     error = get(state, "error"),
+    outcome = get(state, "outcome"),
+    agent_errors = get(state, "agent_errors") or {},
   }
 end
 

@@ -1,0 +1,258 @@
+"""``--planner AGENT``: one headless run that reads the spec and answers with dependencies
+and claims per task, as JSON that yui validates before anything runs.
+
+A planner is anything with ``async propose(request) -> str | dict`` (:class:`SpecPlanner`):
+Yui's own model (``yui_lsp.agents.yui.model_planner``) or the headless CLI agents here (kiro,
+claude, codex, gemini, a ``command`` profile). A CLI agent runs in a scratch folder holding a
+copy of the spec's documents (never in the workspace), told to write nothing and answer in
+JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from yui_lsp.config import AgentProfile, Settings
+from yui_lsp.errors import PathOutsideWorkspaceError
+from yui_lsp.specs.depends import SpecError, restrict
+from yui_lsp.specs.model import Edge, Spec
+from yui_lsp.specs.plan import SpecPlan, build_plan
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_GLOB = re.compile(r"[*?\[]")
+#: Tracked files listed in the planner's prompt, at most.
+_FILES_SHOWN = 400
+
+
+class PlannedTask(BaseModel):
+    """The planner's word on one task of the list."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(description="The task's number in tasks.md: 2.1, 3, T004 ...")
+    depends_on: list[str] = Field(default_factory=list)
+    claims: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class PlannerAnswer(BaseModel):
+    """What a planner answers: ``{"tasks": [{"id", "depends_on", "claims", "reason"}]}``."""
+
+    model_config = ConfigDict(extra="ignore")
+    tasks: list[PlannedTask]
+
+
+@dataclass
+class PlanRequest:
+    """What a planner is asked about."""
+
+    root: Path
+    spec: Spec
+    prompt: str
+
+
+class SpecPlanner(Protocol):
+    """Reads a spec, answers with dependencies and claims (JSON text or the parsed dict)."""
+
+    name: str
+
+    async def propose(self, request: PlanRequest) -> str | dict[str, Any]: ...
+
+
+def planner_prompt(root: Path, spec: Spec, files: list[str]) -> str:
+    keys = ", ".join(t.key for t in spec.tasks if t.has_work and not t.done)
+    listing = "\n".join(files[:_FILES_SHOWN])
+    tasks_md = (spec.folder / "tasks.md").read_text(encoding="utf-8", errors="replace")
+    return (
+        f"You plan the parallel execution of the task list of the spec {spec.name!r}. "
+        "Do not change any file. For each task id below, say which tasks must be finished "
+        "before it starts (depends_on) and which workspace files or globs it will change "
+        "(claims, relative paths like src/api/**). Tasks whose claims overlap never run at "
+        "the same time, so claim precisely.\n"
+        f"Task ids: {keys}\n\n"
+        "Answer with one JSON object and nothing else:\n"
+        '{"tasks": [{"id": "2.1", "depends_on": ["1.2"], "claims": ["src/x.py"], '
+        '"reason": "uses the model from 1.2"}]}\n\n'
+        f"tasks.md:\n{tasks_md}\n\nFiles in the repository:\n{listing}\n")
+
+
+def extract_json(text: str) -> dict[str, Any]:
+    """The last JSON object in an agent's narration."""
+    text = _ANSI.sub("", text)
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] | None = None
+    for start in (m.start() for m in re.finditer(r"\{", text)):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and "tasks" in value:
+            found = value
+    if found is None:
+        raise SpecError("the planner's answer holds no JSON object with \"tasks\"; run "
+                        "without --planner or try another planner agent")
+    return found
+
+
+def validate_answer(raw: str | dict[str, Any], spec: Spec, root: Path) -> PlannerAnswer:
+    """The answer, checked: known ids, claims inside the workspace (cycles: in planned)."""
+    data = raw if isinstance(raw, dict) else extract_json(raw)
+    try:
+        answer = PlannerAnswer.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise SpecError(f"the planner's answer is malformed at {where}: {err['msg']}") from None
+    known = {t.key for t in spec.tasks}
+    for item in answer.tasks:
+        for ref in [item.id, *item.depends_on]:
+            if ref not in known:
+                raise SpecError(f"the planner named task {ref!r}, which is not in "
+                                f"{spec.tasks_rel}; nothing was run")
+        for claim in item.claims:
+            _check_claim(root, claim)
+    return answer
+
+
+def _check_claim(root: Path, claim: str) -> None:
+    parts = claim.replace("\\", "/").split("/")
+    if not claim or claim.startswith("/") or ".." in parts:
+        raise SpecError(f"the planner claimed {claim!r}, outside the workspace; nothing was run")
+    fixed = "/".join(p for p in parts[: next((i for i, p in enumerate(parts)
+                                              if _GLOB.search(p)), len(parts))])
+    if not fixed:
+        return
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(root / fixed)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise PathOutsideWorkspaceError(claim, str(root))
+
+
+async def planned(planner: SpecPlanner, root: Path, spec: Spec,
+                  options: dict[str, Any]) -> SpecPlan:
+    """The spec's plan with the planner's dependencies and claims added (validated)."""
+    files = await anyio.to_thread.run_sync(_tracked_files, root)
+    request = PlanRequest(root=root, spec=spec, prompt=planner_prompt(root, spec, files))
+    answer = validate_answer(await planner.propose(request), spec, root)
+    claims = {item.id: item.claims for item in answer.tasks}
+    edges = [Edge(item.id, dep, f"planner: {item.reason or 'needs ' + dep}")
+             for item in answer.tasks for dep in item.depends_on]
+    done = {t.key for t in spec.tasks if t.done}
+    _refuse_cycles(restrict(edges, {t.key for t in spec.tasks}, done))
+    spec_plan = build_plan(root, spec, extra_claims=claims, extra_edges=edges, **options)
+    return spec_plan
+
+
+def _refuse_cycles(edges: list[Edge]) -> None:
+    graph: dict[str, list[str]] = {}
+    for edge in edges:
+        graph.setdefault(edge.task, []).append(edge.after)
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                cycle = [*path[path.index(nxt):], nxt] if nxt in path else [node, nxt]
+                raise SpecError("the planner's dependencies are refused: they form a cycle "
+                                + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in list(graph):
+        if start not in state:
+            visit(start, [start])
+
+
+def _tracked_files(root: Path) -> list[str]:
+    try:
+        done = subprocess.run(["git", "-c", "core.fsmonitor=false", "ls-files", "-z"],
+                              cwd=root, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [p for p in done.stdout.decode("utf-8", "replace").split("\0") if p]
+
+
+# --------------------------------------------------------------------------- headless CLIs
+
+
+def _argv(kind: str, command: list[str], profile: AgentProfile, prompt: str) -> list[str]:
+    if kind == "kiro":
+        agent = ["--agent", profile.agent_name] if profile.agent_name else []
+        return [*command, "chat", "--no-interactive", "--trust-all-tools", *agent,
+                *profile.args, prompt]
+    if kind in ("claude", "gemini"):
+        return [*command, "-p", prompt, *profile.args]
+    if kind == "codex":
+        return [*command, "exec", *profile.args, prompt]
+    return [*command, *profile.args, prompt]  # kind "command": prompt last
+
+
+@dataclass
+class HeadlessPlanner:
+    """A CLI agent asked once, in a scratch folder with a copy of the spec's documents."""
+
+    name: str
+    profile: AgentProfile
+    timeout_s: float = 600.0
+
+    async def propose(self, request: PlanRequest) -> str:
+        from yui_lsp.agents.cli import command_of
+
+        argv = _argv(self.profile.kind, command_of(self.profile), self.profile,
+                     request.prompt)
+        env = {**os.environ, **self.profile.env}
+        with tempfile.TemporaryDirectory(prefix="yui-planner-") as scratch:
+            await anyio.to_thread.run_sync(_copy_docs, request, Path(scratch))
+            try:
+                with anyio.fail_after(self.timeout_s):
+                    done = await anyio.run_process(argv, cwd=scratch, env=env, check=False)
+            except TimeoutError:
+                raise SpecError(f"the planner {self.name} did not answer within "
+                                f"{self.timeout_s:g} s") from None
+            except OSError as exc:
+                raise SpecError(f"cannot start the planner {self.name}: {exc}") from None
+        if done.returncode != 0:
+            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise SpecError(f"the planner {self.name} failed (exit {done.returncode})"
+                            + (f": {tail[0]}" if tail else ""))
+        return done.stdout.decode("utf-8", "replace")
+
+
+def _copy_docs(request: PlanRequest, scratch: Path) -> None:
+    target = scratch / request.spec.rel
+    shutil.copytree(request.spec.folder, target, symlinks=True)
+    steering = request.root / ".kiro" / "steering"
+    if steering.is_dir():
+        shutil.copytree(steering, scratch / ".kiro" / "steering", symlinks=True)
+
+
+def planner_for(name: str, settings: Settings) -> SpecPlanner:
+    """The planner called ``name``: Yui's model (kind ``yui``) or a headless CLI agent."""
+    from yui_lsp.agents import resolve_profile
+
+    profile = resolve_profile(name, settings)
+    if profile.kind == "yui":
+        from yui_lsp.agents.yui import model_planner
+
+        return model_planner(profile)
+    if profile.kind in ("kiro", "claude", "codex", "gemini", "command"):
+        timeout = profile.timeout_s or settings.default_timeout_s or 600.0
+        return HeadlessPlanner(name=name, profile=profile, timeout_s=timeout)
+    raise SpecError(f"--planner {name}: agent kind {profile.kind!r} cannot plan a spec here; "
+                    "use yui (its model) or a headless CLI agent (kiro, claude, codex, gemini)")
+
+
+__all__ = ["HeadlessPlanner", "PlanRequest", "PlannedTask", "PlannerAnswer", "SpecPlanner",
+           "extract_json", "planned", "planner_for", "validate_answer"]
