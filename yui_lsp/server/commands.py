@@ -17,7 +17,13 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.coordinator import all_tasks, control, list_agents, live_coordinators
+from yui_lsp.coordinator import (
+    all_tasks,
+    control,
+    list_agents,
+    live_coordinators,
+    recent_tasks,
+)
 from yui_lsp.coordinator.components import (
     DEVELOP_COMPONENTS,
     MULTI_LANG_COMPONENTS,
@@ -292,6 +298,11 @@ class Commands:
             if any(entry.coordinator_id != own_id for entry in others):
                 listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
                 tasks += [t for t in listed if t.coordinator_id != own_id]
+            if params.history:
+                shown = {t.task.id for t in tasks}
+                recent = await anyio.to_thread.run_sync(recent_tasks, folder.root,
+                                                        params.history)
+                tasks += [t for t in recent if t.task.id not in shown]
         # Built from cached JSON entries, not through TaskListResult: see listing.py.
         return WireJson(self._listing.answer(self.review.visible(tasks), params))
 
