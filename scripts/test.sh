@@ -51,6 +51,16 @@ if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     echo "warning: could not install iproute2; Ray cluster tests skip" >&2
 fi
 
+# The power-cut tests (tests/durability) mount a FUSE file system: libfuse 3 and fusermount3
+# from apt (package fuse3), only if missing. Without it those tests skip and say why.
+if ! command -v fusermount3 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo_fuse=()
+  [ "$(id -u)" -eq 0 ] || sudo_fuse=(sudo)
+  { "${sudo_fuse[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo_fuse[@]}" apt-get install -y -qq fuse3 >/dev/null; } ||
+    echo "warning: could not install fuse3; power-cut tests skip" >&2
+fi
+
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
 step "agent CLIs for the tests (npm)" \
   npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error

@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from editor_harness import REPO, git
 
+from tests.fixtures.real_cli import scripted_server
+
 VSCODE = REPO / "editor-clients" / "vscode"
 CODE_SERVER_TEST = REPO / "editor-clients" / "code-server-test"
 ARTIFACTS = REPO / "test-artifacts"
@@ -324,3 +326,27 @@ def test_a_missing_server_is_explained_with_install_help(
     assert "was not found" in report
     assert "install help opened read-only" in report
     assert "welcome button without a server" in report
+
+
+@pytest.mark.slow
+@pytest.mark.vscode
+def test_plan_with_yui_is_reviewed_then_run(
+    code_server: str, vscode_workspace: Path, tmp_path: Path
+) -> None:
+    planned = {"id": "planned-note", "title": "Planned note", "agent": "yui",
+               "prompt": "Write PLANNED.md", "claims": ["PLANNED.md"], "depends_on": []}
+    script = {"plan": {"tasks": [planned]}, "chat": [
+        {"tool": "write_file", "args": {"path": "PLANNED.md", "content": "planned by yui\n"}},
+        {"text": "wrote PLANNED.md"},
+    ]}
+    with scripted_server(tmp_path / "model", script) as (port, _):
+        # The workbench reads the folder's settings when the browser opens it, after this.
+        settings = json.loads((vscode_workspace / ".vscode" / "settings.json").read_text())
+        settings["yui.yui"] = {"model": "gpt-test", "baseUrl": f"http://127.0.0.1:{port}/v1",
+                               "maxRetries": 0}
+        (vscode_workspace / ".vscode" / "settings.json").write_text(json.dumps(settings))
+        report = drive(code_server, tmp_path, scenario="plan", prompt="Add a planned note",
+                       agents="yui", expect='"planned-note"', lands="PLANNED.md",
+                       landsText="planned by yui")
+    assert "plan opened for review" in report and "PLANNED.md landed in the editor" in report
+    assert (ARTIFACTS / "vscode-plan.png").stat().st_size > 10_000
