@@ -26,40 +26,27 @@ step "virtual environment .venv" python3 -m venv .venv
 step "pip upgraded" python -m pip install --quiet --upgrade pip
 step "yui-lsp and its test dependencies (pip)" python -m pip install --quiet -e ".[test]"
 
-# Agent confinement (docs/confinement.md) is tested for real: bubblewrap from apt, only if
-# missing, as root or through sudo. Without it those tests skip and say why.
-install_bubblewrap() {
+# Debian packages the tests use for real, each installed only when its command is missing
+# (as root or through sudo). Without one, the tests that need it skip and say why.
+apt_install() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq bubblewrap
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@"
 }
-if command -v bwrap >/dev/null 2>&1; then
-  echo "setup: bubblewrap already installed"
-elif command -v apt-get >/dev/null 2>&1; then
-  step "bubblewrap (apt)" install_bubblewrap ||
-    echo "warning: could not install bubblewrap; confinement tests skip" >&2
-fi
-
-# The Ray cluster tests (tests/executors/test_ray.py) bring loopback up in a network namespace
-# of their own with `ip` from iproute2: apt, only if missing.
-if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  sudo_ip=()
-  [ "$(id -u)" -eq 0 ] || sudo_ip=(sudo)
-  { "${sudo_ip[@]}" apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive "${sudo_ip[@]}" apt-get install -y -qq iproute2; } ||
-    echo "warning: could not install iproute2; Ray cluster tests skip" >&2
-fi
-
-# The power-cut tests (tests/durability) mount a FUSE file system: libfuse 3 and fusermount3
-# from apt (package fuse3), only if missing. Without it those tests skip and say why.
-if ! command -v fusermount3 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  sudo_fuse=()
-  [ "$(id -u)" -eq 0 ] || sudo_fuse=(sudo)
-  { "${sudo_fuse[@]}" apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive "${sudo_fuse[@]}" apt-get install -y -qq fuse3 >/dev/null; } ||
-    echo "warning: could not install fuse3; power-cut tests skip" >&2
-fi
+need_package() {  # need_package COMMAND PACKAGE WHAT-SKIPS-WITHOUT-IT
+  if command -v "$1" >/dev/null 2>&1; then
+    echo "setup: $2 already installed"
+  elif command -v apt-get >/dev/null 2>&1; then
+    step "$2 (apt)" apt_install "$2" || echo "warning: could not install $2; $3 skip" >&2
+  fi
+}
+# Agent confinement (docs/confinement.md).
+need_package bwrap bubblewrap "confinement tests"
+# The Ray cluster tests bring loopback up in a network namespace of their own with `ip`.
+need_package ip iproute2 "Ray cluster tests"
+# The power-cut tests (tests/durability) mount a FUSE file system (libfuse 3, fusermount3).
+need_package fusermount3 fuse3 "power-cut tests"
 
 # Real agent CLIs (Claude Code, Codex) driven by a scripted local model server.
 step "agent CLIs for the tests (npm)" \
