@@ -98,10 +98,6 @@ class LeaseError(YuiError):
     """A lease could not be taken, renewed or released."""
 
 
-class IntegrationConflict(YuiError):
-    """A task's change set could not be merged with the current workspace."""
-
-
 class ApplyError(YuiError):
     """Writing a task's result to the workspace failed; nothing was half-written."""
 

@@ -17,6 +17,7 @@ from yui_lsp.coordinator import topological_order
 from yui_lsp.coordinator.validation import check_plan
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import Plan, Task
+from yui_lsp.workspace import ClaimSet
 
 
 def load_plan(path: Path) -> Plan:
@@ -83,6 +84,20 @@ def check_tasks(tasks: list[Task], where: str = "plan") -> None:
 def waves(tasks: list[Task]) -> list[list[str]]:
     """The order a plan runs in: each wave only needs earlier waves."""
     return topological_order({t.id: list(t.depends_on) for t in tasks})
+
+
+def claim_waits(wave: list[Task]) -> dict[str, list[str]]:
+    """For each task of one wave, the earlier ones it runs after because their claims overlap
+    (the scheduler never runs two tasks with overlapping exclusive claims at once)."""
+    sets = {t.id: ClaimSet(t.claims) for t in wave}
+    waits: dict[str, list[str]] = {}
+    for index, task in enumerate(wave):
+        waits[task.id] = [
+            other.id for other in wave[:index]
+            if sets[task.id] and sets[other.id] and sets[task.id].overlaps(sets[other.id])
+            and "exclusive" in (task.lock_type.value, other.lock_type.value)
+        ]
+    return waits
 
 
 def plan_to_toml(plan: Plan) -> str:
