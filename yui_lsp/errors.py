@@ -79,16 +79,23 @@ class ProtectedPathError(YuiError):
         )
 
 
+class WorkspaceNotFoundError(YuiError):
+    """The workspace folder does not exist: yui never creates one."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        super().__init__(
+            f"the workspace folder {root} does not exist or is not a folder; yui coordinates "
+            "tasks only in an existing folder (open or create the folder first)"
+        )
+
+
 class UntrustedStateError(YuiError):
     """A file under ``.yui/`` that someone other than its owner could have written."""
 
 
 class LeaseError(YuiError):
     """A lease could not be taken, renewed or released."""
-
-
-class IntegrationConflict(YuiError):
-    """A task's change set could not be merged with the current workspace."""
 
 
 class ApplyError(YuiError):

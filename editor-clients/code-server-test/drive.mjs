@@ -3,14 +3,15 @@
 //
 // Usage: node drive.mjs '<json>' with {url, shots, timeoutMs, scenario} and the scenario's
 // own settings: "experience" (experience.mjs: the whole editor workflow in one session),
-// "spec" (spec.mjs: a spec's task list run from its code lens) or "missing-server" (the
-// install help). Exit code 0 when every check passed; otherwise the
+// "spec" (spec.mjs: a spec's task list run from its code lens), "plan" (plan.mjs: Yui's
+// planner, its plan reviewed, then run) or "missing-server" (the install help). Exit code 0 when every check passed; otherwise the
 // failed check is printed.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { experience } from "./experience.mjs";
+import { planScenario } from "./plan.mjs";
 import { specScenario } from "./spec.mjs";
 import { log, oneLine } from "./workbench.mjs";
 
@@ -61,7 +62,9 @@ async function main() {
     await page.goto(cfg.url);
     await page.locator(".monaco-workbench .part.statusbar").waitFor({ state: "visible" });
     log(`workbench loaded in ${Date.now() - started} ms`);
-    const scenarios = { "missing-server": missingServer, spec: specScenario, experience };
+    const scenarios = {
+      "missing-server": missingServer, spec: specScenario, plan: planScenario, experience,
+    };
     await scenarios[cfg.scenario](page, cfg);
   } catch (err) {
     // Leave evidence: what the user would have seen, and the status bar's items.

@@ -59,6 +59,20 @@ export async function experience(page, cfg) {
     log(`apply mode is now ${mode}`);
   }
 
+  /** A task appends "task line" to `file` while the user types "my line" at its end (both
+   * at the end of the file: a conflict); then `choice` on the conflict notice. */
+  async function overlap(title, file, choice) {
+    await openFile(page, file);
+    await submit({ title, claims: file,
+      argv: command("tools/wait_append.py", join(cfg.barriers, file), "task line", file) });
+    await waitForTaskState(page, title, "running", timeout);
+    await activeEditor(page).click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("my line\n");
+    release(file);
+    await clickToastButton(page, `'${title}' conflict`, choice);
+  }
+
   // ------------------------------------------------------------ the welcome view, auto mode
   await page.locator(".statusbar-item", { hasText: /^\s*yui\s*$/ }).first().waitFor({ state: "visible" });
   await runCommand(page, "View: Hide Secondary Side Bar");
@@ -213,15 +227,7 @@ export async function experience(page, cfg) {
   await applyMode("auto");
 
   // ---------------------------------------------- a conflict, resolved in the editor
-  await openFile(page, "conflict.txt");
-  await submit({ title: "Conflicting append", claims: "conflict.txt",
-    argv: command("tools/wait_append.py", join(cfg.barriers, "conflict"), "task line", "conflict.txt") });
-  await waitForTaskState(page, "Conflicting append", "running", timeout);
-  await activeEditor(page).click();
-  await page.keyboard.press("Control+End");
-  await page.keyboard.type("my line\n");
-  release("conflict");
-  await clickToastButton(page, "'Conflicting append' conflict", "Resolve in Editor");
+  await overlap("Conflicting append", "conflict.txt", "Resolve in Editor");
   await waitForEditorText(page, (t) => t.includes("<<<<<<<") && t.includes(">>>>>>>"), "conflict markers", timeout);
   const both = page.locator(".editor-group-container.active .codelens-decoration a", { hasText: "Accept Both Changes" }).first();
   await both.waitFor({ state: "visible" });
@@ -232,6 +238,13 @@ export async function experience(page, cfg) {
   log(`Accept Both Changes: ${JSON.stringify(merged)}`);
   await runCommand(page, "Yui: Show Tasks");
   log(`settled: ${await waitForTaskState(page, "Conflicting append", "conflict settled", timeout)}`);
+
+  // The same overlap, settled by running the task again on the unsaved buffer.
+  await overlap("Append again", "rerun.txt", "Re-run on My Text");
+  const rerun = await waitForEditorText(page, (t) => /my line\s*task line/.test(t),
+    "the re-run's line after the unsaved one", timeout);
+  if (rerun.includes("<<<<<<<")) throw new Error(`markers after the re-run: ${rerun}`);
+  log(`re-run on my text: ${JSON.stringify(rerun)}, ${await waitForTaskState(page, "Append again", "completed", timeout)}`);
 
   // ---------------------------------------------------------- byte-exact results
   if (cfg.fidelity?.length) {

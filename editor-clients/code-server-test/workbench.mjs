@@ -18,16 +18,27 @@ export async function quickInputTitle(page, title) {
     .waitFor({ state: "visible" });
 }
 
+/** Wait until no quick input is open (a key pressed while one closes may be lost). */
+async function quickInputClosed(page) {
+  await page.locator(".quick-input-widget").filter({ visible: true }).first()
+    .waitFor({ state: "hidden" });
+}
+
 export async function runCommand(page, name) {
+  await quickInputClosed(page);
   await page.keyboard.press("F1");
   await typeIntoQuickInput(page, `>${name}`);
 }
 
 /** Open a workspace file in an editor through Quick Open, and focus its text. */
 export async function openFile(page, name) {
-  await page.keyboard.press("Control+P");
+  await quickInputClosed(page);
   const input = page.locator(".quick-input-widget input.input");
-  await input.waitFor({ state: "visible" });
+  // On a busy machine the first key press may come before the workbench listens again.
+  for (let attempt = 0; attempt < 3 && !(await input.isVisible()); attempt++) {
+    await page.keyboard.press("Control+P");
+    await input.waitFor({ state: "visible", timeout: 5000 }).catch(() => undefined);
+  }
   await input.fill(name);
   const base = name.split("/").pop();
   // A row shows the file's name, then its folder: the best match is the first row.

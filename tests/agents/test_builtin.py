@@ -106,6 +106,9 @@ async def test_shell_missing_command(make_run: RunFactory) -> None:
     run = make_run(YUI, task={"command": ["definitely-not-a-command-xyz"]})
     with pytest.raises(AgentUnavailableError, match="cannot start definitely-not-a-command-xyz"):
         await ShellAdapter().run(run)
+    # `yui logs` shows why, not only the attempt's header.
+    assert run.log_path is not None
+    assert "cannot start definitely-not-a-command-xyz" in run.log_path.read_text()
 
 
 async def test_yui_without_a_command_needs_a_model(make_run: RunFactory) -> None:

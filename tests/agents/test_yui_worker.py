@@ -263,3 +263,23 @@ def test_a_yui_task_without_a_model_is_refused_in_one_line() -> None:
     local = YuiModelConfig(model="qwen2.5-coder", base_url="http://127.0.0.1:11434/v1")
     check_model_task(task, AgentProfile(kind="yui", yui=local))
 
+
+
+def test_a_remote_base_url_needs_the_users_trust() -> None:
+    # A repository's config could otherwise send the user's code and key anywhere.
+    task = Task(id="db", prompt="add a table", agent="yui")
+    remote = YuiModelConfig(model="m", base_url="https://models.example.com/v1",
+                            api_key_env="YUI_TEST_KEY")
+    profile = AgentProfile(kind="yui", yui=remote, env={"YUI_TEST_KEY": "k"})
+    with pytest.raises(AgentUnavailableError, match=r"\$YUI_TRUSTED_MODEL_URLS") as exc:
+        check_model_task(task, profile)
+    assert "\n" not in str(exc.value)
+    trusted = profile.model_copy(update={"env": {
+        "YUI_TEST_KEY": "k", "YUI_TRUSTED_MODEL_URLS": "https://models.example.com"}})
+    check_model_task(task, trusted)
+    lookalike = remote.model_copy(update={"base_url": "https://models.example.com.evil.net/v1"})
+    with pytest.raises(AgentUnavailableError, match="TRUSTED"):
+        check_model_task(task, trusted.model_copy(update={"yui": lookalike}))
+    for url in ("http://localhost:8000/v1", "http://127.0.0.2:11434/v1", "http://[::1]:8000"):
+        local = YuiModelConfig(model="m", base_url=url)
+        check_model_task(task, AgentProfile(kind="yui", yui=local))

@@ -121,6 +121,20 @@ def test_dry_run_shows_waves_and_runs_nothing(repo: Path, yui: Yui) -> None:
     assert json.loads(as_json.stdout)["waves"] == [["a", "b"], ["c"]]
 
 
+def test_dry_run_shows_which_tasks_of_a_wave_wait_for_overlapping_claims(
+        repo: Path, yui: Yui) -> None:
+    write_plan(repo, shell_task("a", _writer("a.txt", "A"), ["out/**"])
+               + shell_task("b", _writer("b.txt", "B"), ["out/b.txt"]))
+    done = yui("run", "plan.toml", "--dry-run")
+    assert done.code == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "2 tasks in 1 wave (" in lines[0], lines[0]
+    assert any(line.strip().startswith("b [shell]") and "waits for a (claims overlap)" in line
+               for line in lines)
+    as_json = json.loads(yui("run", "plan.toml", "--dry-run", "--json").stdout)
+    assert as_json["claim_waits"] == {"b": ["a"]}
+
+
 def test_max_workers_one_on_the_command_line_wins_over_the_plan(repo: Path, yui: Yui) -> None:
     write_plan(repo, "max_workers = 8\n\n" + _sleepers(3, 0.7))
     started = time.monotonic()

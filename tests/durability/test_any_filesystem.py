@@ -130,3 +130,30 @@ def test_the_runtime_folder_must_be_private(tmp_path: Path, monkeypatch: pytest.
     (tmp_path / "yui").symlink_to(tmp_path)
     with pytest.raises(RuntimeDirError, match="not a folder owned by you"):
         runtime_dir()
+
+
+def test_a_coordinator_from_another_host_is_refused_on_a_network_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where file locks are not shared between machines, two hosts must not share leases."""
+    from yui_lsp.coordinator import domain
+    from yui_lsp.errors import YuiError
+    from yui_lsp.workspace.filesystem import FileSystemInfo
+    from yui_lsp.workspace.statedir import state_dir
+
+    repo = make_repo(tmp_path / "repo")
+    state_dir(repo)
+    other = domain.CoordinatorEntry(coordinator_id="cli-elsewhere-1", pid=1, host="elsewhere",
+                                    socket="/nonexistent.sock", started_at="2026-01-01T00:00:00")
+    domain.write_atomic(repo / ".yui" / "coordinators" / "cli-elsewhere-1.json",
+                        other.model_dump_json().encode())
+    here = domain.DomainMembership(repo, "cli-here-1", "cli")
+    here.register()  # a local disk: locks are shared, nothing to refuse
+    here.unregister()
+
+    nfs = FileSystemInfo(path=str(repo), mount_point="/", type="nfs4", syncfs=False,
+                         locks_across_hosts=False)
+    monkeypatch.setattr(domain, "describe", lambda root: nfs)
+    with pytest.raises(YuiError, match=r"'elsewhere'.*nfs4.*one host at a time"):
+        domain.DomainMembership(repo, "cli-here-2", "cli").register()
+    assert not (repo / ".yui" / "coordinators" / "cli-here-2.json").exists()

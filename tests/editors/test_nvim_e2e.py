@@ -233,3 +233,15 @@ def test_develop_runs_a_component_from_the_project_config(yui: Editor) -> None:
     ), [n["msg"] for n in yui.notifications()]
     notes = [n["msg"] for n in yui.notifications()]
     assert "yui: started 1 task(s): " in "\n".join(notes), notes
+
+
+def test_checkhealth_reports_how_yui_works_in_the_workspace(yui: Editor) -> None:
+    """`:checkhealth yui` asks the running server's `yui.doctor`: file system, flushing,
+    locks, where the control sockets live, and whether confinement works."""
+    attach(yui, "alpha.py")
+    yui.cmd("checkhealth yui")
+    text = "\n".join(yui.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert "durability: " in text, text
+    assert "file locks: shared by every process on this machine" in text, text
+    assert "control socket: " in text and ".sock" in text, text
+    assert "confinement: " in text, text

@@ -238,3 +238,10 @@ def test_the_lease_matcher_agrees_with_the_shared_claim_table(editor: Editor) ->
     wrong = [(c["claim"], c["path"], c["matches"]) for c, g in zip(cases, got, strict=True)
              if g is not c["matches"]]
     assert wrong == []
+
+
+def test_checkhealth_reports_bubblewrap(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    editor.cmd("checkhealth yui")
+    report = "\n".join(editor.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
+    assert "bubblewrap (bwrap)" in report

@@ -77,13 +77,21 @@ def test_review_diff_and_apply_save_the_files(
                       " vim.api.nvim_list_wins()))")
     assert sorted(diffed) == sorted(f"yui://{task_id}/{side}/{name}.py"
                                     for side in ("current", "result") for name in ("alpha", "beta"))
+    # `a` in alpha's diff applies that file alone; beta is discarded by name.
+    nvim.lua("for _, w in ipairs(vim.api.nvim_list_wins()) do"
+             " if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(w)):find('/result/alpha.py')"
+             " then vim.api.nvim_set_current_win(w) end end")
+    nvim.lua("vim.api.nvim_feedkeys('a', 'x', false)")
+    assert nvim.wait("vim.iter(_G.yui_test_notes):any(function(n)"
+                     " return n.msg:find('applied 1 file', 1, true) end)", 20), notes(nvim)
+    assert nvim.lua("return #vim.api.nvim_list_tabpages()") == 2
     nvim.cmd("tabonly")
-    nvim.cmd(f"YuiApply {task_id}")
+    nvim.cmd(f"YuiDiscard {task_id} beta.py")
     assert nvim.wait("require('yui.tasks').get(a[1]).status == 'completed'", 30, task_id)
-    assert any("applied 2 file(s)" in n for n in notes(nvim)), notes(nvim)
+    assert any("discarded 1 file" in n for n in notes(nvim)), notes(nvim)
     assert nvim.wait("not vim.bo[a[1]].modified", 10, alpha)
-    for name in ("alpha", "beta"):
-        assert f'RETURN "{name.upper()}"' in (nvim.workspace / f"{name}.py").read_text()
+    assert 'RETURN "ALPHA"' in (nvim.workspace / "alpha.py").read_text()
+    assert 'return "beta"' in (nvim.workspace / "beta.py").read_text()
     hidden = nvim.lua("return #vim.tbl_filter(function(b) return vim.bo[b].modified end,"
                       " vim.api.nvim_list_bufs())")
     assert hidden == 0
@@ -179,3 +187,21 @@ def test_interactive_submit_offers_shell_and_runs_a_typed_command_line(
     assert nvim.wait("vim.iter(require('yui.tasks').all()):any(function(t)"
                      " return t.title == 'Append x' and t.status == 'completed' end)", 30)
     assert nvim.wait("vim.fn.readfile('gamma.py')[#vim.fn.readfile('gamma.py')] == 'x'", 10)
+
+
+def test_a_refactor_of_closed_files_reaches_the_disk_and_leaves_no_modified_buffer(
+        request: pytest.FixtureRequest) -> None:
+    nvim: Editor = request.getfixturevalue("yui")
+    attach(nvim, "alpha.py")
+    nvim.cmd("YuiRefactor! r(et)urn R\\1URN beta.py gamma.py")
+    assert nvim.wait("#require('yui.tasks').all() > 0 and vim.iter(require('yui.tasks').all())"
+                     ":all(function(t) return t.status == 'completed' end)", 30), notes(nvim)
+    assert nvim.wait("#vim.tbl_filter(function(b) return vim.bo[b].modified end,"
+                     " vim.api.nvim_list_bufs()) == 0", 10)
+    for name in ("beta", "gamma"):
+        assert f'    RetURN "{name}"' in (nvim.workspace / f"{name}.py").read_text()
+    assert 'return "alpha"' in (nvim.workspace / "alpha.py").read_text()
+    loaded = nvim.lua("return vim.tbl_map(function(b) return vim.fs.basename("
+                      "vim.api.nvim_buf_get_name(b)) end, vim.tbl_filter("
+                      "vim.api.nvim_buf_is_loaded, vim.api.nvim_list_bufs()))")
+    assert "beta.py" not in loaded and "gamma.py" not in loaded

@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from editor_harness import REPO, git
 
+from tests.fixtures.real_cli import scripted_server
+
 VSCODE = REPO / "editor-clients" / "vscode"
 CODE_SERVER_TEST = REPO / "editor-clients" / "code-server-test"
 ARTIFACTS = REPO / "test-artifacts"
@@ -128,6 +130,7 @@ def vscode_workspace(tmp_path: Path) -> Path:
         "pair-a.txt": "pair a\n",
         "pair-b.txt": "pair b\n",
         "conflict.txt": "a\nb\n",
+        "rerun.txt": "a\nb\n",
         "cli.txt": "from the terminal\n",
     }
     for name, text in files.items():
@@ -287,7 +290,7 @@ def test_the_editor_workflow_in_real_vscode(
                  "notes.txt saved after the apply", "closed clean file saved",
                  "log view", "applied from the tree", "Show Diff from the notification",
                  "no changes in the tree", "discard said", "per file:", "Accept Both Changes",
-                 "settled:", "fidelity:", "terminal task"):
+                 "settled:", "re-run on my text", "fidelity:", "terminal task"):
         assert step in report
     # What the user sees in the files afterwards.
     assert (vscode_workspace / "closed.txt").read_text() == "closed file\nappended by yui\n"
@@ -323,3 +326,27 @@ def test_a_missing_server_is_explained_with_install_help(
     assert "was not found" in report
     assert "install help opened read-only" in report
     assert "welcome button without a server" in report
+
+
+@pytest.mark.slow
+@pytest.mark.vscode
+def test_plan_with_yui_is_reviewed_then_run(
+    code_server: str, vscode_workspace: Path, tmp_path: Path
+) -> None:
+    planned = {"id": "planned-note", "title": "Planned note", "agent": "yui",
+               "prompt": "Write PLANNED.md", "claims": ["PLANNED.md"], "depends_on": []}
+    script = {"plan": {"tasks": [planned]}, "chat": [
+        {"tool": "write_file", "args": {"path": "PLANNED.md", "content": "planned by yui\n"}},
+        {"text": "wrote PLANNED.md"},
+    ]}
+    with scripted_server(tmp_path / "model", script) as (port, _):
+        # The workbench reads the folder's settings when the browser opens it, after this.
+        settings = json.loads((vscode_workspace / ".vscode" / "settings.json").read_text())
+        settings["yui.yui"] = {"model": "gpt-test", "baseUrl": f"http://127.0.0.1:{port}/v1",
+                               "maxRetries": 0}
+        (vscode_workspace / ".vscode" / "settings.json").write_text(json.dumps(settings))
+        report = drive(code_server, tmp_path, scenario="plan", prompt="Add a planned note",
+                       agents="yui", expect='"planned-note"', lands="PLANNED.md",
+                       landsText="planned by yui")
+    assert "plan opened for review" in report and "PLANNED.md landed in the editor" in report
+    assert (ARTIFACTS / "vscode-plan.png").stat().st_size > 10_000

@@ -11,11 +11,13 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import PYTHON, Done, cli_env, shell_task, write_plan, yui_argv
 from tests.support import git, init_repo
 
-__all__ = ["PYTHON", "Done", "git", "make_repo", "run_yui", "shell_task", "tree_modes",
-           "write_plan"]
+__all__ = ["PYTHON", "Done", "git", "make_repo", "repo_fixture", "run_yui", "shell_task",
+           "tree_modes", "write_plan", "yui_fixture"]
 
 Yui = Callable[..., Done]
 
@@ -43,6 +45,18 @@ def run_yui(tmp_path: Path, root: Path) -> Yui:
         return Done(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+@pytest.fixture(name="repo")
+def repo_fixture(tmp_path: Path) -> Path:
+    """:func:`make_repo` in the test's folder (import it into a test module to use it)."""
+    return make_repo(tmp_path)
+
+
+@pytest.fixture(name="yui")
+def yui_fixture(tmp_path: Path, repo: Path) -> Yui:
+    """:func:`run_yui` on ``repo``."""
+    return run_yui(tmp_path, repo)
 
 
 def tree_modes(folder: Path) -> dict[str, int]:

@@ -9,22 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest_input import Yui, make_repo, run_yui, shell_task, write_plan
+from tests.security.conftest_input import (  # noqa: F401 - the fixtures are used by name
+    Yui,
+    repo_fixture,
+    shell_task,
+    write_plan,
+    yui_fixture,
+)
 from yui_lsp.errors import ApplyError
 from yui_lsp.protocol import ChangeKind
 from yui_lsp.workspace import Integration, JournaledApplier, MergedFile, recover
 from yui_lsp.workspace import journal as jr
 from yui_lsp.workspace.statedir import WriteBarrier
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path)
-
-
-@pytest.fixture
-def yui(tmp_path: Path, repo: Path) -> Yui:
-    return run_yui(tmp_path, repo)
 
 
 def _journals_left(repo: Path) -> list[str]:

@@ -79,6 +79,9 @@ def test_links_inside_the_sandbox_are_followed_inside(tree: tuple[Path, Path]) -
     os.symlink("sub", root / "alias")
     os.symlink("sub/inner.txt", root / "file_alias")
     os.symlink("../sub", root / "sub" / "self")
+    # Where a write really goes (what claims and protected folders are checked against).
+    assert safe_fs.resolve(root, "alias/new.txt") == "sub/new.txt"
+    assert safe_fs.resolve(root, "sub/self/self/inner.txt") == "sub/inner.txt"
     safe_fs.write_file(root, "alias/new.txt", b"via the link\n")
     assert (root / "sub" / "new.txt").read_bytes() == b"via the link\n"
     safe_fs.write_file(root, "file_alias", b"rewritten\n")
@@ -174,3 +177,23 @@ def test_only_a_relative_link_that_stays_inside_lands(
     assert finals(done)["inside"]["status"] == "completed", finals(done)["inside"]["error"]
     assert os.readlink(repo / "src" / "alias.py") == "app.py"
     ordinary_task_works(repo, tmp_path)
+
+
+def test_an_acp_write_through_a_link_into_git_or_yui_is_refused(
+    repo: Path, tmp_path: Path
+) -> None:
+    # Links inside the sandbox are followed, but claims and the protected folders are
+    # checked where the write really goes; and such a link never lands either.
+    settings_file(repo, "off")
+    env = _acp_config(repo, "gl=.git;yl=.yui")
+    before = user_state(repo)
+    plan = ('[[task]]\nid = "acp"\nagent = "acp-links"\nclaims = ["**"]\nprompt = """\n'
+            "write gl/hooks/pre-commit: echo pwned\nwrite yl/config.toml: confine = 'off'\n"
+            '"""\n')
+    done = run_plan(repo, tmp_path, plan, env=env)
+    log = (repo / ".yui" / "logs" / "acp.log").read_text()
+    assert "refused write to .git/hooks/pre-commit" in log
+    assert "refused write to .yui/config.toml" in log
+    final = finals(done)["acp"]
+    assert final["status"] == "failed" and "no task may change" in str(final["error"])
+    assert user_state(repo) == before

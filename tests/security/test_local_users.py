@@ -218,8 +218,11 @@ def test_another_user_cannot_read_yui_state_or_reach_the_control_socket(
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: any((repo / ".yui" / "tasks").glob("*.json")), timeout=60)
-        sockets = list((repo / ".yui").rglob("*.sock"))
         state = repo / ".yui"
+        # The control socket lives in the user's runtime folder; its entry names it.
+        sockets = [Path(json.loads(entry.read_text())["socket"])
+                   for entry in (state / "coordinators").glob("*.json")]
+        assert sockets and all(sock.exists() for sock in sockets)
         assert as_user(other_user, _LIST, str(state)).stdout.strip() == "denied"
         for path in [*state.rglob("*.json"), state / "audit.jsonl", *sockets]:
             verdict = as_user(other_user, _CONNECT_UNIX if path.suffix == ".sock" else _READ,

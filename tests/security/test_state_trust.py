@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest_input import (
+from tests.security.conftest_input import (  # noqa: F401
     Yui,
     git,
     head_state,
-    make_repo,
-    run_yui,
+    repo_fixture,
     shell_task,
     tree_modes,
     write_plan,
+    yui_fixture,
 )
 from yui_lsp.errors import ProtectedPathError, UntrustedStateError
 from yui_lsp.protocol import ChangeKind
@@ -33,16 +33,6 @@ from yui_lsp.workspace import journal as jr
 from yui_lsp.workspace.paths import protected_part
 
 _NOBODY = 65534
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path)
-
-
-@pytest.fixture
-def yui(tmp_path: Path, repo: Path) -> Yui:
-    return run_yui(tmp_path, repo)
 
 
 def _writes(files: dict[str, str]) -> str:

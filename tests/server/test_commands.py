@@ -11,6 +11,9 @@ from pygls.exceptions import JsonRpcException
 
 from tests.server.conftest import EditorFactory
 from tests.server.editor import Editor, python_command
+from yui_lsp.config import Settings
+from yui_lsp.coordinator import ParallelTaskManager
+from yui_lsp.protocol import RefactorSpec, Task
 
 SLEEP = python_command("import time; time.sleep(30)")
 
@@ -124,3 +127,17 @@ async def test_list_agents_says_what_each_takes_and_why_it_cannot_run(
     assert "YUI_CLAUDE_CLI" in agents["claude"]["reason"]
     assert agents["mine"]["available"] is False and "no-such-claude" in agents["mine"]["reason"]
     assert "reason" not in agents["shell"] or agents["shell"]["reason"] is None
+
+
+async def test_list_tasks_can_add_recent_history(
+        open_editor: EditorFactory, repo: Path, tmp_path: Path) -> None:
+    settings = Settings(sandbox_dir=str(tmp_path / "earlier"))
+    async with ParallelTaskManager(repo, settings=settings) as earlier:
+        future = await earlier.submit_task(Task(id="earlier", refactor=RefactorSpec(
+            pattern="b = 1", replacement="b = 2", files=["src/b.py"])), "refactor")
+        assert (await future.result(timeout=60)).status.value == "completed"
+
+    editor = await open_editor()
+    assert (await editor.run("yui.listTasks"))["tasks"] == [], "no live task"
+    listed = await editor.run("yui.listTasks", {"history": 5})
+    assert [(t["task"]["id"], t["status"]) for t in listed["tasks"]] == [("earlier", "completed")]

@@ -97,6 +97,10 @@ async def test_lease_diagnostic_shows_while_leased_and_clears_after(
     lenses = await editor.client.text_document_code_lens_async(lsp.CodeLensParams(
         text_document=lsp.TextDocumentIdentifier(uri=editor.uri("src/a.py"))))
     assert lenses and lenses[0].command and lenses[0].command.command == "yui.cancelTask"
+    actions = await editor.client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=editor.uri("src/a.py")),
+        range=shown[0].range, context=lsp.CodeActionContext(diagnostics=list(shown))))
+    assert [a.title for a in actions or []] == ["Cancel task 'slow edit'"]
 
     await editor.finished(task_id)
     await editor.until(lambda: not yui_diagnostics(editor, "src/a.py"), timeout=5)

@@ -165,3 +165,27 @@ async def test_cleared_tasks_leave_the_list(open_editor: EditorFactory) -> None:
     assert cleared["cleared"] == [task_id]
     listed = await editor.run("yui.listTasks")
     assert task_id not in [t["task"]["id"] for t in listed["tasks"]]
+
+
+#: Prints src/a.py as its sandbox holds it, waits for the gate, then rewrites line 1.
+SHOW_THEN_EDIT = GATED.replace("print('started', flush=True)",
+                               "print(open('src/a.py').read(), flush=True)")
+
+
+async def test_a_conflict_rerun_sees_the_unsaved_text(
+        open_editor: EditorFactory, tmp_path: Path) -> None:
+    editor = await open_editor({"conflictRetries": 1})
+    editor.open("src/a.py")
+    gate = tmp_path / "gate"
+    task = {**gated_task(gate), "command": [*python_command(SHOW_THEN_EDIT), str(gate),
+                                            "x = 'agent'"]}
+    task_id = (await editor.run("yui.submitTask", task))["taskId"]
+    await editor.until(lambda: any(u["status"] == "running" for u in editor.updates(task_id)))
+    editor.type("src/a.py", "x = 'user'\ny = 2\nz = 3\n# unsaved\n")
+    gate.touch()
+    end = await editor.finished(task_id)
+    assert end["status"] == "completed", end  # the re-run merged cleanly
+    log = await editor.run("yui.taskLog", {"taskId": task_id})
+    printed = [line["line"] for line in log["lines"] if line["stream"] == "stdout"]
+    assert "# unsaved" in printed, printed  # the re-run's sandbox held the unsaved buffer
+    assert editor.text("src/a.py") == "x = 'agent'\ny = 2\nz = 3\n# unsaved\n"

@@ -46,7 +46,7 @@ async def test_retry_runs_a_failed_task_again(
     assert await editor.run("yui.retryTask", {"taskId": task_id}) == {"ok": True, "message": ""}
     again = await editor.ended_after(task_id, seen)
 
-    assert again["status"] == "completed", again
+    assert again["status"] == "completed", (again["error"], again["message"])
     assert count.read_text() == "2"
     assert (repo / "src" / "a.py").read_text() == "x = 2\ny = 2\nz = 3\n"
     listed = await editor.run("yui.listTasks", {"status": "completed"})

@@ -114,6 +114,13 @@ class SandboxClient:
         self, session_id: str, path: str, content: str, **_: Any
     ) -> WriteTextFileResponse:
         rel = self._inside(path, "write")
+        try:
+            # Claims and protected folders are checked where the write really goes.
+            rel = await anyio.to_thread.run_sync(safe_fs.resolve, self.root, rel)
+        except PathOutsideWorkspaceError as exc:
+            raise self._refuse(path, "write", str(exc)) from None
+        except (IsADirectoryError, NotADirectoryError) as exc:
+            raise RequestError.invalid_params({"path": path, "reason": str(exc)}) from None
         if self.run.write_guard is not None:
             try:
                 await self.run.write_guard(rel)

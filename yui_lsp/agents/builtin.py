@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 
 from yui_lsp.agents.base import AgentOutcome, AgentRun
+from yui_lsp.agents.bounded_regex import sub_many
 from yui_lsp.agents.cli import exit_error
 from yui_lsp.agents.output import OutputSink
 from yui_lsp.agents.runner import run_agent_process
@@ -32,19 +33,35 @@ _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
 def refactor_text(text: str, spec: RefactorSpec) -> tuple[str, int]:
     """``text`` with ``spec`` applied, and how many replacements were made.
 
-    Raises AgentFailedError for an invalid regex.
+    Raises AgentFailedError for an invalid regex, PlanError for a runaway one.
+    """
+    return refactor_texts([("text", text)], spec).get("text", (text, 0))
+
+
+def refactor_texts(
+    texts: list[tuple[str, str]], spec: RefactorSpec
+) -> dict[str, tuple[str, int]]:
+    """``{name: (new text, replacements)}`` for the ``(name, text)`` pairs ``spec`` changes.
+
+    A regex runs in a child process with a time budget (see :mod:`bounded_regex`), all texts
+    in one batch; a literal replacement runs here.
     """
     if not spec.regex:
-        count = text.count(spec.pattern)
-        return (text.replace(spec.pattern, spec.replacement), count) if count else (text, 0)
+        changed = {}
+        for name, text in texts:
+            count = text.count(spec.pattern)
+            if count:
+                changed[name] = (text.replace(spec.pattern, spec.replacement), count)
+        return changed
     try:
-        pattern = re.compile(spec.pattern, re.MULTILINE)
-        return pattern.subn(spec.replacement, text)
+        # Compiling (and a replacement on no text, which parses the template) is never slow.
+        re.compile(spec.pattern, re.MULTILINE).sub(spec.replacement, "")
     except re.error as exc:
         raise AgentFailedError(
             f"invalid refactor pattern {spec.pattern!r}: {exc} (fix --pattern, or drop --regex "
             "to replace it literally)"
         ) from None
+    return sub_many(spec.pattern, spec.replacement, texts)
 
 
 @dataclass
@@ -94,6 +111,7 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
             "the refactor worker needs files to rewrite: give --files globs or task claims"
         )
     report = RefactorReport()
+    texts: dict[str, tuple[Path, str]] = {}
     for path in _expand(root, patterns):
         rel = path.relative_to(root).as_posix()
         report.scanned += 1
@@ -103,8 +121,11 @@ def refactor_tree(root: Path, spec: RefactorSpec, default_files: list[str]) -> R
             why = "binary" if b"\x00" in data else "not UTF-8"
             report.skipped.append(f"{rel} ({why})")
             continue
-        new, count = refactor_text(text, spec)
-        if count and new != text:
+        texts[rel] = (path, text)
+    changed = refactor_texts([(rel, text) for rel, (_, text) in texts.items()], spec)
+    for rel, (new, count) in changed.items():
+        path, text = texts[rel]
+        if new != text:
             write_whole(path, new.encode("utf-8"))
             report.changed.append(rel)
             report.replacements += count

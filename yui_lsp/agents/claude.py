@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from yui_lsp.agents.base import AgentRun
 from yui_lsp.agents.cli import command_of
+from yui_lsp.agents.cmdline import is_long
 from yui_lsp.agents.events import Event, JsonEventsAdapter, StreamState, number
 
 _EDIT_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -21,10 +22,14 @@ class ClaudeAdapter(JsonEventsAdapter):
     """Claude Code in print mode (kind ``claude``)."""
 
     kind = "claude"
+    long_prompt_on_stdin = True
 
     def argv(self, run: AgentRun) -> list[str]:
+        # A long prompt goes on stdin (`claude -p` reads it there when none is given): a
+        # command-line argument is limited to 128 KiB.
+        prompt = [] if is_long(run.task.prompt) else [run.task.prompt]
         argv = [
-            *command_of(run.profile), "-p", run.task.prompt, "--output-format", "stream-json",
+            *command_of(run.profile), "-p", *prompt, "--output-format", "stream-json",
             "--verbose", "--permission-mode", "acceptEdits",
         ]
         if run.profile.model:

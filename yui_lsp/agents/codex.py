@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from yui_lsp.agents.base import AgentRun
 from yui_lsp.agents.cli import command_of
+from yui_lsp.agents.cmdline import is_long
 from yui_lsp.agents.events import Event, JsonEventsAdapter, StreamState, number
 
 
@@ -17,6 +18,7 @@ class CodexAdapter(JsonEventsAdapter):
     """Codex CLI in exec mode (kind ``codex``)."""
 
     kind = "codex"
+    long_prompt_on_stdin = True
     final_event = "turn.completed"
 
     def argv(self, run: AgentRun) -> list[str]:
@@ -26,7 +28,8 @@ class CodexAdapter(JsonEventsAdapter):
         ]
         if run.profile.model:
             argv += ["--model", run.profile.model]
-        return [*argv, *run.profile.args, run.task.prompt]
+        # `codex exec -` reads the prompt from stdin: a long one cannot be an argument.
+        return [*argv, *run.profile.args, "-" if is_long(run.task.prompt) else run.task.prompt]
 
     def on_event(self, event: Event, state: StreamState) -> None:
         kind = event.get("type")

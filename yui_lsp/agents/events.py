@@ -14,6 +14,7 @@ from typing import Any
 
 from yui_lsp.agents.base import AgentOutcome, AgentRun
 from yui_lsp.agents.cli import CliAdapter, exit_error, refuse_escapes, sort_reported
+from yui_lsp.agents.cmdline import is_long
 from yui_lsp.agents.output import ProgressReporter, Stream
 from yui_lsp.agents.runner import ProcessOutcome, run_agent_process
 from yui_lsp.errors import AgentFailedError
@@ -60,6 +61,15 @@ class JsonEventsAdapter(CliAdapter):
         """The full command line for ``run``."""
         raise NotImplementedError
 
+    #: Whether the agent documents reading its prompt from stdin: a long prompt goes there.
+    long_prompt_on_stdin = False
+
+    def stdin(self, run: AgentRun) -> bytes | None:
+        """What the agent reads on stdin (None: nothing, stdin is /dev/null)."""
+        if self.long_prompt_on_stdin and is_long(run.task.prompt):
+            return run.task.prompt.encode("utf-8")
+        return None
+
     def on_event(self, event: Event, state: StreamState) -> None:
         """Update ``state`` from one event."""
         raise NotImplementedError
@@ -79,7 +89,8 @@ class JsonEventsAdapter(CliAdapter):
             if isinstance(event, dict):
                 self.on_event(event, state)
 
-        outcome = await run_agent_process(run, argv, on_line=on_line, progress=state.progress)
+        outcome = await run_agent_process(run, argv, on_line=on_line, progress=state.progress,
+                                          stdin=self.stdin(run))
         inside, outside = sort_reported(run, state.reported)
         refuse_escapes(name, outside)
         self.check_finished(name, outcome, state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass
+from typing import cast
 
 from yui_lsp.config import AgentKind, AgentProfile, Settings
 from yui_lsp.errors import UnknownAgentError
@@ -71,9 +72,8 @@ def _with_override(argv: tuple[str, ...], env_var: str | None) -> list[str]:
 def builtin_profiles() -> dict[str, AgentProfile]:
     """Every profile yui knows without configuration, with env overrides applied."""
     profiles: dict[str, AgentProfile] = {}
-    kinds: tuple[AgentKind, ...] = ("kiro", "kiro-acp", "claude", "codex", "gemini", "aider")
-    for kind in kinds:
-        profiles[kind] = AgentProfile(kind=kind, command=default_command(kind))
+    for kind in EXECUTABLES:  # every kind with an executable is a built-in agent too
+        profiles[kind] = AgentProfile(kind=cast(AgentKind, kind), command=default_command(kind))
     for name, (argv, env_var) in _ACP_PROFILES.items():
         profiles[name] = AgentProfile(kind="acp", command=_with_override(argv, env_var))
     profiles["shell"] = AgentProfile(kind="shell")

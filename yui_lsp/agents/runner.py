@@ -27,6 +27,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, Process
 
 from yui_lsp.agents.base import AgentRun
+from yui_lsp.agents.cmdline import check_command_line
 from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
 from yui_lsp.agents.reaper import end_marked, marked_env
@@ -335,6 +336,7 @@ async def run_agent_process(
         argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin,
         confine=confine_request(run),
     )
+    check_command_line(name, spec.argv, spec.env)
     started = time.monotonic()
     abort: YuiError | None = None
     exit_code: int | None = None

@@ -11,7 +11,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
-from yui_lsp.protocol import Message, Plan, Task, TaskResult, TaskStatus
+from yui_lsp.protocol import Message, Plan, Task, TaskResult, TaskStatus, TaskUpdate
 
 from .view import View
 
@@ -55,6 +55,7 @@ async def run_tasks(tasks: list[Task], options: RunOptions, view: View) -> RunOu
     run reports ``interrupted``; a second signal stops waiting for them.
     """
     outcome = RunOutcome(results=[])
+    finals = _Finals(view)
     async with ParallelTaskManager(
         options.root, settings=options.settings, max_workers=options.max_workers,
         sequential=options.sequential,
@@ -64,23 +65,46 @@ async def run_tasks(tasks: list[Task], options: RunOptions, view: View) -> RunOu
             await manager.submit_plan(Plan(task=tasks))
             with view:
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(_pump, stream, view)
+                    tg.start_soon(_pump, stream, finals)
                     tg.start_soon(_watch_signals, manager, outcome, view, tg.cancel_scope)
                     await manager.wait_for_completion()
                     tg.cancel_scope.cancel()
-                _drain(stream, view)
-            outcome.results = manager.get_results()
+                _drain(stream, finals)
+            outcome.results = finals.results(tasks, manager.get_results())
     # After the live display is gone, so the table is not drawn under moving bars.
     view.summary(outcome.results)
     return outcome
 
 
-async def _pump(stream: MemoryObjectReceiveStream[Message], view: View) -> None:
+class _Finals:
+    """Shows every message and keeps each task's final state from the bus: a coordinator
+    keeps only ``task_retention`` results, and the summary and exit code count every task."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.ended: dict[str, TaskUpdate] = {}
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, TaskUpdate) and message.status.terminal:
+            self.ended[message.task_id] = message
+        self.view.handle(message)
+
+    def results(self, tasks: list[Task], kept: list[TaskResult]) -> list[TaskResult]:
+        by_id = {r.task_id: r for r in kept}
+        for task_id, update in self.ended.items():
+            by_id.setdefault(task_id, TaskResult(
+                task_id=task_id, title=update.title, agent=update.agent, status=update.status,
+                files_modified=update.files_modified, error=update.error))
+        order = {task.id: index for index, task in enumerate(tasks)}
+        return sorted(by_id.values(), key=lambda r: order.get(r.task_id, len(order)))
+
+
+async def _pump(stream: MemoryObjectReceiveStream[Message], view: _Finals) -> None:
     async for message in stream:
         view.handle(message)
 
 
-def _drain(stream: MemoryObjectReceiveStream[Message], view: View) -> None:
+def _drain(stream: MemoryObjectReceiveStream[Message], view: _Finals) -> None:
     """Show what was published but not yet shown (every final state is in here)."""
     while True:
         try:

@@ -179,6 +179,9 @@ def _tasks_for(
         tasks = components.component_tasks(chosen, defaults, settings, _read_work(args))
         check_tasks(tasks, where=args.command)
         return tasks, None
+    if not args.pattern:
+        raise PlanError("--pattern is empty: give the text (with --regex, the regular "
+                        "expression) to replace")
     spec = RefactorSpec(pattern=args.pattern, replacement=args.replacement, regex=args.regex)
     files = components.files_to_refactor(root, args.files, spec)
     return components.refactor_tasks(files, spec, 1 if not args.parallel else workers), None
@@ -186,24 +189,32 @@ def _tasks_for(
 
 def _print_dry_run(tasks: list[Task], workers: int, parallel: bool, json_mode: bool,
                    console: Console) -> None:
-    from .plans import waves
+    from yui_lsp.wording import plural
+
+    from .plans import claim_waits, waves
 
     order = waves(tasks)
     if json_mode:
+        waits = {k: v for wave in order
+                 for k, v in claim_waits([t for t in tasks if t.id in wave]).items() if v}
         payload = {"waves": order, "max_workers": workers if parallel else 1,
+                   "claim_waits": waits,
                    "tasks": [t.model_dump(mode="json", exclude_defaults=True) for t in tasks]}
         sys.stdout.write(json.dumps(payload) + "\n")
         return
     by_id = {t.id: t for t in tasks}
     mode = f"up to {workers} at once" if parallel else "one at a time"
-    console.print(f"{len(tasks)} tasks in {len(order)} waves ({mode}); nothing will run",
-                  highlight=False)
+    console.print(f"{plural(len(tasks), 'task')} in {plural(len(order), 'wave')} ({mode}); "
+                  "nothing will run", highlight=False)
     for number, wave in enumerate(order, start=1):
         console.print(f"wave {number}:", style="bold", highlight=False)
+        waits = claim_waits([by_id[i] for i in wave])
         for task_id in wave:
             task = by_id[task_id]
             claims = ", ".join(task.claims[:4]) + (" …" if len(task.claims) > 4 else "")
             after = f"  after {', '.join(task.depends_on)}" if task.depends_on else ""
+            if waits.get(task_id):
+                after += f"  waits for {', '.join(waits[task_id])} (claims overlap)"
             console.print(f"  {task_id} [{task.agent}] claims {claims or 'nothing'}{after}",
                           markup=False, highlight=False)
 

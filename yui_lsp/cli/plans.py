@@ -17,6 +17,7 @@ from yui_lsp.coordinator import topological_order
 from yui_lsp.coordinator.validation import check_plan
 from yui_lsp.errors import PlanError
 from yui_lsp.protocol import Plan, Task
+from yui_lsp.workspace import ClaimSet
 
 
 def load_plan(path: Path) -> Plan:
@@ -30,7 +31,8 @@ def load_plan(path: Path) -> Plan:
     except OSError as exc:
         raise PlanError(f"cannot read plan file {path}: {exc.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: editors on Windows start files with a byte order mark.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path.name}: invalid TOML: {exc}") from None
     try:
@@ -82,6 +84,20 @@ def check_tasks(tasks: list[Task], where: str = "plan") -> None:
 def waves(tasks: list[Task]) -> list[list[str]]:
     """The order a plan runs in: each wave only needs earlier waves."""
     return topological_order({t.id: list(t.depends_on) for t in tasks})
+
+
+def claim_waits(wave: list[Task]) -> dict[str, list[str]]:
+    """For each task of one wave, the earlier ones it runs after because their claims overlap
+    (the scheduler never runs two tasks with overlapping exclusive claims at once)."""
+    sets = {t.id: ClaimSet(t.claims) for t in wave}
+    waits: dict[str, list[str]] = {}
+    for index, task in enumerate(wave):
+        waits[task.id] = [
+            other.id for other in wave[:index]
+            if sets[task.id] and sets[other.id] and sets[task.id].overlaps(sets[other.id])
+            and "exclusive" in (task.lock_type.value, other.lock_type.value)
+        ]
+    return waits
 
 
 def plan_to_toml(plan: Plan) -> str:

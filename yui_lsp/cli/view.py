@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from yui_lsp.protocol import Message, TaskResult, TaskStatus, TaskUpdate
+from yui_lsp.wording import ellipsize
 
 _ACTIVE = frozenset({TaskStatus.ACQUIRING, TaskStatus.RUNNING, TaskStatus.INTEGRATING})
 _MARKS = {
@@ -220,10 +221,12 @@ def print_summary(console: Console, results: list[TaskResult]) -> None:
     for result in results:
         mark, colour = _MARKS.get(result.status, ("?", "white"))
         seconds = (result.metrics.run_s + result.metrics.integration_s) if result.metrics else 0.0
+        note = ellipsize(result.error.splitlines()[0], 100) if result.error else ""
         table.add_row(
             result.task_id, result.agent, f"[{colour}]{mark} {result.status.value}[/]",
-            str(len(result.files_modified)), f"{seconds:.1f}s",
-            _escape((result.error or "").splitlines()[0][:100] if result.error else ""),
+            str(len(result.files_modified)),
+            f"{seconds:.1f}s" if seconds or result.status == TaskStatus.COMPLETED else "—",
+            _escape(note),
         )
     console.print(table)
     tally: dict[str, int] = {}
@@ -234,7 +237,7 @@ def print_summary(console: Console, results: list[TaskResult]) -> None:
     failed = [r.task_id for r in results if r.status in (TaskStatus.FAILED, TaskStatus.CONFLICT)]
     if failed:
         console.print(f"`yui logs {failed[0]}` shows what its agent printed", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)
 
 
 def make_view(json_mode: bool, console: Console) -> View:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from yui_lsp.coordinator.bus import Bus
     from yui_lsp.coordinator.dag import topological_order
     from yui_lsp.coordinator.domain import all_tasks, control, live_coordinators
+    from yui_lsp.coordinator.history import recent_tasks
     from yui_lsp.coordinator.manager import ParallelTaskManager
     from yui_lsp.coordinator.records import TaskFuture
 
@@ -30,6 +31,7 @@ __all__ = [
     "control",
     "list_agents",
     "live_coordinators",
+    "recent_tasks",
     "topological_order",
 ]
 
@@ -42,6 +44,7 @@ __getattr__ = exports(__name__, globals(), {
     "all_tasks": "yui_lsp.coordinator.domain",
     "control": "yui_lsp.coordinator.domain",
     "live_coordinators": "yui_lsp.coordinator.domain",
+    "recent_tasks": "yui_lsp.coordinator.history",
     "ParallelTaskManager": "yui_lsp.coordinator.manager",
     "TaskFuture": "yui_lsp.coordinator.records",
 })

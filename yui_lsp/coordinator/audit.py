@@ -7,20 +7,37 @@ from pathlib import Path
 
 from yui_lsp.protocol import Message
 from yui_lsp.redact import redact
+from yui_lsp.workspace.statedir import open_private
 
 
 class AuditLog:
-    """Append-only JSON-lines log of protocol messages (one ``write`` per line)."""
+    """Append-only JSON-lines log of protocol messages (one ``write`` per batch of lines).
+
+    Messages are taken in on the event loop (a list append) and written by :meth:`write`
+    from a worker thread: serialising and redacting a message can take milliseconds (a
+    lease table of thousands of records), which the loop answering the editor cannot spare.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # O_APPEND keeps lines from several coordinators whole: each line is one write().
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # O_APPEND keeps lines from several coordinators whole: each batch is one write().
+        # Owner-only, and never through a symlink someone left there.
+        self._fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        self._pending: list[Message] = []
 
     def __call__(self, message: Message) -> None:
-        line = redact(message.model_dump_json()) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        self._pending.append(message)
+
+    def take(self) -> list[Message]:
+        """The messages taken in since the last call (on the event loop)."""
+        batch, self._pending = self._pending, []
+        return batch
+
+    def write(self, batch: list[Message]) -> None:
+        """Append ``batch`` (blocking: call it from a worker thread)."""
+        if batch and self._fd >= 0:
+            lines = "".join(redact(m.model_dump_json()) + "\n" for m in batch)
+            os.write(self._fd, lines.encode("utf-8"))
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -195,6 +195,7 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
     pattern = _matcher(spec)
     literal = spec.pattern.encode("utf-8")
     found: list[str] = []
+    texts: list[tuple[str, str]] = []
     for rel in expand_claims(root, globs):
         path = root / rel
         if path.is_symlink() or not path.is_file():
@@ -205,6 +206,14 @@ def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[
         text = as_text(data)
         if text is None:
             continue  # not text: a text replacement never touches it
-        if pattern is None or pattern.search(text):
+        if pattern is None:
             found.append(rel)
+        else:
+            texts.append((rel, text))
+    if pattern is not None:
+        # In a child process with a time budget: a runaway regex must not freeze yui.
+        from yui_lsp.agents.bounded_regex import search_many
+
+        matched = search_many(spec.pattern, texts)
+        found = [rel for rel, _ in texts if rel in matched]
     return found

@@ -193,6 +193,15 @@ class History:
         return [e for e in (_entry(row) for row in rows) if e is not None]
 
 
+def recent_tasks(root: Path, limit: int) -> list[TaskInfo]:
+    """The ``limit`` most recently updated tasks of the history, newest first (blocking)."""
+    history = History(root)
+    try:
+        return [entry.info for entry in history.recent(limit=limit)]
+    finally:
+        history.close()
+
+
 def _entry(row: tuple[str | None, str | None, str | None]) -> HistoryEntry | None:
     info, metrics, log_path = row
     if info is None:

@@ -132,6 +132,7 @@ class ParallelTaskManager:
         self._published: dict[str, tuple[datetime, str]] = {}
         self._wake = Signal()
         self._dirty = Signal()
+        self._locks_dirty = Signal()
         self._runs: TaskGroup | None = None
         self._services: Services | None = None
         self._history: HistoryWriter | None = None
@@ -198,6 +199,7 @@ class ParallelTaskManager:
                 async with background() as runs:
                     self._runs = runs
                     runs.start_soon(self._schedule_loop)
+                    runs.start_soon(self._publish_locks)
                     yield
             finally:
                 self._runs = None
@@ -354,16 +356,21 @@ class ParallelTaskManager:
                 # Leases taken mid-run (writes outside the claims) are released too.
                 leases = self._services.leases
                 if await anyio.to_thread.run_sync(leases.release, rec.id):
-                    await self._locks_changed()
+                    self._locks_dirty.set()
                 if not rec.status.terminal:
                     self._core.finish(rec, TaskStatus.FAILED, "stopped unexpectedly")
                 self._core.stopped(rec)
                 self._wake.set()
 
-    async def _locks_changed(self) -> None:
+    async def _publish_locks(self) -> None:
+        """One LocksChanged (the whole table, read in a thread) after lease changes, at most
+        five a second: with thousands of leases the table is large, and it changes per task."""
         assert self._services is not None
-        self._emit(LocksChanged(locks=await anyio.to_thread.run_sync(
-            self._services.leases.records)))
+        while True:
+            await self._locks_dirty.wait()
+            locks = await anyio.to_thread.run_sync(self._services.leases.records)
+            self._emit(LocksChanged(locks=locks))
+            await anyio.sleep(0.2)
 
     async def _run_attempts(self, rec: TaskRecord) -> None:
         services = self._services
@@ -388,7 +395,7 @@ class ParallelTaskManager:
                 title=task.title,
                 on_wait=on_wait,
             )
-            await self._locks_changed()
+            self._locks_dirty.set()
         policy = self.policy
         if task.max_retries is not None:
             policy = replace(policy, max_retries=task.max_retries)

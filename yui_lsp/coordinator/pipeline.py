@@ -16,7 +16,7 @@ from pathlib import Path
 
 import anyio
 
-from yui_lsp.agents import refactor_text, resolve_profile
+from yui_lsp.agents import refactor_texts, resolve_profile
 from yui_lsp.agents.base import Emit, WriteGuard
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import LeaseError
@@ -24,6 +24,7 @@ from yui_lsp.executors import AttemptExecutor, AttemptRequest
 from yui_lsp.protocol import (
     ChangeKind,
     FileConflict,
+    LockRecord,
     LockType,
     Task,
     TaskStatus,
@@ -182,22 +183,25 @@ async def _run_direct(
 
     def merge() -> Integration:
         integration = Integration(task_id=task.id)
+        texts: dict[str, tuple[bytes, str]] = {}
         for rel in paths:
             resolve_inside(services.root, rel)
             current = services.reader.read(rel)
             text = as_text(current) if current is not None else None
             if current is None or text is None:
                 continue  # not text: a refactor never touches it
-            new_text, count = refactor_text(text, spec)
-            if count:
-                integration.files.append(
-                    MergedFile(
-                        path=rel,
-                        kind=ChangeKind.MODIFY,
-                        content=new_text.encode("utf-8"),
-                        expected=current,
-                    )
+            texts[rel] = (current, text)
+        # One batch: a regex runs in a child process with a time budget (bounded_regex).
+        changed = refactor_texts([(rel, text) for rel, (_, text) in texts.items()], spec)
+        for rel, (new_text, _) in changed.items():
+            integration.files.append(
+                MergedFile(
+                    path=rel,
+                    kind=ChangeKind.MODIFY,
+                    content=new_text.encode("utf-8"),
+                    expected=texts[rel][0],
                 )
+            )
         return integration
 
     run_s = time.monotonic() - started
@@ -238,14 +242,9 @@ async def _land_loop(
             return [], integration.conflicts
         outside = [f.path for f in integration.files
                    if not claimed.covers(f.path) and f.path not in ticked]
-        if (
-            outside
-            and services.leases.try_acquire(
-                task.id, sorted(outside), LockType.EXCLUSIVE, agent=task.agent, title=task.title
-            )
-            is None
-        ):
-            holders = {p: services.leases.holder(p, exclude_task=task.id) for p in outside}
+        if outside and await anyio.to_thread.run_sync(_lease_outside, services, task,
+                                                      outside) is None:
+            holders = await anyio.to_thread.run_sync(_holders, services, task, outside)
             return [], [
                 FileConflict(path=p, reason=f"leased by task {h.locked_by!r}" if h else "leased")
                 for p, h in holders.items()
@@ -264,11 +263,22 @@ async def _land_loop(
     return [], [FileConflict(path="", reason="the files kept changing while applying")]
 
 
+def _lease_outside(services: Services, task: Task, paths: list[str]) -> object | None:
+    """Lease files a result changed outside its claims (blocking: run in a thread)."""
+    return services.leases.try_acquire(
+        task.id, sorted(paths), LockType.EXCLUSIVE, agent=task.agent, title=task.title)
+
+
+def _holders(services: Services, task: Task, paths: list[str]) -> dict[str, LockRecord | None]:
+    """Who holds each of ``paths`` (blocking: run in a thread)."""
+    return services.leases.holders(paths, exclude_task=task.id)
+
+
 def _write_guard(services: Services, task: Task) -> WriteGuard:
     claimed = ClaimSet(task.claims)
 
     async def guard(rel: str) -> None:
-        resolve_inside(services.root, rel)
+        await anyio.to_thread.run_sync(resolve_inside, services.root, rel)
         refuse_protected([rel], "the write was refused")
         if claimed.covers(rel):
             return

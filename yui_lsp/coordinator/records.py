@@ -81,11 +81,15 @@ class TaskRecord:
             if self.started_at is not None and self.queued_at is not None
             else 0.0
         )
+        run_s = self.run_s
+        if not run_s and not self.integration_s and self.started_at and self.ended_at:
+            # Cancelled or failed mid-attempt: it still ran this long.
+            run_s = round(self.ended_at - self.started_at, 3)
         return TaskMetrics(
             task_id=self.id,
             submission_latency_s=self.submission_latency_s,
             queue_wait_s=max(queue_wait, 0.0),
-            run_s=self.run_s,
+            run_s=run_s,
             integration_s=self.integration_s,
             attempts=max(self.attempts, 1),
             extra=dict(self.extra_metrics),

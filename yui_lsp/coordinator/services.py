@@ -22,6 +22,7 @@ from yui_lsp.coordinator.domain import ControlHandler, DomainMembership
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.coordinator.pipeline import Services
 from yui_lsp.executors import make_executor
+from yui_lsp.protocol import Message
 from yui_lsp.workspace import Applier, LeaseTable, SandboxPool, WorkspaceReader, recover
 from yui_lsp.workspace.statedir import private_dir, state_dir
 
@@ -98,14 +99,31 @@ async def open_workspace(
 
 @asynccontextmanager
 async def open_audit(root: Path, bus: Bus) -> AsyncIterator[AuditLog]:
-    """``.yui/audit.jsonl`` fed by every message on ``bus`` while open."""
+    """``.yui/audit.jsonl`` fed by every message on ``bus`` while open (written by a worker
+    thread, in batches, a few times a second; everything taken in is written on exit)."""
     audit = await anyio.to_thread.run_sync(lambda: AuditLog(state_dir(root) / "audit.jsonl"))
-    remove = bus.add_listener(audit)
+    wake = Signal()
+
+    def take_in(message: Message) -> None:
+        audit(message)
+        wake.set()
+
+    async def write_loop() -> None:
+        while True:
+            await wake.wait()
+            await anyio.to_thread.run_sync(audit.write, audit.take())
+            await anyio.sleep(0.1)
+
+    remove = bus.add_listener(take_in)
     try:
-        yield audit
+        async with background() as tg:
+            tg.start_soon(write_loop)
+            yield audit
     finally:
         remove()
-        audit.close()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(audit.write, audit.take())
+            audit.close()
 
 
 @asynccontextmanager

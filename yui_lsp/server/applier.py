@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import anyio
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
@@ -130,7 +131,9 @@ class EditorApplier:
         """Land ``integration`` now: the client's edit, or the journaled disk write."""
         if not self._can_apply_edits():
             return await self._journaled.apply(task, integration)
-        landing = self._plan(integration, save_policy or self._options.save_after_apply)
+        on_disk = await anyio.to_thread.run_sync(self._read_disk, integration)
+        landing = self._plan(integration, save_policy or self._options.save_after_apply,
+                             on_disk)
         document_changes = self._use_document_changes(integration)
         params = lsp.ApplyWorkspaceEditParams(
             edit=landing.plan.workspace_edit(document_changes),
@@ -158,18 +161,24 @@ class EditorApplier:
     def _announce(self, payload: ResultReadyNotification) -> None:
         self._server.protocol.notify("yui/resultReady", wire(payload))
 
-    def _plan(self, integration: Integration, policy: str) -> _Landing:
+    def _read_disk(self, integration: Integration) -> dict[str, bytes | None]:
+        """What the files of ``integration`` hold on disk (blocking: a worker thread)."""
+        return {s: self._disk.read(s) for s in (_source(m) for m in integration.files)}
+
+    def _plan(self, integration: Integration, policy: str,
+              on_disk: dict[str, bytes | None]) -> _Landing:
         """Check every file still holds what the merge saw, and build the edit."""
         landing = _Landing(EditPlan(encoding=self._position_encoding()))
         plan = landing.plan
         root = self._documents.root
         for merged in integration.files:
-            source = merged.old_path if merged.kind == ChangeKind.RENAME and merged.old_path \
-                else merged.path
+            source = _source(merged)
             doc = self._documents.find(source)
             if doc is not None:
                 current: bytes | None = doc.text.encode("utf-8")
-            else:
+            elif source in on_disk:
+                current = on_disk[source]
+            else:  # opened and closed again while the others were read: read it now
                 current = self._disk.read(source)
             if current != merged.expected:
                 raise StaleContentError(merged.path)
@@ -191,7 +200,8 @@ class EditorApplier:
             if doc is None:
                 landing.opened.append(target.uri)
             # An open buffer equal to the file on disk has no unsaved work of the user's.
-            clean = doc is None or current == self._disk.read(source)
+            on_disk_now = on_disk[source] if source in on_disk else self._disk.read(source)
+            clean = doc is None or current == on_disk_now
             if policy == "always" or (policy == "clean" and clean):
                 landing.save.append(target.uri)
         return landing
@@ -207,6 +217,12 @@ class EditorApplier:
         if any(word in reason.lower() for word in _STALE_WORDS):
             raise StaleContentError(integration.paths[0] if integration.paths else "")
         raise ApplyError(f"the editor refused the result: {reason}; nothing was changed")
+
+
+def _source(merged: MergedFile) -> str:
+    """The path whose current content a merged file replaces (the old one of a rename)."""
+    return merged.old_path if merged.kind == ChangeKind.RENAME and merged.old_path \
+        else merged.path
 
 
 def _is_utf8(data: bytes | None) -> bool:

@@ -17,7 +17,13 @@ from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.coordinator import all_tasks, control, list_agents, live_coordinators
+from yui_lsp.coordinator import (
+    all_tasks,
+    control,
+    list_agents,
+    live_coordinators,
+    recent_tasks,
+)
 from yui_lsp.coordinator.components import (
     DEVELOP_COMPONENTS,
     MULTI_LANG_COMPONENTS,
@@ -114,6 +120,15 @@ def check_inside(folder: Folder, task: Task, where: str = "") -> None:
                     from None
 
 
+async def _check_all_inside(folder: Folder, tasks: list[Task]) -> None:
+    """:func:`check_inside` for every task, in a worker thread (it looks at the disk)."""
+    def check() -> None:
+        for index, task in enumerate(tasks):
+            check_inside(folder, task, f"tasks.{index}." if len(tasks) > 1 else "")
+
+    await anyio.to_thread.run_sync(check)
+
+
 def _first_glob(path: str) -> int:
     parts = path.split("/")
     return next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
@@ -165,6 +180,7 @@ class Commands:
             await self._host.wait_ready()
             try:
                 result = await handler(params)
+                await self._host.settle()
             except _BAD_REQUEST as exc:
                 raise JsonRpcInvalidParams(str(exc)) from None
             except YuiError as exc:
@@ -180,15 +196,14 @@ class Commands:
     # ----------------------------------------------------------------- submit
 
     async def _submit(self, folder: Folder, tasks: list[Task]) -> list[str]:
-        for index, task in enumerate(tasks):
-            check_inside(folder, task, f"tasks.{index}." if len(tasks) > 1 else "")
+        await _check_all_inside(folder, tasks)
         futures = await folder.manager.submit_plan(Plan.model_validate({"tasks": tasks}))
         return [f.task_id for f in futures]
 
     async def submit_task(self, params: SubmitTaskParams) -> SubmitResult:
         folder = self._host.folder(params.folder)
         task = Task.model_validate(params.model_dump(exclude={"folder"}))
-        check_inside(folder, task)
+        await _check_all_inside(folder, [task])
         future = await folder.manager.submit_task(task)
         return SubmitResult(task_id=future.task_id)
 
@@ -231,7 +246,7 @@ class Commands:
         self._limit_workers(folder, params.max_workers)
         spec = RefactorSpec(pattern=params.pattern, replacement=params.replacement,
                             regex=params.regex, files=params.files)
-        check_inside(folder, Task(title="refactor", refactor=spec))
+        await _check_all_inside(folder, [Task(title="refactor", refactor=spec)])
         files = await anyio.to_thread.run_sync(files_to_refactor, folder.root, spec.files, spec)
         if not files:
             raise PlanError(f"no file matching {', '.join(spec.files)} contains {spec.pattern!r}")
@@ -283,6 +298,11 @@ class Commands:
             if any(entry.coordinator_id != own_id for entry in others):
                 listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
                 tasks += [t for t in listed if t.coordinator_id != own_id]
+            if params.history:
+                shown = {t.task.id for t in tasks}
+                recent = await anyio.to_thread.run_sync(recent_tasks, folder.root,
+                                                        params.history)
+                tasks += [t for t in recent if t.task.id not in shown]
         # Built from cached JSON entries, not through TaskListResult: see listing.py.
         return WireJson(self._listing.answer(self.review.visible(tasks), params))
 

@@ -9,9 +9,7 @@ lease poller that notices other processes' leases, and the per-task progress fol
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,13 +24,14 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
-from yui_lsp.errors import PlanError, UnknownTaskError
+from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
 from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
+from yui_lsp.server.params import LocksChangedNotification
 from yui_lsp.server.relay import relay_others
 from yui_lsp.server.review_desk import ReviewDesk
-from yui_lsp.server.wire import wire
+from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import LeaseTable
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,10 @@ log = logging.getLogger(__name__)
 LEASE_POLL_S = 0.5
 #: Re-read the table at least this often: leases also end by expiring, with no write.
 LEASE_REFRESH_S = 5.0
+#: Least time between two lease tables shown to the editor (a table can be megabytes).
+LOCKS_SHOW_INTERVAL_S = 1.0
+#: Messages waiting for the editor before the host starts dropping (see ``_deliver``).
+INBOX_SIZE = 10_000
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Folder:
     options: ApplyOptions
     applier: EditorApplier | None = None
     locks: list[LockRecord] = field(default_factory=list)
+    #: ``yui/locksChanged`` payload of ``locks``, built off the event loop.
+    locks_wire: WireJson | None = None
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
 
 
@@ -79,6 +84,13 @@ class CoordinatorHost:
         self._settings_for = settings_for
         self._tg: TaskGroup | None = None
         self._inbox: MemoryObjectSendStream[tuple[Folder, Message]] | None = None
+        #: While the inbox is full: the latest state change of each task and lease table,
+        #: delivered once the pump catches up (every other message is dropped).
+        self._overflow: dict[tuple[str, str], tuple[Folder, Message]] = {}
+        self.dropped = 0
+        #: Lease tables waiting to be compared and shown, by folder URI (the latest wins).
+        self._lock_news: dict[str, tuple[Folder, list[LockRecord]]] = {}
+        self._locks_wake = anyio.Event()
         self._stop: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._ready: anyio.Event | None = None
@@ -88,7 +100,7 @@ class CoordinatorHost:
     async def run(self, folders: list[tuple[str, Path]]) -> None:
         """Host ``folders`` (uri, root) until :meth:`stop`; the server's long-lived task."""
         self._stop, self._stopped, self._ready = anyio.Event(), anyio.Event(), anyio.Event()
-        send, receive = anyio.create_memory_object_stream[tuple[Folder, Message]](math.inf)
+        send, receive = anyio.create_memory_object_stream[tuple[Folder, Message]](INBOX_SIZE)
         self._inbox = send
         try:
             async with anyio.create_task_group() as tg, send, receive:
@@ -100,6 +112,7 @@ class CoordinatorHost:
                 finally:
                     self._ready.set()
                 tg.start_soon(self._poll_leases)
+                tg.start_soon(self._show_locks)
                 tg.start_soon(relay_others, self._hosted, self._relay)
                 await self._stop.wait()
                 tg.cancel_scope.cancel()
@@ -134,6 +147,10 @@ class CoordinatorHost:
             return
         try:
             await self.task_group.start(self._host_folder, uri, root)
+        except YuiError as exc:  # a missing folder, a .yui/ that is someone else's...
+            log.warning("cannot host %s: %s", root, exc)
+            self.server.window_show_message(lsp.ShowMessageParams(
+                type=lsp.MessageType.Error, message=f"yui: {exc}"))
         except Exception as exc:
             # A folder that cannot be hosted (unreadable, not writable) must not take the
             # others down; the user is told why.
@@ -177,31 +194,74 @@ class CoordinatorHost:
 
     def _deliver(self, folder: Folder, message: Message) -> None:
         # Called inside the coordinator's publish: only queue, never block it.
-        if self._inbox is not None:
-            # Shutting down, nobody listens any more: dropping is right.
-            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-                self._inbox.send_nowait((folder, message))
+        if self._inbox is None:
+            return
+        try:
+            self._inbox.send_nowait((folder, message))
+        except anyio.WouldBlock:
+            # The editor is slow: keep what it must not miss (each task's latest state, the
+            # lease table), drop output lines and events.
+            key = _overflow_key(folder, message)
+            if key is None:
+                self.dropped += 1
+            else:
+                self._overflow[key] = (folder, message)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # shutting down, nobody listens any more: dropping is right
+
+    async def settle(self, max_rounds: int = 1000) -> None:
+        """Let the pump hand over what is queued now, so a command's answer reaches the
+        editor after the notifications of what it did (bounded: never waits for long)."""
+        inbox = self._inbox
+        for _ in range(max_rounds):
+            if inbox is None or inbox.statistics().current_buffer_used == 0:
+                return
+            await anyio.sleep(0)
 
     async def _pump(self, inbox: Any) -> None:
         async for folder, message in inbox:
-            if isinstance(message, LocksChanged):
-                self._locks_now(folder, message.locks)
-                continue
-            for feature in self.features:
-                try:
-                    feature.on_message(folder, message)
-                except Exception:  # one broken feature must not silence the others
-                    log.exception("feature %r failed on %s", feature, message.type)
+            self._handle(folder, message)
+            # Only once the queue is empty: what overflowed is newer than all it holds.
+            if self._overflow and inbox.statistics().current_buffer_used == 0:
+                kept, self._overflow = self._overflow, {}
+                for item in kept.values():
+                    self._handle(*item)
 
-    def _locks_now(self, folder: Folder, locks: list[LockRecord]) -> None:
-        if locks == folder.locks:
+    def _handle(self, folder: Folder, message: Message) -> None:
+        if isinstance(message, LocksChanged):
+            self._locks_now(folder, message.locks)
             return
-        folder.locks = list(locks)
         for feature in self.features:
             try:
-                feature.on_locks(folder, folder.locks)
-            except Exception:
-                log.exception("feature %r failed on locks", feature)
+                feature.on_message(folder, message)
+            except Exception:  # one broken feature must not silence the others
+                log.exception("feature %r failed on %s", feature, message.type)
+
+    def _locks_now(self, folder: Folder, locks: list[LockRecord]) -> None:
+        self._lock_news[folder.uri] = (folder, locks)
+        self._locks_wake.set()
+
+    async def _show_locks(self) -> None:
+        """Hand changed lease tables to the features, at most once a second.
+
+        A table can hold thousands of leases: comparing it with the last one and building
+        its notification payload happen in a worker thread.
+        """
+        while True:
+            await self._locks_wake.wait()
+            self._locks_wake = anyio.Event()
+            news, self._lock_news = self._lock_news, {}
+            for folder, locks in news.values():
+                payload = await anyio.to_thread.run_sync(_locks_payload, folder, locks)
+                if payload is None:
+                    continue
+                folder.locks, folder.locks_wire = list(locks), payload
+                for feature in self.features:
+                    try:
+                        feature.on_locks(folder, folder.locks)
+                    except Exception:
+                        log.exception("feature %r failed on locks", feature)
+            await anyio.sleep(LOCKS_SHOW_INTERVAL_S)
 
     async def _poll_leases(self) -> None:
         """Pick up lease changes made by other processes (the CLI, other editor windows)."""
@@ -215,7 +275,7 @@ class CoordinatorHost:
                     table = tables[uri] = LeaseTable(
                         folder.root, folder.manager.coordinator_id,
                         folder.manager.settings.lease_ttl_s)
-                version = table.table_version()
+                version = await anyio.to_thread.run_sync(table.table_version)
                 last_version, last_read = seen.get(uri, (-1.0, 0.0))
                 now = time.monotonic()
                 if version == last_version and now - last_read < LEASE_REFRESH_S:
@@ -258,6 +318,22 @@ class CoordinatorHost:
             if rel is not None and (best is None or len(str(folder.root)) > len(str(best[0].root))):
                 best = (folder, rel)
         return best
+
+
+def _locks_payload(folder: Folder, locks: list[LockRecord]) -> WireJson | None:
+    """The ``yui/locksChanged`` payload of ``locks``, or None when nothing changed."""
+    if locks == folder.locks:
+        return None
+    return wire(LocksChangedNotification(folder=folder.uri, locks=locks))
+
+
+def _overflow_key(folder: Folder, message: Message) -> tuple[str, str] | None:
+    """What a message is the latest state of (kept when the inbox overflows), or None."""
+    if isinstance(message, LocksChanged):
+        return (folder.uri, "")
+    if isinstance(message, TaskUpdate):
+        return (folder.uri, message.task_id)
+    return None
 
 
 def _rel(folder: Folder, uri: str) -> str | None:

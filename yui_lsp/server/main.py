@@ -73,7 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.tcp is not None:
             serve_tcp(server, args.host, args.tcp, args.token_file)
         else:
-            server.start_io()
+            from yui_lsp.server.stdout import BackgroundStdout
+
+            stdout = BackgroundStdout(sys.stdout.buffer)
+            try:
+                server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
+            finally:
+                stdout.close()
     except YuiError as exc:
         print(f"yui-lsp: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -44,5 +44,7 @@ class Notifications:
             self._server.protocol.notify(method, wire(message))
 
     def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
-        payload = LocksChangedNotification(folder=folder.uri, locks=locks)
-        self._server.protocol.notify(LOCKS_CHANGED, wire(payload))
+        # The host built the payload off the loop; build it here only when it did not.
+        payload = folder.locks_wire or wire(LocksChangedNotification(folder=folder.uri,
+                                                                     locks=locks))
+        self._server.protocol.notify(LOCKS_CHANGED, payload)

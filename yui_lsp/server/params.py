@@ -201,6 +201,12 @@ class TaskListParams(FolderParam):
         description="Include each task's `prompt` and `command` (left out by default: "
         "they can be long and no task list shows them).",
     )
+    history: int = Field(
+        default=0, ge=0, le=1000,
+        description="Also list up to this many recent tasks of the repository's history "
+        "(ended tasks of earlier runs and other coordinators), newest first, after the live "
+        "ones.",
+    )
 
 
 class SubmitResult(CamelModel):

@@ -6,20 +6,18 @@ the task's updates and its agent's output lines into reports. Tasks still waitin
 (pending, blocked, queued) have no progress: five hundred queued tasks would otherwise be
 five hundred progress bars, token requests and idle followers.
 
-Bursts of output are coalesced: the follower sends only the latest state of whatever has
-arrived since its last report, so a chatty agent cannot flood the editor and a single line
-still reaches it at once.
+Bursts of output are coalesced: each follower holds one state (not a queue) that every
+message updates, and sends the latest of it when it reports, so a chatty agent cannot flood
+the editor or grow the server's memory, and a single line still reaches it at once.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
@@ -45,13 +43,31 @@ class ProgressState:
     update: TaskUpdate | None = None
 
 
+class _Mailbox:
+    """One task's latest progress state and a wake-up for its follower (bounded: one state)."""
+
+    def __init__(self) -> None:
+        self.state = ProgressState()
+        self._fresh = anyio.Event()
+
+    def put(self, message: Message) -> None:
+        _absorb(self.state, message)
+        self._fresh.set()
+
+    async def take(self) -> ProgressState:
+        """Wait for something new, then the state as it is now."""
+        await self._fresh.wait()
+        self._fresh = anyio.Event()
+        return self.state
+
+
 class TaskProgress:
     """The progress feature: followers by task id, tokens by progress token."""
 
     def __init__(self, server: LanguageServer, host: CoordinatorHost) -> None:
         self._server = server
         self._host = host
-        self._followers: dict[str, MemoryObjectSendStream[Message]] = {}
+        self._followers: dict[str, _Mailbox] = {}
         self.tokens: dict[str, tuple[Folder, str]] = {}
 
     def _supported(self) -> bool:
@@ -64,58 +80,44 @@ class TaskProgress:
     def on_message(self, folder: Folder, message: Message) -> None:
         if not isinstance(message, TaskUpdate | AgentOutput):
             return
-        stream = self._followers.get(message.task_id)
-        if stream is None:
+        mailbox = self._followers.get(message.task_id)
+        if mailbox is None:
             if (not isinstance(message, TaskUpdate) or message.status.terminal
                     or message.status in WAITING):
                 return
             if not self._supported():
                 return
-            stream, receive = anyio.create_memory_object_stream[Message](math.inf)
-            self._followers[message.task_id] = stream
-            self._host.task_group.start_soon(self._follow, folder, message, receive)
-        try:
-            stream.send_nowait(message)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._followers.pop(message.task_id, None)
+            mailbox = self._followers[message.task_id] = _Mailbox()
+            self._host.task_group.start_soon(self._follow, folder, message, mailbox)
+        mailbox.put(message)
 
-    async def _follow(self, folder: Folder, first: TaskUpdate,
-                      updates: MemoryObjectReceiveStream[Message]) -> None:
+    async def _follow(self, folder: Folder, first: TaskUpdate, updates: _Mailbox) -> None:
         task_id = first.task_id
         token = f"yui/{task_id}/{uuid.uuid4().hex[:8]}"
         progress = self._server.work_done_progress
         created = False
         try:
-            with updates:
-                with anyio.move_on_after(CREATE_TIMEOUT_S):
-                    await progress.create_async(token)
-                    created = True
-                if not created:
-                    log.warning("client did not accept progress token for %s", task_id)
-                    return
-                self.tokens[token] = (folder, task_id)
-                progress.begin(token, lsp.WorkDoneProgressBegin(
-                    title=f"yui: {first.title or task_id}", cancellable=True,
-                    message=first.agent or first.agent_id, percentage=0))
-                await self._report_until_end(token, updates)
+            with anyio.move_on_after(CREATE_TIMEOUT_S):
+                await progress.create_async(token)
+                created = True
+            if not created:
+                log.warning("client did not accept progress token for %s", task_id)
+                return
+            self.tokens[token] = (folder, task_id)
+            progress.begin(token, lsp.WorkDoneProgressBegin(
+                title=f"yui: {first.title or task_id}", cancellable=True,
+                message=first.agent or first.agent_id, percentage=0))
+            await self._report_until_end(token, updates)
         finally:
             self.tokens.pop(token, None)
             progress.tokens.pop(token, None)
-            stream = self._followers.pop(task_id, None)
-            if stream is not None:
-                stream.close()
+            if self._followers.get(task_id) is updates:
+                del self._followers[task_id]
 
-    async def _report_until_end(self, token: str,
-                                updates: MemoryObjectReceiveStream[Message]) -> None:
+    async def _report_until_end(self, token: str, updates: _Mailbox) -> None:
         progress = self._server.work_done_progress
-        state = ProgressState()
-        async for message in updates:
-            _absorb(state, message)
-            while True:  # coalesce whatever else is already waiting
-                try:
-                    _absorb(state, updates.receive_nowait())
-                except anyio.WouldBlock:
-                    break
+        while True:
+            state = await updates.take()
             update = state.update
             if update is not None and update.status.terminal:
                 outcome = update.status.value

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +61,10 @@ class LeaseTable:
         self._lock_path = self.folder / ".table.lock"
         self._host = socket.gethostname()
         self._pid = os.getpid()
+        #: Parsed lease files by name, with the (inode, mtime, size) they were parsed at: a
+        #: table of thousands of leases is parsed again only where a file changed.
+        self._parsed: dict[str, tuple[tuple[int, int, int], list[LockRecord]]] = {}
+        self._parsed_lock = threading.Lock()
 
     # ----------------------------------------------------------------- table storage
 
@@ -74,15 +79,26 @@ class LeaseTable:
 
     def _load_all(self) -> dict[str, list[LockRecord]]:
         table: dict[str, list[LockRecord]] = {}
+        fresh: dict[str, tuple[tuple[int, int, int], list[LockRecord]]] = {}
+        with self._parsed_lock:
+            parsed = self._parsed
         for entry in self.folder.glob("*.json"):
             # A lease someone else could have written would let them hold any path.
             check_trusted(entry)
             try:
-                table[entry.stem] = _RECORDS.validate_json(entry.read_bytes())
+                st = entry.stat()
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                hit = parsed.get(entry.name)
+                if hit is None or hit[0] != key:
+                    hit = (key, _RECORDS.validate_json(entry.read_bytes()))
             except (OSError, ValidationError):
                 # A file another version of yui wrote, or one half-copied by hand: it
                 # cannot be trusted as a lease, so it is treated as absent.
                 continue
+            fresh[entry.name] = hit
+            table[entry.stem] = list(hit[1])
+        with self._parsed_lock:
+            self._parsed = fresh
         return table
 
     def _store(self, task_id: str, records: list[LockRecord]) -> None:
@@ -269,12 +285,18 @@ class LeaseTable:
 
     def holder(self, rel_path: str, exclude_task: str | None = None) -> LockRecord | None:
         """The lease covering ``rel_path`` (exclusive first), other than ``exclude_task``'s."""
-        covering = [
-            r for r in self.records()
-            if r.locked_by != exclude_task and path_matches(rel_path, [r.file_path])
-        ]
-        covering.sort(key=lambda r: r.lock_type is not LockType.EXCLUSIVE)
-        return covering[0] if covering else None
+        return self.holders([rel_path], exclude_task)[rel_path]
+
+    def holders(self, rel_paths: list[str], exclude_task: str | None = None,
+                ) -> dict[str, LockRecord | None]:
+        """:meth:`holder` of each path, from one reading of the table."""
+        records = [r for r in self.records() if r.locked_by != exclude_task]
+        found: dict[str, LockRecord | None] = {}
+        for rel_path in rel_paths:
+            covering = [r for r in records if path_matches(rel_path, [r.file_path])]
+            covering.sort(key=lambda r: r.lock_type is not LockType.EXCLUSIVE)
+            found[rel_path] = covering[0] if covering else None
+        return found
 
     def table_version(self) -> float:
         """Changes whenever any process changes the table (the folder's mtime); cheap."""

@@ -22,6 +22,7 @@ out, or does nothing when it already holds it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -37,6 +38,7 @@ import anyio
 import platformdirs
 import psutil
 
+from yui_lsp.errors import ConfigError
 from yui_lsp.workspace.gitcmd import (
     GitError,
     git,
@@ -216,8 +218,21 @@ class SandboxPool:
             for sandbox in doomed:
                 await anyio.to_thread.run_sync(self._remove, sandbox)
 
+    def check_folder(self) -> None:
+        """ConfigError unless the sandboxes' folder can be created and written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.folder, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "Permission denied")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot keep sandboxes in {self.folder.parent.parent} ({exc.strerror}); set "
+                "sandbox_dir to a folder you can write, or remove it to use the user cache"
+            ) from None
+
     def cleanup_orphans(self) -> list[Path]:
         """Remove sandboxes left by processes that are gone; returns what was removed."""
+        self.check_folder()
         removed = []
         if self.folder.is_dir():
             orphans = [e for e in sorted(self.folder.iterdir())

@@ -59,6 +59,12 @@ def _walk(root_fd: int, rel: str, *, follow: bool, create: bool) -> tuple[int, s
     The caller closes the descriptor. A link along the way (or at the end, when ``follow``)
     is resolved inside the root; without ``follow`` any link in a folder position raises.
     """
+    fd, _, name = _walk_to(root_fd, rel, follow=follow, create=create)
+    return fd, name
+
+
+def _walk_to(root_fd: int, rel: str, *, follow: bool, create: bool) -> tuple[int, str, str]:
+    """:func:`_walk`, plus the folder's path relative to the root (links resolved)."""
     pending = _parts(rel)
     if not pending:
         raise IsADirectoryError(errno.EISDIR, "the root itself", rel)
@@ -71,7 +77,7 @@ def _walk(root_fd: int, rel: str, *, follow: bool, create: bool) -> tuple[int, s
             if len(pending) == 1:
                 target = _link_text(fd, name) if follow else None
                 if target is None:
-                    return fd, name
+                    return fd, "/".join(done), name
             else:
                 sub = _open_dir(fd, name, create)
                 if sub is not None:
@@ -207,6 +213,16 @@ def _exists(root: Path, rel: str) -> bool:
             return False
         finally:
             os.close(fd)
+
+
+def resolve(root: Path, rel: str) -> str:
+    """Where ``rel`` leads inside ``root``, links followed only inside (missing folders are
+    made); PathOutsideWorkspaceError for a link leading out. Check this path, not ``rel``,
+    before writing: ``alias/x`` may be ``.git/x``."""
+    with _root_fd(root) as top:
+        fd, folder, name = _walk_to(top, rel, follow=True, create=True)
+        os.close(fd)
+    return posixpath.join(folder, name)
 
 
 def write_file(root: Path, rel: str, data: bytes) -> None:

@@ -12,6 +12,7 @@ untrusted: git runs on it only with isolated config, and nothing here follows a 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -25,6 +26,7 @@ from yui_lsp.workspace import safe_fs
 from yui_lsp.workspace.gitcmd import GitError, git, git_out, split_z
 from yui_lsp.workspace.gitdir import ObjectSource, give_agent_git_dir, harden, head_of
 from yui_lsp.workspace.merge import is_text
+from yui_lsp.workspace.paths import refuse_protected
 from yui_lsp.workspace.staging import UnsafeChangeError, stage, status_entries
 from yui_lsp.workspace.statcache import unseen_changes
 
@@ -301,6 +303,9 @@ class Sandbox:
             raise PathOutsideWorkspaceError(
                 f"{rel} -> {target}", "the sandbox (the agent made a symlink out)"
             )
+        # Nor one into .git/ or .yui/: through it, later writes would reach them.
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+        refuse_protected([joined], f"the link {rel} -> {target} was not applied")
 
 
 def _utf8(text: str) -> bool:

@@ -11,6 +11,7 @@ else, CVE-2022-24765).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import pwd
 import stat
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from yui_lsp.errors import UntrustedStateError
+from yui_lsp.errors import UntrustedStateError, WorkspaceNotFoundError
 
 STATE_DIR_NAME = ".yui"
 _EXCLUDE_LINE = ".yui/"
@@ -80,13 +81,21 @@ def private_dir(path: Path) -> Path:
 
 
 def open_private(path: Path, flags: int) -> int:
-    """``os.open`` of a file under ``.yui/``: created 0600, an existing one made 0600 too."""
-    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    """``os.open`` of a file under ``.yui/``: created 0600, an existing one of the user's made
+    0600 too; a symlink or someone else's file is refused (UntrustedStateError)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            check_trusted(path)  # raises: a symlink
+        raise
     try:
         st = os.fstat(fd)
-        if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        if st.st_uid != os.geteuid():
+            check_trusted(path, st)  # raises: not the user's own
+        if stat.S_IMODE(st.st_mode) & 0o077:
             os.fchmod(fd, PRIVATE_FILE_MODE)
-    except OSError:
+    except BaseException:
         os.close(fd)
         raise
     return fd
@@ -99,6 +108,8 @@ def state_dir(root: Path) -> Path:
     The exclude file, unlike ``.gitignore``, is never committed, so yui leaves no trace in
     the user's history.
     """
+    if not os.path.isdir(root):
+        raise WorkspaceNotFoundError(str(root))  # never made up: see the LSP's rootUri
     path = private_dir(Path(root) / STATE_DIR_NAME)
     git_dir = Path(root) / ".git"
     if git_dir.is_dir():

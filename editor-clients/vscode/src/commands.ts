@@ -133,7 +133,9 @@ export async function plan(host: Host): Promise<void> {
   if (agents.trim()) args.agents = splitList(agents);
   const answer = await host.run<PlanAnswer>("yui.plan", args);
   const doc = await vscode.workspace.openTextDocument({
-    content: JSON.stringify(answer.plan, null, 2), language: "json",
+    // Unset fields (null) only clutter the review; the server fills in their defaults.
+    content: JSON.stringify(answer.plan, (_key, value: unknown) => (value === null ? undefined : value), 2),
+    language: "json",
   });
   await vscode.window.showTextDocument(doc, { preview: false });
   const choice = await vscode.window.showInformationMessage(

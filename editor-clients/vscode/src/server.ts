@@ -154,6 +154,26 @@ export class Server {
       throw err;
     }
     this.setState("running");
+    void this.logDoctor();
+  }
+
+  /** Says in the yui-lsp output how yui works in each folder (`yui.doctor`): its file
+   *  system, how an apply flushes there, who shares its locks, where the control sockets
+   *  live, whether agents run confined. */
+  private async logDoctor(): Promise<void> {
+    try {
+      const answer = await this.run<{ reports?: Record<string, unknown>[] }>("yui.doctor", {});
+      for (const report of answer.reports ?? []) {
+        this.log.appendLine(`yui: workspace ${String(report.workspace)} on ${String(report.file_system)} ` +
+          `(mounted at ${String(report.mount_point)})`);
+        this.log.appendLine(`yui:   durability: ${String(report.flush)}`);
+        this.log.appendLine(`yui:   file locks: ${String(report.locks)}`);
+        this.log.appendLine(`yui:   control socket: ${String(report.control_socket)}`);
+        this.log.appendLine(`yui:   confinement: ${String(report.confinement)}`);
+      }
+    } catch (err) {
+      this.log.appendLine(`yui: yui.doctor failed: ${String(err)}`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -45,7 +45,7 @@ function M.check()
   end
 
   if vim.fn.executable("git") == 1 then
-    health.ok("git found (sandboxes are git worktrees)")
+    health.ok("git found (each sandbox is a checkout with a git directory of its own)")
   else
     health.warn("git not found: sandboxes fall back to plain copies of the workspace")
   end
@@ -64,6 +64,32 @@ function M.check()
   end
   for _, client in ipairs(clients) do
     health.ok(string.format("client %d running for %s", client.id, client.root_dir or "?"))
+    M.report_doctor(client)
+  end
+end
+
+--- What the server's `yui.doctor` says about each workspace folder: its file system, how an
+--- apply flushes there, who shares its locks, where the control sockets live, confinement.
+function M.report_doctor(client)
+  local health = vim.health
+  local answer = client:request_sync("workspace/executeCommand",
+    { command = "yui.doctor", arguments = { vim.empty_dict() } }, 10000)
+  if not answer or answer.err or not answer.result then
+    local why = answer and answer.err and answer.err.message or "no answer"
+    health.warn("yui.doctor failed: " .. tostring(why))
+    return
+  end
+  for _, report in ipairs(answer.result.reports or {}) do
+    health.info("workspace " .. report.workspace .. " on " .. report.file_system
+      .. " (mounted at " .. report.mount_point .. ")")
+    health.info("durability: " .. report.flush)
+    health.info("file locks: " .. report.locks)
+    health.info("control socket: " .. report.control_socket)
+    if report.confined then
+      health.ok("confinement: " .. report.confinement)
+    else
+      health.warn("confinement: " .. report.confinement)
+    end
   end
 end
 

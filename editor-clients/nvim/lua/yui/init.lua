@@ -64,6 +64,9 @@ local function notify_end(task)
   elseif #task.files > 0 then
     text = text .. " (" .. table.concat(task.files, ", ") .. ")"
   end
+  if task.status == "conflict" then
+    text = text .. " — :YuiResolve " .. task.id
+  end
   vim.notify(text, level, { title = "yui" })
 end
 
@@ -96,7 +99,8 @@ function M.on_result_ready(_, params, _)
   local id = params.task_id or params.taskId
   local name = (params.title and params.title ~= "") and params.title or id
   vim.notify(
-    string.format("yui: result of '%s' is ready: :YuiApply %s or :YuiDiscard %s", name, id, id),
+    string.format("yui: result of '%s' is ready: :YuiDiff %s, then :YuiApply %s or :YuiDiscard %s",
+      name, id, id, id),
     vim.log.levels.INFO,
     { title = "yui" }
   )
@@ -151,15 +155,20 @@ function M.submit(spec, on_result)
   M.exec("yui.submitTask", spec, on_result)
 end
 
--- M.cancel(id), M.retry(id), M.apply(id), M.discard(id): control one task by its id.
+-- M.cancel(id), M.retry(id): control one task by its id.
+-- M.apply(id, files?), M.discard(id, files?): a waiting result, all of it or these files.
 for name, command in pairs({
   cancel = "yui.cancelTask",
   retry = "yui.retryTask",
   apply = "yui.applyResult",
   discard = "yui.discardResult",
 }) do
-  M[name] = function(id)
-    M.exec(command, { taskId = id })
+  M[name] = function(id, files)
+    local args = { taskId = id }
+    if files and #files > 0 then
+      args.files = files
+    end
+    M.exec(command, args)
   end
 end
 

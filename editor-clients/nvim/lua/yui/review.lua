@@ -102,8 +102,20 @@ function M.diff(id)
         vim.cmd("diffthis")
       end
       side(file.current, string.format("yui://%s/current/%s", id, file.path))
+      local left = vim.api.nvim_get_current_buf()
       vim.cmd("vnew")
       side(file.result, string.format("yui://%s/result/%s", id, file.path))
+      if result.source == "review" then
+        -- Per file, from the diff: `a` applies it, `d` discards it (then the tab closes).
+        for _, buf in ipairs({ left, vim.api.nvim_get_current_buf() }) do
+          for key, action in pairs({ a = "apply", d = "discard" }) do
+            vim.keymap.set("n", key, function()
+              require("yui")[action](id, { file.path })
+              vim.cmd("tabclose")
+            end, { buffer = buf, nowait = true, desc = "yui: " .. action .. " " .. file.path })
+          end
+        end
+      end
     end
   end)
 end
