@@ -268,6 +268,7 @@ class SandboxPool:
         self, sandbox: Sandbox, task_id: str, requested: float, given: str | None = None
     ) -> None:
         started = time.perf_counter()
+        sandbox.handed_out_s = time.time()
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.is_git:
             # Every sandbox git directory lists it as an alternate: it must exist first.

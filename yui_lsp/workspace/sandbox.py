@@ -28,6 +28,7 @@ from yui_lsp.workspace.gitdir import ObjectSource, give_agent_git_dir, harden, h
 from yui_lsp.workspace.merge import is_text
 from yui_lsp.workspace.paths import refuse_protected
 from yui_lsp.workspace.staging import UnsafeChangeError, stage, status_entries
+from yui_lsp.workspace.statcache import unseen_changes
 
 #: A full commit id (SHA-1 or SHA-256 repositories).
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -60,6 +61,8 @@ class Sandbox:
         self.confine_readonly: tuple[Path, ...] = (git_dir,)
         #: Whether it goes back to the pool on release (worktrees) or is removed.
         self.pooled = pooled
+        #: Wall clock when its last hand-out began (its agent wrote nothing before), 0: unknown.
+        self.handed_out_s = 0.0
         #: Seconds it took to get ready, for metrics.
         self.ready_s = 0.0
         #: The commit this (pooled) sandbox is known to hold exactly, "" when unknown.
@@ -148,6 +151,12 @@ class Sandbox:
             return None
         return status_entries(self.git_args(), ignored=True)
 
+    def _unseen(self, listed: set[str]) -> dict[str, tuple[int, str]]:
+        """Same-size edits git's whole-second stat check calls clean (see
+        :mod:`yui_lsp.workspace.statcache`): path -> (mode, new blob id)."""
+        return unseen_changes(self.git_args(), self.git_dir / "index", self.path, listed,
+                              self.source.object_format, self.handed_out_s)
+
     def _fetch_base_blobs(self, fields: list[str]) -> None:
         """Every base blob the change set and its merge will ask for, in one git process."""
         wanted = sorted({f for f in fields if not f.startswith(":") and "\n" not in f})
@@ -193,6 +202,9 @@ class Sandbox:
         self.clean_at = self.base
 
     def _checkout_clean(self) -> None:
+        # checkout skips files whose stat matches the index: those git cannot see go first.
+        for rel in self._unseen(set()):
+            safe_fs.remove_entry(self.path, rel)
         self.git(["checkout", "-q", "--detach", "--force", self.base])
         # -ff: nested repositories an agent made go too.
         self.git(["clean", "-q", "-ffdx"])
@@ -201,16 +213,17 @@ class Sandbox:
         """True when the work tree holds exactly ``base`` (nothing new, not even ignored)."""
         out = self.git(["status", "--porcelain=v1", "-z", "--untracked-files=all",
                         "--ignored=matching"]).stdout
-        return not out and self.head() == self.base
+        return not out and self.head() == self.base and not self._unseen(set())
 
     def _undo(self, seen: list[tuple[str, str]]) -> None:
         """Remove what the task added, then restore tracked files from the (untouched) index."""
         restore: list[str] = []
         for code, rel in seen:
+            # checkout-index skips a file whose stat matches its entry, as a same-size edit
+            # git could not see does: every file it restores is removed first.
+            safe_fs.remove_entry(self.path, rel.rstrip("/"))
             if code[0] == " ":
                 restore.append(rel)
-                continue
-            safe_fs.remove_entry(self.path, rel.rstrip("/"))
         if restore:
             spec = b"\0".join(os.fsencode(p) for p in restore)
             self.git(["checkout-index", "-q", "--force", "-z", "--stdin"], stdin=spec)
@@ -223,12 +236,19 @@ class Sandbox:
         self.harden()
         self._seen = self._status() if self.pooled else None
         self._base_blobs = {}
+        unseen = self._unseen({rel for _, rel in self._seen or []})
+        if self._seen is not None:
+            self._seen += [(" M", rel) for rel in unseen]
         if self._seen is not None and all(code == "!!" for code, _ in self._seen):
             # Most tasks of a batch touch nothing (or only ignored files): one status says so.
             return ChangeSet(task_id=self.task_id, base=self.base, changes=[])
         with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
             env = self._scratch_index(Path(tmp))
             stage(self.git_dir, self.path, Path(env["GIT_INDEX_FILE"]), Path(tmp), self._seen)
+            if unseen:  # `git add` trusts the same stat: record their new blobs directly
+                info = "".join(f"{mode:o} {oid}\t{rel}\n" for rel, (mode, oid) in unseen.items())
+                self.git(["update-index", "--index-info"], env=env,
+                         stdin=info.encode("utf-8", "surrogateescape"))
             raw = self.git(["diff-index", "--cached", "-r", "-z", "--raw", "--no-ext-diff",
                             "--no-textconv", "--find-renames=100%", self.base], env=env).stdout
         return self._change_set(split_z(raw))
