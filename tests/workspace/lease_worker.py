@@ -1,8 +1,9 @@
 """A separate coordinator process for lease tests.
 
-Usage: lease_worker.py ROOT TASK_ID CLAIM HOLD_S LOG [--hang]
+Usage: lease_worker.py ROOT TASK_ID CLAIM HOLD_S LOG [--hang] [--until FILE]
 Takes an exclusive lease on CLAIM (waiting if needed), logs when it holds it, holds it for
-HOLD_S seconds, then releases it. With --hang it never releases (to be killed).
+HOLD_S seconds (or, with --until, until FILE exists), then releases it. With --hang it never
+releases (to be killed).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def log(path: Path, line: str) -> None:
         fh.write(line + "\n")
 
 
-async def main(root: Path, task_id: str, claim: str, hold_s: float, out: Path, hang: bool) -> None:
+async def main(root: Path, task_id: str, claim: str, hold_s: float, out: Path, hang: bool,
+               until: Path | None) -> None:
     table = LeaseTable(root, f"coord-{task_id}", ttl_s=30)
 
     def waiting(record: LockRecord) -> None:
@@ -33,11 +35,14 @@ async def main(root: Path, task_id: str, claim: str, hold_s: float, out: Path, h
     if hang:
         await anyio.sleep_forever()
     await anyio.sleep(hold_s)
+    while until is not None and not until.exists():
+        await anyio.sleep(0.02)
     log(out, f"end {task_id} {time.time()}")
     table.release(task_id)
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    until = Path(args[args.index("--until") + 1]) if "--until" in args else None
     anyio.run(main, Path(args[0]), args[1], args[2], float(args[3]), Path(args[4]),
-              "--hang" in args)
+              "--hang" in args, until)

@@ -127,10 +127,13 @@ async def test_heartbeat_keeps_leases_alive(tmp_path: Path) -> None:
 
 
 def test_two_processes_never_hold_overlapping_leases(tmp_path: Path) -> None:
-    log = tmp_path / "log"
-    one = worker(tmp_path, "one", "src/**", 0.8, log)
+    log, go = tmp_path / "log", tmp_path / "go"
+    # One holds its lease until the second has said it waits: no timing involved.
+    one = worker(tmp_path, "one", "src/**", 0, log, "--until", str(go))
     wait_for_line(log, "start one")
     two = worker(tmp_path, "two", "src/app.py", 0.1, log)
+    wait_for_line(log, "wait two one", timeout=60)
+    go.touch()
     assert one.wait(20) == 0 and two.wait(20) == 0
     lines = log.read_text().splitlines()
     assert "wait two one" in lines  # the second one said who it waited for
