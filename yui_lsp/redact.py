@@ -96,7 +96,3 @@ def redact(text: str) -> str:
             out = pattern.sub(replacement, out)
     return out
 
-
-def redact_env(env: dict[str, str]) -> dict[str, str]:
-    """A copy of ``env`` safe to show: every value replaced, names kept (names are not secret)."""
-    return {name: REDACTED for name in env}

@@ -126,14 +126,6 @@ class Sandbox:
 
     # ----------------------------------------------------------------- diff
 
-    def snapshot_tree(self) -> str:
-        """Tree id of the sandbox as it is now (ignored files excluded), without touching
-        the index the agent may be using."""
-        with tempfile.TemporaryDirectory(prefix="yui-index-") as tmp:
-            env = self._scratch_index(Path(tmp))
-            self.git(["add", "-A"], env=env)
-            return self._git_out(["write-tree"], env=env)
-
     def _scratch_index(self, folder: Path) -> dict[str, str]:
         """Env for git using a copy of the sandbox's index (its stat data makes `add` fast)."""
         index = folder / "index"
