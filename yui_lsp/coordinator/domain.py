@@ -26,7 +26,7 @@ from yui_lsp.coordinator.rundir import socket_path
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import TaskInfo, utcnow
 from yui_lsp.workspace.filesystem import describe
-from yui_lsp.workspace.statedir import check_trusted, open_private, private_dir
+from yui_lsp.workspace.statedir import check_trusted, write_atomic
 
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -44,15 +44,6 @@ class CoordinatorEntry(BaseModel):
 
 def _yui_dir(root: Path) -> Path:
     return root / ".yui"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never half."""
-    private_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def _alive(entry: CoordinatorEntry) -> bool:

@@ -141,16 +141,26 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_durably(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: temp file, fsync, rename, fsync folder."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Replace the state file ``path`` with ``data`` (owner-only) so readers see the old or
+    the new file, never half of one; ``durable`` also survives a power cut (fsync of the
+    file before the rename, of its folder after). The one way yui writes its own state."""
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` that survives a power cut."""
+    write_atomic(path, data, durable=True)
 
 
 # --------------------------------------------------------------------------- barriers
