@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,9 +27,10 @@ import anyio
 from anyio.abc import TaskGroup
 
 from yui_lsp.config import AgentProfile, Settings, load_settings
+from yui_lsp.coordinator.attempts import run_task
 from yui_lsp.coordinator.bus import Bus
-from yui_lsp.coordinator.history import HistoryEntry, renamed
-from yui_lsp.coordinator.pipeline import Services, run_attempt
+from yui_lsp.coordinator.history import renamed
+from yui_lsp.coordinator.pipeline import Services
 from yui_lsp.coordinator.records import TaskFuture, TaskRecord
 from yui_lsp.coordinator.resources import ResourceGate
 from yui_lsp.coordinator.scheduler import RetryPolicy, Scheduler
@@ -45,10 +45,6 @@ from yui_lsp.coordinator.services import (
 )
 from yui_lsp.coordinator.validation import check_plan, check_task
 from yui_lsp.errors import (
-    AgentUnavailableError,
-    PlanError,
-    ProtectedPathError,
-    UnknownAgentError,
     UnknownTaskError,
     YuiError,
 )
@@ -58,15 +54,11 @@ from yui_lsp.protocol import (
     Message,
     Plan,
     Task,
-    TaskConflict,
     TaskInfo,
-    TaskOutcome,
     TaskResult,
     TaskStatus,
     TaskUpdate,
-    utcnow,
 )
-from yui_lsp.wording import plural
 from yui_lsp.workspace import (
     Applier,
     ClaimSet,
@@ -76,16 +68,6 @@ from yui_lsp.workspace import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The one real error inside (nested) single-exception groups from agent task groups."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-_NO_RETRY = (AgentUnavailableError, UnknownAgentError, PlanError, ProtectedPathError)
 
 
 def _no_shortage() -> str | None:
@@ -383,112 +365,19 @@ class ParallelTaskManager:
             await anyio.sleep(0.2)
 
     async def _run_attempts(self, rec: TaskRecord) -> None:
-        services = self._services
-        assert services is not None
-        task = rec.task
-        set_status = self._core.set_status
-        if task.claims:
-            set_status(rec, TaskStatus.ACQUIRING, "taking leases")
-
-            def on_wait(holder: LockRecord) -> None:
-                set_status(
-                    rec,
-                    TaskStatus.ACQUIRING,
-                    f"waiting for {holder.file_path} (leased by task {holder.locked_by!r})",
-                )
-
-            await services.leases.acquire(
-                task.id,
-                task.claims,
-                task.lock_type,
-                agent=task.agent,
-                title=task.title,
-                on_wait=on_wait,
-            )
-            self._locks_dirty.set()
-        policy = self.policy
-        if task.max_retries is not None:
-            policy = replace(policy, max_retries=task.max_retries)
-        failures = conflicts = 0
-        while True:
-            rec.attempts += 1
-            try:
-                outcome = await run_attempt(
-                    services,
-                    task,
-                    rec.profile,
-                    attempt=rec.attempts,
-                    agent_id=rec.agent_id,
-                    emit=lambda m: self._from_agent(rec, m),
-                    set_status=lambda s, msg: set_status(rec, s, msg),
-                    placed=lambda node: setattr(rec, "node", node),
-                )
-            except Exception as raised:
-                exc = _unwrap(raised)
-                error = str(exc) if isinstance(exc, YuiError) else f"internal error: {exc!r}"
-                if not isinstance(exc, YuiError):
-                    log.exception("task %s failed", task.id)
-                failures += 1
-                delay = policy.retry_after_failure(failures, not isinstance(exc, _NO_RETRY))
-                if delay is None:
-                    self._core.finish(rec, TaskStatus.FAILED, error)
-                    return
-                set_status(
-                    rec,
-                    TaskStatus.RUNNING,
-                    f"{error}; retry {failures}/{policy.max_retries} in {delay:g}s",
-                )
-                await anyio.sleep(delay)
-                continue
-            rec.run_s += outcome.run_s
-            rec.integration_s += outcome.integration_s
-            rec.extra_metrics.update(outcome.metrics)
-            if outcome.conflicts:
-                conflicts += 1
-                will_retry = policy.rerun_after_conflict(conflicts)
-                self._emit(
-                    TaskConflict(
-                        task_id=task.id,
-                        conflicts=outcome.conflicts,
-                        attempt=rec.attempts,
-                        will_retry=will_retry,
-                    )
-                )
-                if will_retry:
-                    set_status(rec, TaskStatus.RUNNING, "conflict; re-running on the current files")
-                    continue
-                rec.conflicts = outcome.conflicts
-                paths = ", ".join(c.path for c in outcome.conflicts if c.path) or "files"
-                self._core.finish(
-                    rec, TaskStatus.CONFLICT, f"conflict in {paths}: {outcome.conflicts[0].reason}"
-                )
-                return
-            rec.files_modified = outcome.files
-            rec.agent_errors = outcome.agent_errors
-            rec.outcome = TaskOutcome.CHANGED if outcome.files else TaskOutcome.NO_CHANGES
-            self._core.finish(rec, TaskStatus.COMPLETED,
-                              f"{plural(len(outcome.files), 'file')} changed"
-                              if outcome.files else "no changes")
-            return
+        assert self._services is not None
+        await run_task(rec, self._services, self._core, self.policy,
+                       emit=self._emit, from_agent=self._from_agent,
+                       leases_changed=self._locks_dirty.set)
 
     # ------------------------------------------------------------------ what the core reports
 
     def _changed(self, rec: TaskRecord) -> None:
         self._emit_update(rec)
         if self._history is not None:
-            self._history.note(rec.id, lambda: self._history_entry(rec))
+            self._history.note(rec.id, lambda: rec.history_entry(self.coordinator_id))
         if rec.status == TaskStatus.QUEUED:
             self._wake.set()
-
-    def _history_entry(self, rec: TaskRecord) -> HistoryEntry:
-        metrics = rec.metrics()
-        figures = {"queue_wait_s": metrics.queue_wait_s, "run_s": metrics.run_s,
-                   "integration_s": metrics.integration_s, "attempts": float(metrics.attempts),
-                   **metrics.extra}
-        if rec.started_at is not None and rec.ended_at is not None:
-            figures["duration_s"] = round(rec.ended_at - rec.started_at, 3)
-        return HistoryEntry(info=rec.info(self.coordinator_id), metrics=figures,
-                            log_path=f".yui/logs/{rec.id}.log")
 
     def _ended(self, rec: TaskRecord) -> None:
         self._emit(rec.metrics())
@@ -505,24 +394,7 @@ class ParallelTaskManager:
         self._emit(message)
 
     def _emit_update(self, rec: TaskRecord) -> None:
-        rec.updated_wall = utcnow()
-        self._emit(
-            TaskUpdate(
-                agent_id=rec.agent_id or f"{rec.task.agent}_worker",
-                task_id=rec.id,
-                status=rec.status,
-                progress=rec.progress,
-                files_modified=rec.files_modified,
-                title=rec.task.display_title,
-                agent=rec.task.agent,
-                message=rec.message,
-                error=rec.error,
-                coordinator_id=self.coordinator_id,
-                node=rec.node,
-                outcome=rec.outcome,
-                agent_errors=rec.agent_errors,
-            )
-        )
+        self._emit(rec.update(self.coordinator_id))
 
     def _emit(self, message: Message) -> None:
         self.bus.publish(message)

@@ -9,6 +9,7 @@ from datetime import datetime
 import anyio
 
 from yui_lsp.config import AgentProfile
+from yui_lsp.coordinator.history import HistoryEntry
 from yui_lsp.protocol import (
     FileConflict,
     Task,
@@ -17,6 +18,7 @@ from yui_lsp.protocol import (
     TaskOutcome,
     TaskResult,
     TaskStatus,
+    TaskUpdate,
     utcnow,
 )
 from yui_lsp.workspace import ClaimSet
@@ -163,6 +165,36 @@ class TaskRecord:
             submitted_at=self.submitted_wall,
             updated_at=self.updated_wall,
         )
+
+    def update(self, coordinator_id: str) -> TaskUpdate:
+        """The task's state now as a ``task_update`` message (stamps ``updated_wall``)."""
+        self.updated_wall = utcnow()
+        return TaskUpdate(
+            agent_id=self.agent_id or f"{self.task.agent}_worker",
+            task_id=self.id,
+            status=self.status,
+            progress=self.progress,
+            files_modified=self.files_modified,
+            title=self.task.display_title,
+            agent=self.task.agent,
+            message=self.message,
+            error=self.error,
+            coordinator_id=coordinator_id,
+            node=self.node,
+            outcome=self.outcome,
+            agent_errors=self.agent_errors,
+        )
+
+    def history_entry(self, coordinator_id: str) -> HistoryEntry:
+        """What the task history keeps of the task: its listing, figures and log."""
+        metrics = self.metrics()
+        figures = {"queue_wait_s": metrics.queue_wait_s, "run_s": metrics.run_s,
+                   "integration_s": metrics.integration_s, "attempts": float(metrics.attempts),
+                   **metrics.extra}
+        if self.started_at is not None and self.ended_at is not None:
+            figures["duration_s"] = round(self.ended_at - self.started_at, 3)
+        return HistoryEntry(info=self.info(coordinator_id), metrics=figures,
+                            log_path=f".yui/logs/{self.id}.log")
 
 
 class TaskFuture:
