@@ -7,7 +7,6 @@ clearest message as early as possible.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
@@ -101,17 +100,8 @@ def claim_waits(wave: list[Task]) -> dict[str, list[str]]:
 
 
 def plan_to_toml(plan: Plan) -> str:
-    """``plan`` as a plan file ``load_plan`` reads back to the same plan."""
-    # JSON strings are valid TOML basic strings, escapes included.
-    lines = []
-    if plan.max_workers is not None:
-        lines.append(f"max_workers = {plan.max_workers}")
-    for task in plan.tasks:
-        lines += ["", "[[task]]", f"id = {json.dumps(task.id)}"]
-        if task.title:
-            lines.append(f"title = {json.dumps(task.title)}")
-        lines += [f"agent = {json.dumps(task.agent)}", f"prompt = {json.dumps(task.prompt)}"]
-        lines.append(f"claims = {json.dumps(task.claims)}")
-        if task.depends_on:
-            lines.append(f"depends_on = {json.dumps(task.depends_on)}")
-    return "\n".join(lines).lstrip("\n") + "\n"
+    """``plan`` as a plan file ``load_plan`` reads back to the same plan (one writer for
+    every plan yui saves: :func:`yui_lsp.specs.tomlplan.plan_toml`)."""
+    from yui_lsp.specs.tomlplan import plan_toml
+
+    return plan_toml(plan)
