@@ -182,7 +182,8 @@ class LeaseTable:
                 )
             records = [held[k] for k in sorted(held)]
             self._store(task_id, records)
-            return [r for r in records if r.file_path in set(claims)], None
+            wanted = set(claims)
+            return [r for r in records if r.file_path in wanted], None
         finally:
             lock.release()
 
