@@ -15,6 +15,7 @@ from yui_lsp.workspace import (
     ClaimSet,
     claims_overlap,
     expand_claims,
+    folders_checked_once,
     path_matches,
     resolve_inside,
     to_rel,
@@ -45,6 +46,28 @@ def test_resolve_inside_allows_inner_paths_and_links(tmp_path: Path) -> None:
     assert resolve_inside(tmp_path, "src/a.py") == tmp_path / "src" / "a.py"
     assert resolve_inside(tmp_path, "alias/a.py").read_text() == "a"
     assert resolve_inside(tmp_path, "src/./b/../a.py") == tmp_path / "src" / "a.py"
+
+
+def test_a_pass_checking_folders_once_refuses_what_resolve_inside_refuses(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    write(root, {"src/a.py": "a", "src/b.py": "b"})
+    write(outside, {"secret": "s"})
+    os.symlink(outside, root / "linkdir")
+    os.symlink(outside / "secret", root / "src" / "linkfile")
+    with folders_checked_once(root):
+        assert resolve_inside(root, "src/a.py") == root / "src" / "a.py"
+        # The folder is known now; the file itself is still checked every time.
+        with pytest.raises(PathOutsideWorkspaceError):
+            resolve_inside(root, "src/linkfile")
+        with pytest.raises(PathOutsideWorkspaceError):
+            resolve_inside(root, "linkdir/secret")
+    # The pass trusted src/ only while it lasted: swapped for a link, it is refused after.
+    os.rename(root / "src", root / "src-old")
+    os.symlink(outside, root / "src")
+    with pytest.raises(PathOutsideWorkspaceError):
+        resolve_inside(root, "src/b.py")
+    with folders_checked_once(root), pytest.raises(PathOutsideWorkspaceError):
+        resolve_inside(root, "src/b.py")
 
 
 def test_to_rel(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from yui_lsp.workspace import (
     WorkspaceReader,
     as_text,
     expand_claims,
+    folders_checked_once,
     integrate,
     refuse_protected,
     resolve_inside,
@@ -151,13 +152,14 @@ async def run_attempt(
                          _NOT_APPLIED.format(task.id))
 
         def merge() -> Integration:
-            return integrate(
-                changes,
-                result.source,
-                services.reader,
-                task.claims,
-                lambda p: services.leases.holder(p, exclude_task=task.id),
-            )
+            with folders_checked_once(services.root):
+                return integrate(
+                    changes,
+                    result.source,
+                    services.reader,
+                    task.claims,
+                    lambda p: services.leases.holder(p, exclude_task=task.id),
+                )
 
         files, conflicts = await _land(services, task, merge, emit)
         return AttemptOutcome(
@@ -184,13 +186,14 @@ async def _run_direct(
     def merge() -> Integration:
         integration = Integration(task_id=task.id)
         texts: dict[str, tuple[bytes, str]] = {}
-        for rel in paths:
-            resolve_inside(services.root, rel)
-            current = services.reader.read(rel)
-            text = as_text(current) if current is not None else None
-            if current is None or text is None:
-                continue  # not text: a refactor never touches it
-            texts[rel] = (current, text)
+        with folders_checked_once(services.root):  # a read-only pass
+            for rel in paths:
+                resolve_inside(services.root, rel)
+                current = services.reader.read(rel)
+                text = as_text(current) if current is not None else None
+                if current is None or text is None:
+                    continue  # not text: a refactor never touches it
+                texts[rel] = (current, text)
         # One batch: a regex runs in a child process with a time budget (bounded_regex).
         changed = refactor_texts([(rel, text) for rel, (_, text) in texts.items()], spec)
         for rel, (new_text, _) in changed.items():

@@ -25,24 +25,10 @@ import anyio
 from yui_lsp.errors import ApplyError, YuiError
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.workspace import journal as jr
-from yui_lsp.workspace.merge import merge3
-from yui_lsp.workspace.paths import refuse_protected, resolve_inside
+from yui_lsp.workspace.merge import merge3, read_held
+from yui_lsp.workspace.paths import folders_checked_once, refuse_protected, resolve_inside
 from yui_lsp.workspace.statedir import WriteBarrier
 from yui_lsp.workspace.types import Integration, MergedFile, StaleContentError, WorkspaceReader
-
-
-def _now(target: Path) -> tuple[bytes | None, int | None]:
-    """What ``target`` holds (as ``DiskReader`` reads it) and its ``st_mode``."""
-    try:
-        mode = target.lstat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return None, None
-    if stat.S_ISLNK(mode):
-        return bytes(os.readlink(target), "utf-8"), mode
-    try:
-        return target.read_bytes(), mode
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None, mode
 
 
 def _prepare(root: Path, integration: Integration) -> list[jr.Change]:
@@ -57,17 +43,18 @@ def _prepare(root: Path, integration: Integration) -> list[jr.Change]:
 
     def add(path: str, new: bytes | None, old: bytes | None, mode: int | None) -> None:
         target = resolve_inside(root, path)
-        now, old_mode = _now(target)
+        now, old_mode = read_held(target)
         if now != old:
             raise StaleContentError(path)
         changes.append(jr.Change(path, target, new, old, mode, old_mode))
 
-    for merged in integration.files:
-        if merged.kind is ChangeKind.RENAME and merged.old_path:
-            add(merged.old_path, None, merged.expected, None)
-            add(merged.path, merged.content, None, merged.mode)
-        else:
-            add(merged.path, merged.content, merged.expected, merged.mode)
+    with folders_checked_once(root):  # nothing is written until every path is checked
+        for merged in integration.files:
+            if merged.kind is ChangeKind.RENAME and merged.old_path:
+                add(merged.old_path, None, merged.expected, None)
+                add(merged.path, merged.content, None, merged.mode)
+            else:
+                add(merged.path, merged.content, merged.expected, merged.mode)
     return changes
 
 
@@ -81,6 +68,7 @@ def _check_shape(changes: list[jr.Change]) -> None:
     """A folder that becomes a file must hold nothing but what the apply removes, and a file
     that becomes a folder must be removed by it: else say so before anything is written."""
     removed = {c.target for c in changes if c.new is None}
+    folders: set[Path] = set()  # known to be folders: asked once each
     for change in changes:
         if change.new is None:
             continue
@@ -94,7 +82,8 @@ def _check_shape(changes: list[jr.Change]) -> None:
                     "applied (move what is left in that folder away and retry the task)"
                 )
         for folder in change.target.parents:
-            if folder.is_dir():
+            if folder in folders or folder.is_dir():
+                folders.add(folder)
                 break
             if (folder.exists() or folder.is_symlink()) and folder not in removed:
                 raise ApplyError(

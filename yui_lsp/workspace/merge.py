@@ -9,6 +9,9 @@ merged line by line with ``git merge-file``; anything that cannot be merged safe
 from __future__ import annotations
 
 import difflib
+import errno
+import os
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -161,13 +164,37 @@ class DiskReader:
 
     def read(self, rel_path: str) -> bytes | None:
         """The file's bytes (a symlink's target text), or None if there is no such file."""
-        path = resolve_inside(self.root, rel_path)
-        if path.is_symlink():
-            return bytes(str(path.readlink()), "utf-8")
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return read_held(resolve_inside(self.root, rel_path))[0]
+
+
+def read_held(target: Path) -> tuple[bytes | None, int | None]:
+    """What ``target`` holds (a file's bytes, a symlink's text; None for nothing or a folder)
+    and its ``lstat`` mode (None: nothing there).
+
+    One open that refuses a symlink (``O_NOFOLLOW``) rather than an lstat before it: the
+    descriptor's own stat is the entry's.
+    """
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        mode = os.lstat(target).st_mode  # ELOOP again if a folder on the way loops
+        if stat.S_ISLNK(mode):
+            return os.fsencode(os.readlink(target)), mode
+        return read_held(target)  # a link replaced by a file meanwhile: read that
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return None, st.st_mode
+        chunks = [os.read(fd, st.st_size + 1)]  # one read, and one to see the end
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks), st.st_mode
+    finally:
+        os.close(fd)
 
 
 def integrate(

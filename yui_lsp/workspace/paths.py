@@ -14,12 +14,17 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
-import posixpath
 import stat
 from functools import cache, lru_cache
 from pathlib import Path
 
-from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, ProtectedPathError
+from yui_lsp.errors import PlanError, ProtectedPathError
+
+# Confinement lives in inside.py; these names stay importable from here.
+from yui_lsp.workspace.inside import folders_checked_once as folders_checked_once
+from yui_lsp.workspace.inside import normalise_rel
+from yui_lsp.workspace.inside import resolve_inside as resolve_inside
+from yui_lsp.workspace.inside import to_rel as to_rel
 
 _GLOB_CHARS = frozenset("*?[")
 #: A claim may stand for at most this many alternatives once its ``{a,b}`` are expanded.
@@ -49,60 +54,6 @@ def refuse_protected(paths: list[str], consequence: str) -> None:
 
 def _has_glob(text: str) -> bool:
     return any(ch in _GLOB_CHARS for ch in text)
-
-
-def _normalise_rel(rel: str, *, backslash_is_separator: bool = True) -> str:
-    """``rel`` as a clean relative POSIX path, or raise if it is absolute or escapes.
-
-    Claims written by people may use ``\\`` as a separator; a path from a change set may
-    not (``a\\b.txt`` is one file name there).
-    """
-    posix = rel.replace("\\", "/") if backslash_is_separator else rel
-    drive = backslash_is_separator and len(posix) > 1 and posix[1] == ":"
-    if not posix or posix.startswith("/") or drive:
-        raise PathOutsideWorkspaceError(rel)
-    clean = posixpath.normpath(posix)
-    if clean == ".." or clean.startswith("../") or "\x00" in clean:
-        raise PathOutsideWorkspaceError(rel)
-    return clean
-
-
-def _inside(real_root: str, real_path: str) -> bool:
-    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
-def resolve_inside(root: Path, rel: str) -> Path:
-    """``root / rel``, refusing absolute paths, ``..`` escapes and symlinks leaving ``root``.
-
-    Every existing component of the path is checked, so a symlinked folder pointing outside
-    is refused as well as a symlinked file. The returned path is not resolved (a symlink
-    inside the workspace stays a symlink).
-    """
-    clean = _normalise_rel(rel, backslash_is_separator=False)
-    real_root = os.path.realpath(root)
-    current = Path(root)
-    if clean == ".":
-        return current
-    for part in clean.split("/"):
-        current = current / part
-        if current.is_symlink() and not _inside(real_root, os.path.realpath(current)):
-            raise PathOutsideWorkspaceError(rel, str(root))
-    return current
-
-
-def to_rel(root: Path, path: Path | str) -> str:
-    """The workspace-relative POSIX form of ``path`` (absolute, or relative to ``root``)."""
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = Path(root) / candidate
-    try:
-        relative = Path(os.path.normpath(candidate)).relative_to(os.path.normpath(root))
-    except ValueError:
-        raise PathOutsideWorkspaceError(str(path), str(root)) from None
-    text = relative.as_posix()
-    if text.startswith("../") or text == "..":
-        raise PathOutsideWorkspaceError(str(path), str(root))
-    return text
 
 
 # --------------------------------------------------------------------------- claims
@@ -299,7 +250,7 @@ def expand_claims(root: Path, claims: list[str]) -> list[str]:
     for claim in _alternatives(claims):
         walker.walk("", _claim_segments(claim), True, found)
         if not _has_glob(claim) and not claim.endswith("/"):
-            clean = _normalise_rel(claim)
+            clean = normalise_rel(claim)
             if not os.path.lexists(os.path.join(walker.base, clean)):
                 found.add(clean)
     return sorted(found)

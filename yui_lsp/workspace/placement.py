@@ -109,6 +109,18 @@ def _blocked(target: Path) -> bool:
     return False
 
 
+def _late(additions: list[Placement]) -> list[bool]:
+    """:func:`_blocked` of each addition, asked once per folder."""
+    by_folder: dict[Path, bool] = {}
+    late = []
+    for placement in additions:
+        folder = placement.target.parent
+        if folder not in by_folder:
+            by_folder[folder] = _blocked(placement.target)
+        late.append(by_folder[folder])
+    return late
+
+
 def _make_folders(placements: list[Placement]) -> set[Path]:
     """Create the missing folders of new contents; returns the folders whose entries changed."""
     changed: set[Path] = set()
@@ -137,8 +149,9 @@ def stage_all(task_id: str, placements: list[Placement], barrier: WriteBarrier) 
     A content whose folder is still a file (a file turned into a folder) is staged by
     :func:`land_all` once that file is gone. Returns the folders land_all must flush.
     """
+    additions = [p for p in placements if p.content is not None]
     folders, temps = _stage_files(
-        task_id, [p for p in placements if p.content is not None and not _blocked(p.target)]
+        task_id, [p for p, late in zip(additions, _late(additions), strict=True) if not late]
     )
     barrier.flush(temps, folders)
     return folders
@@ -162,14 +175,18 @@ def land_all(
     is out of the way before its replacement lands.
     """
     additions = [p for p in placements if p.content is not None]
-    late = [p for p in additions if _blocked(p.target)]  # what stage_all left
+    late = [p for p, blocked in zip(additions, _late(additions), strict=True)
+            if blocked]  # what stage_all left
     for placement in placements:
         if placement.content is None:
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 placement.target.unlink()
     late_folders, _ = _stage_files(task_id, late)
     for placement in additions:
-        _clear_folder(placement.target)
+        if placement.old_mode is None or not stat.S_ISREG(placement.old_mode):
+            # A regular file before (the common rewrite) is no folder to clear; were it one
+            # now after all, the rename below fails and the apply rolls back.
+            _clear_folder(placement.target)
         os.replace(temp_name(placement.target, task_id), placement.target)
     # The late temp files now sit at their targets: flush them there.
     late_files = [p.target for p in late if p.mode is None or not stat.S_ISLNK(p.mode)]
