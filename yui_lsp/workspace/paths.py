@@ -53,7 +53,7 @@ def refuse_protected(paths: list[str], consequence: str) -> None:
 
 
 def _has_glob(text: str) -> bool:
-    return any(ch in _GLOB_CHARS for ch in text)
+    return not _GLOB_CHARS.isdisjoint(text)
 
 
 # --------------------------------------------------------------------------- claims
@@ -195,11 +195,15 @@ class ClaimSet:
     a wildcard need the segment-by-segment glob comparison.
     """
 
-    __slots__ = ("claims", "globs", "literals", "prefixes")
+    __slots__ = ("claims", "globs", "literals", "named", "prefixes")
 
     def __init__(self, claims: list[str]) -> None:
         claims = _alternatives(claims)
         self.claims = claims
+        # Literal claims already in their clean form: a path equal to one is covered, and
+        # is not split to see so (most claims of a refactor task are such files).
+        self.named = frozenset(c for c in claims
+                               if not _has_glob(c) and c == "/".join(_literal_parts(c)) and c)
         self.globs = [c for c in claims if _has_glob(c)]
         self.literals = {_literal_parts(c) for c in claims if not _has_glob(c)}
         self.prefixes = {parts[:k] for parts in self.literals for k in range(1, len(parts) + 1)}
@@ -216,6 +220,8 @@ class ClaimSet:
 
     def covers(self, path: str) -> bool:
         """True when the workspace-relative ``path`` is covered by one of the claims."""
+        if path in self.named:
+            return True
         parts = _literal_parts(path)
         if any(parts[:k] in self.literals for k in range(1, len(parts) + 1)):
             return True
@@ -251,7 +257,7 @@ def expand_claims(root: Path, claims: list[str]) -> list[str]:
         walker.walk("", _claim_segments(claim), True, found)
         if not _has_glob(claim) and not claim.endswith("/"):
             clean = normalise_rel(claim)
-            if not os.path.lexists(os.path.join(walker.base, clean)):
+            if clean not in found and not os.path.lexists(os.path.join(walker.base, clean)):
                 found.add(clean)
     return sorted(found)
 
@@ -266,6 +272,9 @@ class _Walker:
     def __init__(self, base: str) -> None:
         self.base = base
         self._listed: dict[str, list[tuple[str, bool]]] = {}
+        #: Folders named literally by a claim that were found to be real folders: the
+        #: thousands of file claims of a refactor task share a few dozen.
+        self._folders: set[str] = set()
 
     def entries(self, rel: str) -> list[tuple[str, bool]]:
         """(name, is a real folder) of ``rel``'s children, never .git or .yui."""
@@ -304,8 +313,13 @@ class _Walker:
         if head in _NEVER_CLAIMED:
             return
         child = f"{rel}/{head}" if rel else head
+        if child in self._folders:
+            self.walk(child, pattern[1:], True, found)
+            return
         try:
             mode = os.lstat(os.path.join(self.base, child)).st_mode
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return
+        if stat.S_ISDIR(mode):
+            self._folders.add(child)
         self.walk(child, pattern[1:], stat.S_ISDIR(mode), found)
