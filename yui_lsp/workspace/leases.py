@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +49,30 @@ def _owner_alive(record: LockRecord, host: str, seen: dict[int, bool]) -> bool:
     if record.owner_pid not in seen:
         seen[record.owner_pid] = psutil.pid_exists(record.owner_pid)
     return seen[record.owner_pid]
+
+
+_PROCESS_LOCKS: dict[Path, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> threading.Lock:
+    """This process's lock for the table lock file ``path`` (one per file, never dropped)."""
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(path, threading.Lock())
+
+
+class _TableHold:
+    """The lease table held: by this thread in the process, and by the process on disk."""
+
+    def __init__(self, in_process: threading.Lock, on_disk: FileLock) -> None:
+        self._in_process = in_process
+        self._on_disk = on_disk
+
+    def release(self) -> None:
+        try:
+            self._on_disk.release()
+        finally:
+            self._in_process.release()
 
 
 class LeaseTable:
@@ -126,16 +151,26 @@ class LeaseTable:
                 del table[task_id]
         return table
 
-    def _locked(self) -> FileLock:
+    def _locked(self) -> _TableHold:
+        # Threads of this process queue on a lock of the process first: a thread waiting on
+        # the file lock polls it (every 50 ms), one waiting here wakes when it is free.
+        in_process = _process_lock(self._lock_path)
         lock = self._table_lock()
+        deadline = time.monotonic() + _TABLE_LOCK_TIMEOUT_S
         try:
-            lock.acquire()
+            if not in_process.acquire(timeout=_TABLE_LOCK_TIMEOUT_S):
+                raise Timeout(str(self._lock_path))
+            try:
+                lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            except BaseException:
+                in_process.release()
+                raise
         except Timeout:
             raise LeaseError(
                 f"the lease table {self._lock_path} stayed locked for {_TABLE_LOCK_TIMEOUT_S:.0f}s"
                 " (another yui process is stuck; end it or run `yui recover`)"
             ) from None
-        return lock
+        return _TableHold(in_process, lock)
 
     # ----------------------------------------------------------------- acquisition
 
