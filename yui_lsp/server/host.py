@@ -27,10 +27,11 @@ from yui_lsp.coordinator import ParallelTaskManager
 from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
-from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
+from yui_lsp.server.documents import EditorDocuments, EditorReader
 from yui_lsp.server.params import LocksChangedNotification
 from yui_lsp.server.relay import relay_others
 from yui_lsp.server.review_desk import ReviewDesk
+from yui_lsp.server.uris import path_of, rel_in
 from yui_lsp.server.wire import WireJson, wire
 from yui_lsp.workspace import LeaseTable
 

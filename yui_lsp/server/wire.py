@@ -9,11 +9,13 @@ that the converter passes through untouched and ``json.dumps`` encodes in C.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cattrs
-from pydantic import BaseModel
 from pygls.protocol import default_converter
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class WireJson(dict[str, Any]):
