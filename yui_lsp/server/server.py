@@ -21,7 +21,7 @@ from yui_lsp import __version__
 from yui_lsp.server.command_names import COMMAND_NAMES
 from yui_lsp.server.settings import FolderSettings, overrides_from
 from yui_lsp.server.uris import path_of
-from yui_lsp.server.wire import converter
+from yui_lsp.server.wire import YuiProtocol, converter
 
 if TYPE_CHECKING:
     from yui_lsp.server.commands import Commands
@@ -39,7 +39,7 @@ class YuiLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("yui-lsp", __version__,
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
-                         converter_factory=converter)
+                         converter_factory=converter, protocol_cls=YuiProtocol)
         self.folder_settings = FolderSettings(self)
         self._features: Features | None = None
 
