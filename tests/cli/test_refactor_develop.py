@@ -52,8 +52,8 @@ def test_refactor_splits_into_chunks_claiming_their_files(repo: Path, yui: Yui) 
 
 
 @pytest.mark.parametrize(("files", "workers", "tasks"), [
-    (1, 4, 1), (40, 3, 1), (500, 4, 1), (501, 4, 2), (3_000, 4, 6), (10_000, 4, 8),
-    (10_000, 1, 2),
+    (1, 4, 1), (40, 3, 1), (3_000, 4, 1), (5_000, 4, 1), (5_001, 4, 2), (10_000, 4, 2),
+    (50_000, 4, 8), (50_000, 1, 2),
 ])
 def test_refactor_task_count_follows_the_file_count(files: int, workers: int,
                                                     tasks: int) -> None:
