@@ -68,7 +68,7 @@ def _check_shape(changes: list[jr.Change]) -> None:
     """A folder that becomes a file must hold nothing but what the apply removes, and a file
     that becomes a folder must be removed by it: else say so before anything is written."""
     removed = {c.target for c in changes if c.new is None}
-    folders: set[Path] = set()  # known to be folders: asked once each
+    folders: set[str] = set()  # known to be folders: asked once each
     for change in changes:
         if change.new is None:
             continue
@@ -81,9 +81,11 @@ def _check_shape(changes: list[jr.Change]) -> None:
                     f"still has {left.relative_to(change.target.parent)} in it; nothing was "
                     "applied (move what is left in that folder away and retry the task)"
                 )
+        if os.path.dirname(change.target) in folders:
+            continue  # its folder is one already: no Path built to see so
         for folder in change.target.parents:
-            if folder in folders or folder.is_dir():
-                folders.add(folder)
+            if folder.is_dir():
+                folders.add(os.fspath(folder))
                 break
             if (folder.exists() or folder.is_symlink()) and folder not in removed:
                 raise ApplyError(
@@ -95,7 +97,8 @@ def _check_shape(changes: list[jr.Change]) -> None:
 
 def _check_writable(changes: list[jr.Change]) -> None:
     _check_shape(changes)
-    folders: dict[Path, Path | None] = {}  # target folder -> nearest existing one if unwritable
+    # target folder -> nearest existing one if unwritable (by name: no Path built per file)
+    folders: dict[str, Path | None] = {}
     for change in changes:
         mode = change.old_mode
         if (mode is not None and stat.S_ISREG(mode)
@@ -104,9 +107,9 @@ def _check_writable(changes: list[jr.Change]) -> None:
                 f"{change.path} is read-only, so the task's result was not applied "
                 "(make it writable and retry the task)"
             )
-        parent = change.target.parent
+        parent = os.path.dirname(change.target)
         if parent not in folders:
-            folder = parent
+            folder = change.target.parent
             while not folder.is_dir():  # a file there is one the apply removes first
                 folder = folder.parent
             usable = _writable(folder, folder.stat().st_mode) and os.access(folder, os.X_OK)

@@ -111,20 +111,26 @@ def _blocked(target: Path) -> bool:
 
 def _late(additions: list[Placement]) -> list[bool]:
     """:func:`_blocked` of each addition, asked once per folder."""
-    by_folder: dict[Path, bool] = {}
+    by_folder: dict[str, bool] = {}
     late = []
     for placement in additions:
-        folder = placement.target.parent
+        folder = os.path.dirname(placement.target)  # no Path built per file
         if folder not in by_folder:
             by_folder[folder] = _blocked(placement.target)
         late.append(by_folder[folder])
     return late
 
 
+def _parents(placements: list[Placement]) -> set[Path]:
+    """The folders of ``placements``' targets (each folder's Path built once)."""
+    one_each = {os.path.dirname(p.target): p.target for p in placements}
+    return {target.parent for target in one_each.values()}
+
+
 def _make_folders(placements: list[Placement]) -> set[Path]:
     """Create the missing folders of new contents; returns the folders whose entries changed."""
     changed: set[Path] = set()
-    for folder in sorted({p.target.parent for p in placements if p.content is not None}):
+    for folder in sorted(_parents([p for p in placements if p.content is not None])):
         if folder.is_dir():
             continue
         missing = folder
@@ -138,7 +144,7 @@ def _make_folders(placements: list[Placement]) -> set[Path]:
 def _stage_files(
     task_id: str, placements: list[Placement]
 ) -> tuple[set[Path], list[Path]]:
-    folders = _make_folders(placements) | {p.target.parent for p in placements}
+    folders = _make_folders(placements) | _parents(placements)
     temps = [tmp for p in placements if (tmp := _stage(p, task_id)) is not None]
     return folders, temps
 
@@ -192,7 +198,7 @@ def land_all(
     late_files = [p.target for p in late if p.mode is None or not stat.S_ISLNK(p.mode)]
     # Removals count too: an unlink in a folder no addition touched is durable only once
     # that folder is flushed, else a power cut brings the removed file back.
-    removed_from = {p.target.parent for p in placements if p.content is None}
+    removed_from = _parents([p for p in placements if p.content is None])
     barrier.flush(late_files, folders | late_folders | removed_from)
 
 
