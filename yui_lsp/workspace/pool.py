@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import anyio
@@ -149,7 +150,6 @@ class SandboxPool:
         self.root = Path(root)
         self.include = list(include)
         self.pool_size = pool_size
-        self.is_git = is_git_root(self.root)
         #: What the user's git ignores globally, passed explicitly (global config is not read).
         self._excludes = user_excludes()
         real = os.path.realpath(self.root)
@@ -160,11 +160,6 @@ class SandboxPool:
         #: user's ``.git`` (git does not fsync loose objects by default, and a power cut
         #: must not leave an empty object file in the user's repository).
         self.objects = self.folder / "objects"
-        #: Where sandbox git directories borrow objects from (read-only).
-        self.source = object_source_of(self.root) if self.is_git else ObjectSource()
-        if self.is_git:
-            self.source = replace(self.source, alternates=(*self.source.alternates,
-                                                           self.objects))
         self._real_root = real
         self._tag = _process_tag(os.getpid())
         self._idle: list[Sandbox] = []
@@ -172,6 +167,23 @@ class SandboxPool:
         # Hand-outs run in worker threads; one snapshot at a time, shared by those waiting.
         self._snapshot_lock = threading.Lock()
         self._snapshot: _WorkspaceSnapshot | None = None
+
+    # Asked of git on first need (a few git processes): a coordinator that never hands out a
+    # sandbox (the built-in refactor) does not wait for them.
+
+    @cached_property
+    def is_git(self) -> bool:
+        """Whether the workspace is a git work tree's top with a commit (sandboxes are then
+        pooled git checkouts; else plain copies)."""
+        return is_git_root(self.root)
+
+    @cached_property
+    def source(self) -> ObjectSource:
+        """Where sandbox git directories borrow objects from (read-only)."""
+        if not self.is_git:
+            return ObjectSource()
+        found = object_source_of(self.root)
+        return replace(found, alternates=(*found.alternates, self.objects))
 
     # ----------------------------------------------------------------- public
 
@@ -182,7 +194,8 @@ class SandboxPool:
         nothing is copied in: a cluster node's pool gets the workspace that way.
         """
         requested = time.monotonic()
-        sandbox = self._idle.pop() if self._idle else self._new_sandbox()
+        sandbox = (self._idle.pop() if self._idle
+                   else await anyio.to_thread.run_sync(self._new_sandbox))
         self._busy[str(sandbox.path)] = sandbox
         try:
             await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
@@ -244,7 +257,7 @@ class SandboxPool:
                 shutil.rmtree(entry, ignore_errors=True)
                 if not entry.name.endswith(".gitdir"):
                     removed.append(entry)
-        if self.is_git and removed:
+        if removed and self.is_git:
             # Sandboxes of older versions were worktrees registered in the user's .git.
             git(["worktree", "prune"], cwd=self.root, check=False)
         return removed
