@@ -28,7 +28,7 @@ COMMANDS: list[tuple[str, type[BaseModel], type[BaseModel], str]] = [
     ("yui.multiLang", params.MultiLangParams, params.SubmitManyResult,
      "One task per language part; integration tests run after the others."),
     ("yui.refactor", params.RefactorParams, params.SubmitManyResult,
-     "Literal or regex replacement, split into tasks of matching files (~2 per worker)."),
+     "Literal or regex replacement, split into tasks of matching files (one per 5,000)."),
     ("yui.cancelTask", params.TaskIdParams, params.OkResult,
      "Cancel a task (also one run by another coordinator on the repository)."),
     ("yui.retryTask", params.TaskIdParams, params.OkResult,
