@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from yui_lsp.agents.profiles import builtin_profiles, resolve_profile
-from yui_lsp.agents.registry import adapter_for
+from yui_lsp.agents.registry import IN_COORDINATOR, adapter_for
 from yui_lsp.agents.yui import model_problem
 from yui_lsp.config import AgentKind, Settings
 from yui_lsp.errors import YuiError
@@ -53,7 +53,8 @@ def list_agents(settings: Settings) -> list[AgentInfo]:
             description = f"{description}: {' '.join(profile.command or [name])}"
         reason: str | None = None
         try:
-            adapter_for(profile).check_available(profile)
+            if profile.kind not in IN_COORDINATOR:  # those are part of yui: always there
+                adapter_for(profile).check_available(profile)
         except YuiError as exc:
             reason = str(exc)
         if profile.kind == "yui":

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from yui_lsp.agents.aider import AiderAdapter
 from yui_lsp.agents.base import AgentAdapter
-from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter
+from yui_lsp.agents.builtin import ShellAdapter, YuiAdapter
 from yui_lsp.agents.claude import ClaudeAdapter
 from yui_lsp.agents.codex import CodexAdapter
 from yui_lsp.agents.command import CommandAdapter
@@ -29,7 +29,6 @@ def _acp(kind: str) -> Callable[[], AgentAdapter]:
 _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
     "yui": YuiAdapter,
     "shell": ShellAdapter,
-    "refactor": RefactorAdapter,
     "command": CommandAdapter,
     "kiro": KiroAdapter,
     "claude": ClaudeAdapter,
@@ -41,8 +40,17 @@ _ADAPTERS: dict[str, Callable[[], AgentAdapter]] = {
 }
 
 
+#: Kinds whose work the coordinator does itself, with no sandbox and no adapter.
+IN_COORDINATOR = frozenset({"refactor"})
+
+
 def adapter_for(profile: AgentProfile) -> AgentAdapter:
-    """The adapter that runs agents of ``profile.kind``."""
+    """The adapter that runs agents of ``profile.kind`` in a sandbox."""
+    if profile.kind in IN_COORDINATOR:
+        raise AgentUnavailableError(
+            f"agents of kind {profile.kind!r} run in the coordinator (an exact replacement "
+            "in the workspace), not in a sandbox; give the task a refactor spec"
+        )
     factory = _ADAPTERS.get(profile.kind)
     if factory is None:
         raise AgentUnavailableError(
