@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 HEAVY = ("pydantic", "anyio", "rich", "pygls", "lsprotocol", "psutil", "filelock")
 
@@ -50,3 +53,12 @@ def test_public_api_still_reachable_from_the_package() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.split() == ["t", "completed", "ParallelTaskManager"]
+
+
+@pytest.mark.parametrize("command", ["status", "locks"])
+def test_status_and_locks_read_state_without_models(command: str, tmp_path: Path) -> None:
+    """They print with rich but read .yui/ as plain JSON: no pydantic, anyio, psutil..."""
+    printed, found = _probe(command, "--root", str(tmp_path))
+    assert printed.startswith("no tasks" if command == "status" else "no leases")
+    assert found["code"] == 0
+    assert found["heavy"] == ["rich"]

@@ -318,6 +318,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command in ("run", "develop", "multi-lang", "refactor", "demo", "plan"):
         return _run_command(args, console)
     root = (args.root or Path.cwd()).resolve()
+    if args.command in ("status", "locks"):
+        return _glance(args, root, console)
     from . import inspect
 
     if args.command == "spec":
@@ -326,9 +328,6 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return spec.dispatch(args, root, settings, console)
     _settings_for(root)
     _route_logs(None, args.debug)
-    if args.command == "status":
-        since = inspect.parse_since(args.since) if args.since else None
-        return inspect.status(root, console, args.json, show_all=args.show_all, since=since)
     if args.command == "retry":
         task = inspect.retry_or_earlier(root, console, args.task_id)
         if task is None:
@@ -336,8 +335,6 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return _run_tasks([task], root, _settings_for(root), None, args, console)
     if args.command == "cancel":
         return inspect.steer(root, console, args.command, args.task_id)
-    if args.command == "locks":
-        return inspect.locks(root, console, args.json)
     if args.command == "logs":
         return inspect.logs(root, args.task_id, args.follow)
     if args.command == "undo":
@@ -349,6 +346,16 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         return doctor(root, console, args.json)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _glance(args: argparse.Namespace, root: Path, console: Console) -> int:
+    """`yui status` / `yui locks`: read-only, and quick (no configuration, no pydantic)."""
+    from . import status
+
+    if args.command == "locks":
+        return status.locks(root, console, args.json)
+    since = status.parse_since(args.since) if args.since else None
+    return status.status(root, console, args.json, show_all=args.show_all, since=since)
 
 
 def _first_user_error(exc: BaseException) -> YuiError | None:

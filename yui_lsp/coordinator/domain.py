@@ -22,11 +22,12 @@ import psutil
 from anyio.abc import SocketStream
 from pydantic import BaseModel, ValidationError
 
+from yui_lsp.coordinator import glance
 from yui_lsp.coordinator.rundir import socket_path
 from yui_lsp.errors import UnknownTaskError, YuiError
 from yui_lsp.protocol import TaskInfo, utcnow
 from yui_lsp.workspace.filesystem import describe
-from yui_lsp.workspace.statedir import check_trusted, write_atomic
+from yui_lsp.workspace.statedir import write_atomic
 
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -77,15 +78,15 @@ def live_coordinators(root: Path) -> list[CoordinatorEntry]:
         return entries
     for path in sorted(folder.glob("*.json")):
         # An entry names a socket yui connects to and removes: only the user's own count.
-        check_trusted(path)
-        try:
-            entry = CoordinatorEntry.model_validate_json(path.read_bytes())
-        except (OSError, ValidationError):
-            continue
-        if _alive(entry):
-            entries.append(entry)
-        else:
-            _remove_entry(root, entry.coordinator_id, entry.socket)
+        for raw in glance.read_records(path):
+            try:
+                entry = CoordinatorEntry.model_validate(raw)
+            except ValidationError:
+                continue
+            if _alive(entry):
+                entries.append(entry)
+            else:
+                _remove_entry(root, entry.coordinator_id, entry.socket)
     return entries
 
 
@@ -104,14 +105,10 @@ def all_tasks(root: Path) -> list[TaskInfo]:
     tasks: list[TaskInfo] = []
     for entry in live_coordinators(root):
         path = _yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json"
-        try:
-            check_trusted(path)
-            raw = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            continue
-        for item in raw:
-            with contextlib.suppress(ValidationError):
-                tasks.append(TaskInfo.model_validate(item))
+        for table in glance.read_records(path):
+            for item in table if isinstance(table, list) else ():
+                with contextlib.suppress(ValidationError):
+                    tasks.append(TaskInfo.model_validate(item))
     return tasks
 
 

@@ -23,11 +23,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from yui_lsp.coordinator.glance import HISTORY_FILE, recent_query
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
 from yui_lsp.workspace.statedir import state_dir
-
-HISTORY_FILE = "history.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -179,15 +178,7 @@ class History:
         """Recorded tasks, newest first (only those updated after ``since``)."""
         if not self.path.exists():
             return []
-        query = "SELECT info, metrics, log_path FROM tasks WHERE info IS NOT NULL"
-        args: list[object] = []
-        if since is not None:
-            query += " AND updated_at >= ?"
-            args.append(since.isoformat())
-        query += " ORDER BY updated_at DESC"
-        if limit is not None:
-            query += " LIMIT ?"
-            args.append(limit)
+        query, args = recent_query("info, metrics, log_path", since, limit)
         with self._lock:
             rows = self._conn().execute(query, args).fetchall()
         return [e for e in (_entry(row) for row in rows) if e is not None]

@@ -16,36 +16,41 @@ Conventions (one spelling per payload, documented in docs/protocol.md):
 
 from __future__ import annotations
 
-from yui_lsp.protocol.messages import (
-    MESSAGE_ADAPTER,
-    AgentOutput,
-    LocksChanged,
-    Message,
-    TaskConflict,
-    TaskMetrics,
-    TaskUpdate,
-    WorkspaceEvent,
-    parse_message,
-)
-from yui_lsp.protocol.records import (
-    CamelModel,
-    ChangeKind,
-    ChangeSet,
-    FileChange,
-    FileConflict,
-    LineEdit,
-    LockRecord,
-    LockType,
-    Model,
-    Plan,
-    RefactorSpec,
-    Task,
-    TaskOutcome,
-    TaskStatus,
-    new_task_id,
-    utcnow,
-)
-from yui_lsp.protocol.reports import AgentInfo, DoctorReport, TaskInfo, TaskResult
+from typing import TYPE_CHECKING
+
+from yui_lsp.lazyimport import exports
+
+if TYPE_CHECKING:
+    from yui_lsp.protocol.messages import (
+        MESSAGE_ADAPTER,
+        AgentOutput,
+        LocksChanged,
+        Message,
+        TaskConflict,
+        TaskMetrics,
+        TaskUpdate,
+        WorkspaceEvent,
+        parse_message,
+    )
+    from yui_lsp.protocol.records import (
+        CamelModel,
+        ChangeKind,
+        ChangeSet,
+        FileChange,
+        FileConflict,
+        LineEdit,
+        LockRecord,
+        LockType,
+        Model,
+        Plan,
+        RefactorSpec,
+        Task,
+        TaskOutcome,
+        TaskStatus,
+        new_task_id,
+        utcnow,
+    )
+    from yui_lsp.protocol.reports import AgentInfo, DoctorReport, TaskInfo, TaskResult
 
 __all__ = [
     'MESSAGE_ADAPTER', 'AgentInfo', 'AgentOutput', 'CamelModel', 'ChangeKind', 'ChangeSet',
@@ -56,9 +61,64 @@ __all__ = [
 ]
 
 
+# Imported on first use (see yui_lsp/lazyimport.py): `yui status` reads the states without
+# building every pydantic model.
+__getattr__ = exports(__name__, globals(), {
+    'AgentInfo': 'yui_lsp.protocol.reports',
+    'AgentOutput': 'yui_lsp.protocol.messages',
+    'CamelModel': 'yui_lsp.protocol.records',
+    'ChangeKind': 'yui_lsp.protocol.states',
+    'ChangeSet': 'yui_lsp.protocol.records',
+    'DoctorReport': 'yui_lsp.protocol.reports',
+    'FileChange': 'yui_lsp.protocol.records',
+    'FileConflict': 'yui_lsp.protocol.records',
+    'LineEdit': 'yui_lsp.protocol.records',
+    'LockRecord': 'yui_lsp.protocol.records',
+    'LockType': 'yui_lsp.protocol.states',
+    'LocksChanged': 'yui_lsp.protocol.messages',
+    'MESSAGE_ADAPTER': 'yui_lsp.protocol.messages',
+    'Message': 'yui_lsp.protocol.messages',
+    'Model': 'yui_lsp.protocol.records',
+    'Plan': 'yui_lsp.protocol.records',
+    'RefactorSpec': 'yui_lsp.protocol.records',
+    'Task': 'yui_lsp.protocol.records',
+    'TaskConflict': 'yui_lsp.protocol.messages',
+    'TaskInfo': 'yui_lsp.protocol.reports',
+    'TaskMetrics': 'yui_lsp.protocol.messages',
+    'TaskOutcome': 'yui_lsp.protocol.states',
+    'TaskResult': 'yui_lsp.protocol.reports',
+    'TaskStatus': 'yui_lsp.protocol.states',
+    'TaskUpdate': 'yui_lsp.protocol.messages',
+    'WorkspaceEvent': 'yui_lsp.protocol.messages',
+    'new_task_id': 'yui_lsp.protocol.records',
+    'parse_message': 'yui_lsp.protocol.messages',
+    'utcnow': 'yui_lsp.protocol.records',
+})
+
+
 def _dump_schema_markdown() -> str:
     """docs/protocol.md body: one JSON schema section per model."""
     import json
+
+    from yui_lsp.protocol.messages import (
+        AgentOutput,
+        LocksChanged,
+        TaskConflict,
+        TaskMetrics,
+        TaskUpdate,
+        WorkspaceEvent,
+    )
+    from yui_lsp.protocol.records import (
+        ChangeSet,
+        FileChange,
+        FileConflict,
+        LineEdit,
+        LockRecord,
+        Plan,
+        RefactorSpec,
+        Task,
+    )
+    from yui_lsp.protocol.reports import AgentInfo, DoctorReport, TaskInfo, TaskResult
 
     parts = ["# yui-lsp protocol\n", "Generated from `yui_lsp/protocol/`; do not edit.\n"]
     for model in (

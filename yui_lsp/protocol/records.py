@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from pydantic import (
     AliasGenerator,
@@ -17,6 +16,12 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+
+# Defined apart (no pydantic) and re-exported here, where the models use them.
+from yui_lsp.protocol.states import ChangeKind as ChangeKind
+from yui_lsp.protocol.states import LockType as LockType
+from yui_lsp.protocol.states import TaskOutcome as TaskOutcome
+from yui_lsp.protocol.states import TaskStatus as TaskStatus
 
 
 def utcnow() -> datetime:
@@ -39,53 +44,6 @@ class CamelModel(Model):
     """Base of the LSP command arguments and results: camelCase out, both spellings in."""
 
     model_config = ConfigDict(alias_generator=to_camel)
-
-
-# --------------------------------------------------------------------------- states
-
-
-class TaskStatus(StrEnum):
-    """Where a task is in its life. The last four are terminal.
-
-    ``review`` (editor, review mode): the merged result waits for the user's apply or
-    discard; nothing runs, so clients count it apart from running tasks.
-    """
-
-    PENDING = "pending"
-    BLOCKED = "blocked"
-    QUEUED = "queued"
-    ACQUIRING = "acquiring"
-    RUNNING = "running"
-    INTEGRATING = "integrating"
-    REVIEW = "review"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    CONFLICT = "conflict"
-
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL
-
-
-_TERMINAL = frozenset(
-    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.CONFLICT}
-)
-
-
-class TaskOutcome(StrEnum):
-    """What a completed task did to the workspace (set only once it completed)."""
-
-    CHANGED = "changed"
-    #: The agent ended well but no file changed (``agent_errors`` says what it reported).
-    NO_CHANGES = "no_changes"
-
-
-class LockType(StrEnum):
-    """An exclusive lease excludes every other lease on the path; shared ones coexist."""
-
-    EXCLUSIVE = "exclusive"
-    SHARED = "shared"
 
 
 # --------------------------------------------------------------------------- tasks
@@ -237,13 +195,6 @@ class LockRecord(Model):
 
 
 # --------------------------------------------------------------------------- change sets
-
-
-class ChangeKind(StrEnum):
-    MODIFY = "modify"
-    CREATE = "create"
-    DELETE = "delete"
-    RENAME = "rename"
 
 
 class FileChange(Model):

@@ -1,0 +1,214 @@
+"""A quick, read-only look at yui's state on a repository, without pydantic or anyio.
+
+``yui status`` and ``yui locks`` are called by status lines, shell prompts and git hooks,
+so they must start like a native command. They read the files the coordinator writes —
+the domain registry (``.yui/coordinators``), the published task tables (``.yui/tasks``),
+the history (``.yui/history.sqlite3``) and the lease table (``.yui/locks``) — as plain
+JSON, with the same trust checks as the model readers (:mod:`.domain`, :mod:`.history`,
+:mod:`yui_lsp.workspace.leases`), and change nothing: no entry is removed, no lease
+reclaimed, nothing created. A record that is not a JSON object with the fields shown is
+skipped, as the model readers skip what they cannot validate;
+tests/coordinator/test_glance.py keeps the two kinds of reader in step on real runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from yui_lsp.protocol.states import TaskStatus
+from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted
+
+HISTORY_FILE = "history.sqlite3"
+Record = dict[str, Any]
+
+
+def _state(root: Path) -> Path:
+    return Path(root) / STATE_DIR_NAME
+
+
+def read_records(path: Path) -> Iterator[Any]:
+    """The JSON value of a trusted state file (nothing if it is gone or not JSON).
+
+    Untrusted files raise UntrustedStateError, as they do for every reader of ``.yui/``.
+    """
+    try:
+        check_trusted(path)
+        yield json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return  # gone meanwhile, unreadable, or half-written by hand
+
+
+def _json_files(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (what psutil.pid_exists answers)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _alive_here(host: object, pid: object) -> bool:
+    if host != socket.gethostname():
+        return True  # another machine: only expiry or its own cleanup can tell
+    return isinstance(pid, int) and pid_alive(pid)
+
+
+def coordinators(root: Path) -> list[Record]:
+    """Registered coordinators whose process is alive (dead entries are left in place)."""
+    found: list[Record] = []
+    for path in _json_files(_state(root) / "coordinators"):
+        for entry in read_records(path):
+            if isinstance(entry, dict) and isinstance(entry.get("coordinator_id"), str) \
+                    and _alive_here(entry.get("host"), entry.get("pid")):
+                found.append(entry)
+    return found
+
+
+def live_tasks(root: Path, coordinator_ids: list[str]) -> list[Record]:
+    """The task tables those coordinators last published (TaskInfo records)."""
+    tasks: list[Record] = []
+    for coordinator_id in coordinator_ids:
+        for table in read_records(_state(root) / "tasks" / f"{coordinator_id}.json"):
+            if isinstance(table, list):
+                tasks.extend(t for t in table if _task_record(t))
+    return tasks
+
+
+def _task_record(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("task"), dict) \
+        and isinstance(value["task"].get("id"), str) and value.get("status") in _STATUSES
+
+
+_STATUSES = {s.value for s in TaskStatus}
+
+
+@contextlib.contextmanager
+def _history(root: Path) -> Iterator[sqlite3.Connection | None]:
+    path = _state(root) / HISTORY_FILE
+    if not path.is_file():
+        yield None
+        return
+    check_trusted(path)
+    # Read-only: a status line never creates or migrates the history.
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def recent_query(columns: str, since: datetime | None = None, limit: int | None = None,
+                 ) -> tuple[str, list[object]]:
+    """The history's query for recorded tasks, newest first (shared with :mod:`.history`)."""
+    query = f"SELECT {columns} FROM tasks WHERE info IS NOT NULL"
+    args: list[object] = []
+    if since is not None:
+        query += " AND updated_at >= ?"
+        args.append(since.isoformat())
+    query += " ORDER BY updated_at DESC"
+    if limit is not None:
+        query += " LIMIT ?"
+        args.append(limit)
+    return query, args
+
+
+def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str]]:
+    """Recorded tasks (TaskInfo record, log path), newest first; ``since`` bounds them."""
+    query, args = recent_query("info, log_path", since)
+    with _history(root) as db:
+        if db is None:
+            return []
+        try:
+            rows = db.execute(query, args).fetchall()
+        except sqlite3.DatabaseError:
+            return []  # no table yet, or a file another version of yui wrote
+    found: list[tuple[Record, str]] = []
+    for info, log_path in rows:
+        with contextlib.suppress(ValueError, TypeError):
+            record = json.loads(info)
+            if _task_record(record):
+                found.append((record, log_path or ""))
+    return found
+
+
+def leases(root: Path, now: datetime | None = None) -> list[Record]:
+    """Live leases (LockRecord records: not expired, owner alive), by path then task."""
+    now = now or datetime.now(UTC)
+    found: list[Record] = []
+    for path in _json_files(_state(root) / "locks"):
+        for records in read_records(path):
+            if not isinstance(records, list):
+                continue
+            for record in records:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    if parse_time(record["expires_at"]) > now and _alive_here(
+                            record["host"], record["owner_pid"]):
+                        found.append(record)
+    return sorted(found, key=lambda r: (str(r.get("file_path")), str(r.get("locked_by"))))
+
+
+def parse_time(text: object) -> datetime:
+    """A protocol timestamp (ISO 8601, UTC ``Z``) as an aware datetime."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a timestamp: {text!r}")
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """What ``yui status`` shows of one TaskInfo record."""
+
+    id: str
+    title: str
+    status: TaskStatus
+    progress: float
+    agent: str
+    coordinator_id: str
+    note: str
+    files: int
+    submitted_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: Record) -> TaskRow:
+        task = record["task"]
+        epoch = datetime.fromtimestamp(0, UTC)
+
+        def when(key: str) -> datetime:
+            try:
+                return parse_time(record.get(key))
+            except ValueError:
+                return epoch
+
+        progress = record.get("progress")
+        return cls(
+            id=task["id"], title=str(task.get("title") or ""),
+            status=TaskStatus(record["status"]),
+            progress=float(progress) if isinstance(progress, int | float) else 0.0,
+            agent=str(task.get("agent") or ""),
+            coordinator_id=str(record.get("coordinator_id") or ""),
+            note=str(record.get("error") or record.get("message") or ""),
+            files=len(record.get("files_modified") or ()),
+            submitted_at=when("submitted_at"), updated_at=when("updated_at"),
+        )
