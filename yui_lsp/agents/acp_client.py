@@ -250,6 +250,13 @@ class AcpAdapter(CliAdapter):
         return AgentOutcome(files_reported=client.written, summary=client.summary, metrics=metrics)
 
 
+class KiroAcpAdapter(AcpAdapter):
+    """Kiro CLI over ACP (kind ``kiro-acp``): the ACP client, started as ``kiro-cli acp``."""
+
+    def __init__(self) -> None:
+        super().__init__("kiro-acp")
+
+
 class _Session:
     """One ACP session over one agent process, with cancellation (its time limits are the
     attempt's, enforced around the adapter: :mod:`yui_lsp.agents.limits`)."""
