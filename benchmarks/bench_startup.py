@@ -4,7 +4,8 @@ Each figure is the median of several runs of a fresh process (wall clock, spawn 
 to the answer), with the spread; the baseline is a bare interpreter start of the same
 Python. Aims (issue: start like a native CLI): `yui --version` < 0.06 s, `yui status` and
 `yui locks` < 0.15 s on an idle repository, the language server answering `initialize`
-< 0.3 s.
+< 0.3 s. Two context figures: the server ready for work (its first ``yui.listTasks``
+answered), and the import of ``lsprotocol.types`` alone, the floor under any pygls server.
 
     python benchmarks/bench_startup.py [--quick]      # prints the figures as JSON lines
 """
@@ -47,8 +48,35 @@ def _frame(payload: dict[str, Any]) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def _initialize(cwd: Path, env: dict[str, str]) -> float:
-    """Spawn the language server (stdio) and time its answer to ``initialize``."""
+def _read(stream: Any) -> dict[str, Any]:
+    length = 0
+    while (line := stream.readline().strip()):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    if not length:
+        raise RuntimeError("the language server closed its output")
+    message: dict[str, Any] = json.loads(stream.read(length))
+    return message
+
+
+def _answer(server: subprocess.Popen[bytes], wanted: int) -> dict[str, Any]:
+    """Read until the answer to request ``wanted``; requests from the server get null."""
+    assert server.stdin is not None and server.stdout is not None
+    while True:
+        message = _read(server.stdout)
+        if "method" in message and "id" in message:
+            server.stdin.write(_frame({"jsonrpc": "2.0", "id": message["id"], "result": None}))
+            server.stdin.flush()
+        elif message.get("id") == wanted:
+            if "result" not in message:
+                raise RuntimeError(f"request {wanted} failed: {message}")
+            return message
+
+
+def _language_server(cwd: Path, env: dict[str, str], *, until_ready: bool) -> float:
+    """Spawn the language server (stdio) and time its answer to ``initialize`` or, with
+    ``until_ready``, to the first ``yui.listTasks`` sent right after ``initialized`` (the
+    coordinator of the folder up and answering)."""
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "yui_lsp"], cwd=cwd, env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -59,15 +87,18 @@ def _initialize(cwd: Path, env: dict[str, str]) -> float:
             "processId": os.getpid(), "rootUri": cwd.as_uri(), "capabilities": {},
             "workspaceFolders": [{"uri": cwd.as_uri(), "name": "bench"}]}}))
         server.stdin.flush()
-        length = 0
-        while (line := server.stdout.readline().strip()):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        answer = json.loads(server.stdout.read(length))
+        _answer(server, 1)
+        if until_ready:
+            ready: list[dict[str, Any]] = [
+                {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+                {"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+                 "params": {"command": "yui.listTasks", "arguments": [{}]}}]
+            for message in ready:
+                server.stdin.write(_frame(message))
+            server.stdin.flush()
+            _answer(server, 2)
         elapsed = time.perf_counter() - started
-        if "result" not in answer:
-            raise RuntimeError(f"initialize failed: {answer}")
-        for message in ({"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        for message in ({"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
                         {"jsonrpc": "2.0", "method": "exit"}):
             server.stdin.write(_frame(message))
         server.stdin.flush()
@@ -106,7 +137,13 @@ def run(quick: bool | None = None) -> list[Figure]:
              "< 0.15 s"),
             ("yui locks (idle repository)", lambda: _timed([*yui, "locks"], repo, env),
              "< 0.15 s"),
-            ("language server answers initialize", lambda: _initialize(repo, env), "< 0.3 s"),
+            ("language server answers initialize",
+             lambda: _language_server(repo, env, until_ready=False), "< 0.3 s"),
+            ("language server ready: first yui.listTasks answered",
+             lambda: _language_server(repo, env, until_ready=True), "none (context)"),
+            ("python -c 'import lsprotocol.types' (floor of any pygls server)",
+             lambda: _timed([sys.executable, "-c", "import lsprotocol.types"], repo, env),
+             "none (context)"),
         ]
         times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
         for _name, measure, _ in cases:

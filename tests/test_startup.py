@@ -62,3 +62,17 @@ def test_status_and_locks_read_state_without_models(command: str, tmp_path: Path
     assert printed.startswith("no tasks" if command == "status" else "no leases")
     assert found["code"] == 0
     assert found["heavy"] == ["rich"]
+
+
+def test_language_server_is_created_without_the_coordinator() -> None:
+    """`initialize` is answered with pygls alone: the coordinator and pydantic load when
+    `initialized` arrives (server/features.py)."""
+    code = ("import sys; from yui_lsp.server.server import create_server; "
+            "server = create_server(); "
+            "assert len(server.protocol.fm.commands) >= 20, server.protocol.fm.commands; "
+            "print(sorted(n for n in sys.modules if n.split('.')[0] == 'pydantic' "
+            "or n.startswith('yui_lsp.coordinator')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -23,10 +23,11 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.errors import ApplyError
 from yui_lsp.protocol import ChangeKind, Task
-from yui_lsp.server.documents import EditorDocuments, uri_of
+from yui_lsp.server.documents import EditorDocuments
 from yui_lsp.server.edits import EditPlan, Target, decode, ends_with_line_break
 from yui_lsp.server.params import ResultAppliedNotification, ResultReadyNotification
 from yui_lsp.server.review_desk import ReviewDesk
+from yui_lsp.server.uris import uri_of
 from yui_lsp.server.wire import wire
 from yui_lsp.workspace import (
     DiskReader,

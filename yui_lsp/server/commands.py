@@ -41,6 +41,7 @@ from yui_lsp.errors import (
     YuiError,
 )
 from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskInfo, new_task_id
+from yui_lsp.server.command_names import COMMAND_NAMES
 from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.listing import TaskListing
 from yui_lsp.server.marks import WorkspaceMarks
@@ -152,9 +153,13 @@ TABLE: dict[str, tuple[type[BaseModel], str]] = {
     "yui.runSpec": (RunSpecParams, "run_spec"),
 }
 
+# The server announces these names before this module is imported: keep them in step.
+assert sorted(COMMAND_NAMES) == sorted(TABLE | REVIEW_TABLE), "update server/command_names.py"
+
 
 class Commands:
-    """Registers the commands on the server; each handler is a small method."""
+    """The handlers of the commands (the server routes each name to :meth:`run`); each
+    handler is a small method."""
 
     def __init__(self, server: LanguageServer, host: CoordinatorHost,
                  marks: WorkspaceMarks) -> None:
@@ -164,34 +169,32 @@ class Commands:
         self._listing = TaskListing()
         self.specs = SpecRuns(server, host, marks)
         self.review = ReviewCommands(host, marks, TaskLogs(server))
-        for name, (model, method) in TABLE.items():
-            self._register(name, model, getattr(self, method))
-        for name, (model, method) in REVIEW_TABLE.items():
-            self._register(name, model, getattr(self.review, method))
+        self._handlers: dict[str, tuple[type[BaseModel], Handler]] = {
+            name: (model, getattr(self, method)) for name, (model, method) in TABLE.items()}
+        self._handlers.update({name: (model, getattr(self.review, method))
+                               for name, (model, method) in REVIEW_TABLE.items()})
 
     @staticmethod
     def table_names() -> list[str]:
         """Every command this server registers."""
         return sorted(TABLE | REVIEW_TABLE)
 
-    def _register(self, name: str, model: type[BaseModel], handler: Handler) -> None:
-        async def run(ls: LanguageServer, *args: Any) -> Any:
-            params = parse_argument(model, args)
-            await self._host.wait_ready()
-            try:
-                result = await handler(params)
-                await self._host.settle()
-            except _BAD_REQUEST as exc:
-                raise JsonRpcInvalidParams(str(exc)) from None
-            except YuiError as exc:
-                raise JsonRpcServerError(  # type: ignore[no-untyped-call]
-                    str(exc), YUI_ERROR_CODE) from None
-            except ValidationError as exc:
-                raise JsonRpcInvalidParams(_field_error(exc)) from None
-            return result if isinstance(result, WireJson) else wire(result, by_alias=True)
-
-        run.__name__ = name.replace(".", "_")
-        self._server.command(name)(run)
+    async def run(self, name: str, args: tuple[Any, ...]) -> Any:
+        """Command ``name`` with the client's arguments: validated, run, answered as JSON."""
+        model, handler = self._handlers[name]
+        params = parse_argument(model, args)
+        await self._host.wait_ready()
+        try:
+            result = await handler(params)
+            await self._host.settle()
+        except _BAD_REQUEST as exc:
+            raise JsonRpcInvalidParams(str(exc)) from None
+        except YuiError as exc:
+            raise JsonRpcServerError(  # type: ignore[no-untyped-call]
+                str(exc), YUI_ERROR_CODE) from None
+        except ValidationError as exc:
+            raise JsonRpcInvalidParams(_field_error(exc)) from None
+        return result if isinstance(result, WireJson) else wire(result, by_alias=True)
 
     # ----------------------------------------------------------------- submit
 

@@ -16,12 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument, Workspace
 
-from yui_lsp.errors import PathOutsideWorkspaceError
+from yui_lsp.server.uris import path_of, rel_in
 from yui_lsp.workspace import DiskReader, resolve_inside
-from yui_lsp.workspace.paths import to_rel
 
 
 @dataclass(frozen=True)
@@ -31,31 +29,6 @@ class OpenDocument:
     uri: str
     version: int | None
     text: str
-
-
-def uri_of(root: Path, rel: str) -> str:
-    """The file URI of a workspace-relative path."""
-    uri = from_fs_path(str(root / rel))
-    assert uri is not None
-    return str(uri)
-
-
-def path_of(uri: str) -> Path | None:
-    """The filesystem path of a file URI (None for other schemes)."""
-    fs_path = to_fs_path(uri)
-    return Path(os.path.normpath(fs_path)) if fs_path else None
-
-
-def rel_in(root: Path, uri: str) -> str | None:
-    """The workspace-relative path of ``uri`` if it lies inside ``root``."""
-    path = path_of(uri)
-    if path is None:
-        return None
-    try:
-        rel = to_rel(root, path)
-    except PathOutsideWorkspaceError:
-        return None
-    return None if rel == "." else rel
 
 
 class EditorDocuments:

@@ -27,11 +27,11 @@ from yui_lsp.coordinator import ParallelTaskManager
 from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
-from yui_lsp.server.documents import EditorDocuments, EditorReader, path_of, rel_in
-from yui_lsp.server.params import LocksChangedNotification
+from yui_lsp.server.documents import EditorDocuments, EditorReader
 from yui_lsp.server.relay import relay_others
 from yui_lsp.server.review_desk import ReviewDesk
-from yui_lsp.server.wire import WireJson, wire
+from yui_lsp.server.uris import path_of, rel_in
+from yui_lsp.server.wire import EncodedJson, encode_records, wire
 from yui_lsp.workspace import LeaseTable
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Folder:
     applier: EditorApplier | None = None
     locks: list[LockRecord] = field(default_factory=list)
     #: ``yui/locksChanged`` payload of ``locks``, built off the event loop.
-    locks_wire: WireJson | None = None
+    locks_wire: EncodedJson | None = None
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
 
 
@@ -320,11 +320,12 @@ class CoordinatorHost:
         return best
 
 
-def _locks_payload(folder: Folder, locks: list[LockRecord]) -> WireJson | None:
-    """The ``yui/locksChanged`` payload of ``locks``, or None when nothing changed."""
+def _locks_payload(folder: Folder, locks: list[LockRecord]) -> EncodedJson | None:
+    """The ``yui/locksChanged`` payload of ``locks`` (a LocksChangedNotification), or None
+    when nothing changed. Runs in a worker thread."""
     if locks == folder.locks:
         return None
-    return wire(LocksChangedNotification(folder=folder.uri, locks=locks))
+    return encode_records({"folder": folder.uri}, "locks", locks)
 
 
 def _overflow_key(folder: Folder, message: Message) -> tuple[str, str] | None:

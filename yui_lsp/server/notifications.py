@@ -18,8 +18,7 @@ from yui_lsp.protocol import (
     WorkspaceEvent,
 )
 from yui_lsp.server.host import Folder
-from yui_lsp.server.params import LocksChangedNotification
-from yui_lsp.server.wire import wire
+from yui_lsp.server.wire import encode_records, wire
 
 #: Notification method of each bus message type.
 METHODS: dict[type, str] = {
@@ -45,6 +44,5 @@ class Notifications:
 
     def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
         # The host built the payload off the loop; build it here only when it did not.
-        payload = folder.locks_wire or wire(LocksChangedNotification(folder=folder.uri,
-                                                                     locks=locks))
+        payload = folder.locks_wire or encode_records({"folder": folder.uri}, "locks", locks)
         self._server.protocol.notify(LOCKS_CHANGED, payload)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from yui_lsp.coordinator import all_tasks
 from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import ChangeKind, FileConflict, TaskInfo
-from yui_lsp.server.documents import EditorReader, rel_in, uri_of
+from yui_lsp.server.documents import EditorReader
 from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.marks import ConflictMark, WorkspaceMarks
 from yui_lsp.server.params import (
@@ -35,6 +35,7 @@ from yui_lsp.server.params import (
     TaskLogResult,
 )
 from yui_lsp.server.task_logs import TaskLogs, log_path, parse_lines, read_log
+from yui_lsp.server.uris import rel_in, uri_of
 from yui_lsp.workspace import MergedFile, is_text
 
 #: command -> (argument model, name of the ReviewCommands method handling it)

@@ -1,9 +1,10 @@
 """The yui language server: a pygls server wiring the features to the coordinators.
 
-Lifecycle: ``initialize`` records the options; ``initialized`` runs the coordinator host
-for the whole connection (the handler itself is the long-lived task that owns every
-coordinator); ``shutdown`` stops it and waits until every task is cancelled and every
-lease released.
+Lifecycle: ``initialize`` records the options and is answered as soon as pygls is loaded;
+``initialized`` builds the features (:mod:`yui_lsp.server.features`: the coordinator host and
+what hangs off it) and runs the host for the whole connection (the handler itself is the
+long-lived task that owns every coordinator); ``shutdown`` stops it and waits until every
+task is cancelled and every lease released.
 """
 
 from __future__ import annotations
@@ -11,20 +12,23 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from yui_lsp import __version__
-from yui_lsp.server.commands import Commands
-from yui_lsp.server.documents import path_of
-from yui_lsp.server.host import CoordinatorHost
-from yui_lsp.server.marks import WorkspaceMarks
-from yui_lsp.server.notifications import Notifications
-from yui_lsp.server.progress import TaskProgress
+from yui_lsp.server.command_names import COMMAND_NAMES
 from yui_lsp.server.settings import FolderSettings, overrides_from
-from yui_lsp.server.wire import converter
+from yui_lsp.server.uris import path_of
+from yui_lsp.server.wire import YuiProtocol, converter
+
+if TYPE_CHECKING:
+    from yui_lsp.server.commands import Commands
+    from yui_lsp.server.features import Features
+    from yui_lsp.server.host import CoordinatorHost
+    from yui_lsp.server.marks import WorkspaceMarks
+    from yui_lsp.server.progress import TaskProgress
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +39,34 @@ class YuiLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("yui-lsp", __version__,
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
-                         converter_factory=converter)
+                         converter_factory=converter, protocol_cls=YuiProtocol)
         self.folder_settings = FolderSettings(self)
-        self.host = CoordinatorHost(self, self.folder_settings)
-        self.task_progress = TaskProgress(self, self.host)
-        self.marks = WorkspaceMarks(self, self.host)
-        self.notifications = Notifications(self)
-        self.host.features.extend([self.notifications, self.task_progress, self.marks])
-        self.commands = Commands(self, self.host, self.marks)
-        self.host.features.append(self.commands.specs)
+        self._features: Features | None = None
+
+    @property
+    def features(self) -> Features:
+        """The coordinator host and its features, built on first use (see features.py)."""
+        if self._features is None:
+            from yui_lsp.server.features import Features
+
+            self._features = Features(self, self.folder_settings)
+        return self._features
+
+    @property
+    def host(self) -> CoordinatorHost:
+        return self.features.host
+
+    @property
+    def task_progress(self) -> TaskProgress:
+        return self.features.task_progress
+
+    @property
+    def marks(self) -> WorkspaceMarks:
+        return self.features.marks
+
+    @property
+    def commands(self) -> Commands:
+        return self.features.commands
 
     def workspace_folders(self) -> list[tuple[str, Path]]:
         """(uri, root) of every workspace folder the client opened (or its root URI)."""
@@ -80,6 +103,9 @@ def create_server() -> YuiLanguageServer:
             log.exception("the coordinators stopped")
             ls.window_show_message(lsp.ShowMessageParams(
                 type=lsp.MessageType.Error, message=f"yui: coordinators stopped: {exc}"))
+
+    for name in COMMAND_NAMES:
+        _route_command(server, name)
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: YuiLanguageServer, params: Any) -> None:
@@ -139,3 +165,12 @@ def create_server() -> YuiLanguageServer:
         return ls.commands.specs.hover(params)
 
     return server
+
+
+def _route_command(server: YuiLanguageServer, name: str) -> None:
+    """Register ``name``; its handler (and the modules behind it) load on first use."""
+    async def run(ls: YuiLanguageServer, *args: Any) -> Any:
+        return await ls.commands.run(name, args)
+
+    run.__name__ = name.replace(".", "_")
+    server.command(name)(run)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.config import Settings, load_settings
 from yui_lsp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from yui_lsp.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class FolderSettings:
         return {}
 
     async def __call__(self, uri: str, root: Path) -> Settings:
+        from yui_lsp.config import Settings, load_settings  # not needed to answer initialize
+
         try:
             settings = await anyio.to_thread.run_sync(load_settings, root)
         except ConfigError as exc:

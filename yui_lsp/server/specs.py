@@ -13,7 +13,6 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from yui_lsp.protocol import Message, TaskStatus, TaskUpdate
-from yui_lsp.server.documents import path_of, uri_of
 from yui_lsp.server.host import CoordinatorHost, Folder
 from yui_lsp.server.marks import SOURCE, WorkspaceMarks
 from yui_lsp.server.spec_params import (
@@ -24,6 +23,7 @@ from yui_lsp.server.spec_params import (
     SpecSummary,
     SpecTaskSummary,
 )
+from yui_lsp.server.uris import path_of, uri_of
 from yui_lsp.specs import (
     Spec,
     SpecFormat,

@@ -5,15 +5,27 @@ result one value at a time (a 500-task ``yui.listTasks`` answer is ~100k calls, 
 milliseconds per answer). The server's own results and notifications are already plain
 JSON data (``model_dump(mode="json")``), so they travel as :class:`WireJson`, a ``dict``
 that the converter passes through untouched and ``json.dumps`` encodes in C.
+
+A big payload (the lease table of 5,000 leases is ~1.4 MB) is still one C call of
+``json.dumps`` that holds the GIL for tens of milliseconds, wherever it runs. Such payloads
+are encoded in a worker thread one record at a time (the GIL changes hands between records,
+so the event loop keeps answering) into :class:`EncodedJson`, which :class:`YuiProtocol`
+frames as it is.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import inspect
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import cattrs
-from pydantic import BaseModel
-from pygls.protocol import default_converter
+from pygls.protocol import LanguageServerProtocol, default_converter
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class WireJson(dict[str, Any]):
@@ -35,3 +47,51 @@ def wire(model: BaseModel, *, by_alias: bool = False,
          exclude: dict[str, Any] | set[str] | None = None) -> WireJson:
     """``model`` as a JSON object ready to send (camelCase with ``by_alias``)."""
     return WireJson(model.model_dump(mode="json", by_alias=by_alias, exclude=exclude))
+
+
+class EncodedJson(str):
+    """A JSON value already encoded: sent as it is (see :class:`YuiProtocol`)."""
+
+
+def encode_records(head: dict[str, Any], key: str, records: Iterable[Any]) -> EncodedJson:
+    """``head`` plus ``key``: the list of ``records`` (models), encoded one record at a time.
+
+    Call it in a worker thread: no single step holds the GIL for long.
+    """
+    parts = [json.dumps(record.model_dump(mode="json")) for record in records]
+    opening = json.dumps(head)[:-1] + (", " if head else "")
+    return EncodedJson(f"{opening}{json.dumps(key)}: [{', '.join(parts)}]}}")
+
+
+_WRITES: set[asyncio.Future[Any]] = set()
+
+
+class YuiProtocol(LanguageServerProtocol):
+    """pygls' protocol, plus: a notification or result that is :class:`EncodedJson` is framed
+    without encoding it again on the event loop."""
+
+    def _send_data(self, data: Any) -> None:
+        body = _framed(data)
+        if body is None or self.writer is None:
+            super()._send_data(data)
+            return
+        encoded = body.encode("utf-8")
+        if self._include_headers:
+            header = (f"Content-Length: {len(encoded)}\r\n"
+                      f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n")
+            encoded = header.encode("ascii") + encoded
+        written = self.writer.write(encoded)
+        if inspect.isawaitable(written):
+            pending = asyncio.ensure_future(written)
+            _WRITES.add(pending)  # held until done: the loop keeps only weak references
+            pending.add_done_callback(_WRITES.discard)
+
+
+def _framed(data: Any) -> str | None:
+    """The JSON-RPC text of a message carrying EncodedJson, else None."""
+    params, result = getattr(data, "params", None), getattr(data, "result", None)
+    if isinstance(params, EncodedJson) and getattr(data, "id", None) is None:
+        return f'{{"jsonrpc": "2.0", "method": {json.dumps(data.method)}, "params": {params}}}'
+    if isinstance(result, EncodedJson) and getattr(data, "error", None) is None:
+        return f'{{"jsonrpc": "2.0", "id": {json.dumps(data.id)}, "result": {result}}}'
+    return None
