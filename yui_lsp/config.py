@@ -9,27 +9,20 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from yui_lsp.agents.kinds import KIND_NAMES
 from yui_lsp.errors import ConfigError
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted
 
-AgentKind = Literal[
-    "kiro",
-    "kiro-acp",
-    "acp",
-    "claude",
-    "codex",
-    "gemini",
-    "aider",
-    "command",
-    "shell",
-    "refactor",
-    "yui",
-]
+if TYPE_CHECKING:
+    AgentKind = str
+else:
+    # The kinds' one list is agents/kinds.py; pydantic validates a profile's kind against it.
+    AgentKind = Literal[KIND_NAMES]
 
 #: How agent processes are confined (see docs/confinement.md): ``auto`` uses bubblewrap when
 #: it is installed and works, ``required`` refuses to run an agent without it, ``off`` never.

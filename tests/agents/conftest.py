@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from yui_lsp.agents.base import AgentRun
+from yui_lsp.agents.base import AgentRun, Limits
 from yui_lsp.config import AgentProfile
 from yui_lsp.protocol import AgentOutput, Message, Task, TaskUpdate
 
@@ -39,7 +39,8 @@ class Recorder:
 
 @dataclass
 class RunFactory:
-    """Builds AgentRuns in a fresh sandbox folder under tmp_path."""
+    """Builds AgentRuns in a fresh sandbox folder under tmp_path (time limits as the
+    coordinator would decide them; enforced only through ``agents.limits.run_limited``)."""
 
     tmp_path: Path
     recorder: Recorder = field(default_factory=Recorder)
@@ -58,6 +59,7 @@ class RunFactory:
         task: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         idle_timeout_s: float = 30.0,
+        timeout_s: float | None = None,
         **kwargs: Any,
     ) -> AgentRun:
         data: dict[str, Any] = {"id": "t1", "prompt": prompt, "agent": profile.kind}
@@ -70,8 +72,7 @@ class RunFactory:
             emit=self.recorder,
             log_path=self.tmp_path / "logs" / "t1.log",
             env=env or {},
-            idle_timeout_s=idle_timeout_s,
-            **kwargs,
+            **{"limits": Limits(wall_s=timeout_s, idle_s=idle_timeout_s), **kwargs},
         )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.agents.conftest import FAKE_KIRO, RunFactory, all_dead
 from yui_lsp.agents.acp_client import AcpAdapter
+from yui_lsp.agents.limits import run_limited
 from yui_lsp.agents.registry import adapter_for
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError, LeaseError
@@ -94,7 +95,7 @@ async def test_cancel_sends_session_cancel_and_ends_process(make_run: RunFactory
 async def test_silent_agent_is_hung(make_run: RunFactory) -> None:
     run = make_run(ACP, "write a.py: x", env={"FAKE_ACP_MODE": "hang"}, idle_timeout_s=1.0)
     with pytest.raises(AgentFailedError, match="treated as hung"):
-        await AcpAdapter("kiro-acp").run(run)
+        await run_limited(AcpAdapter("kiro-acp"), run)
 
 
 async def test_group_is_gone_after_run(make_run: RunFactory) -> None:

@@ -1,4 +1,4 @@
-"""Built-in workers: refactor (exact replacement over the sandbox), shell, yui."""
+"""Built-in workers: the exact refactor replacement, shell, yui."""
 
 from __future__ import annotations
 
@@ -10,16 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.agents.conftest import RunFactory
-from yui_lsp.agents.builtin import RefactorAdapter, ShellAdapter, YuiAdapter, refactor_text
+from yui_lsp.agents.builtin import ShellAdapter, YuiAdapter, refactor_text
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError
 from yui_lsp.protocol import RefactorSpec
 
 YUI = AgentProfile(kind="yui")
-
-
-def spec(pattern: str, replacement: str, **kw: object) -> dict[str, object]:
-    return {"refactor": {"pattern": pattern, "replacement": replacement, **kw}}
 
 
 @given(st.text(), st.text(min_size=1, max_size=3), st.text(max_size=3))
@@ -34,47 +30,6 @@ def test_regex_refactor_with_groups() -> None:
     assert refactor_text("print a\nprint b\n", rule) == ("print(a)\nprint(b)\n", 2)
     with pytest.raises(AgentFailedError, match="invalid refactor pattern"):
         refactor_text("x", RefactorSpec(pattern="(", replacement="", regex=True))
-
-
-async def test_refactor_rewrites_claimed_files_only(make_run: RunFactory) -> None:
-    root = make_run.workdir
-    (root / "src/pkg").mkdir(parents=True)
-    (root / "src/a.py").write_text("old_name()\r\nold_name()\r\n")  # CRLF stays CRLF
-    (root / "src/pkg/b.py").write_text("x = old_name\n")
-    (root / "src/pkg/c.py").write_text("untouched\n")
-    (root / "src/blob.bin").write_bytes(b"\x00old_name\x00")
-    (root / "src/latin1.py").write_bytes("old_name = 'caf\xe9'".encode("latin-1"))
-    (root / "docs.md").write_text("old_name\n")
-    (root / "src/a.py").chmod(0o755)
-    run = make_run(YUI, task={"claims": ["src/**"], **spec("old_name", "new_name")})
-
-    outcome = await YuiAdapter().run(run)
-
-    assert (root / "src/a.py").read_bytes() == b"new_name()\r\nnew_name()\r\n"
-    assert (root / "src/a.py").stat().st_mode & 0o777 == 0o755
-    assert (root / "src/pkg/b.py").read_text() == "x = new_name\n"
-    assert (root / "docs.md").read_text() == "old_name\n"
-    assert (root / "src/blob.bin").read_bytes() == b"\x00old_name\x00"
-    assert outcome.files_reported == ["src/a.py", "src/pkg/b.py"]
-    assert outcome.metrics["replacements"] == 3
-    notes = make_run.recorder.lines
-    assert "[yui] skipped src/blob.bin (binary)" in notes
-    assert "[yui] skipped src/latin1.py (not UTF-8)" in notes
-    assert not list(root.rglob("*.yui-tmp"))
-
-
-async def test_refactor_files_override_claims(make_run: RunFactory) -> None:
-    (make_run.workdir / "a.txt").write_text("foo")
-    (make_run.workdir / "b.txt").write_text("foo")
-    run = make_run(YUI, task={"claims": ["a.txt"], **spec("foo", "bar", files=["b.txt"])})
-    outcome = await RefactorAdapter().run(run)
-    assert outcome.files_reported == ["b.txt"]
-    assert (make_run.workdir / "a.txt").read_text() == "foo"
-
-
-async def test_refactor_needs_files(make_run: RunFactory) -> None:
-    with pytest.raises(AgentFailedError, match="needs files to rewrite"):
-        await RefactorAdapter().run(make_run(YUI, task=spec("a", "b")))
 
 
 async def test_shell_runs_argv_in_sandbox(make_run: RunFactory) -> None:
@@ -118,5 +73,5 @@ async def test_yui_without_a_command_needs_a_model(make_run: RunFactory) -> None
 
 
 def test_builtins_are_always_available(tmp_path: Path) -> None:
-    for adapter in (YuiAdapter(), ShellAdapter(), RefactorAdapter()):
+    for adapter in (YuiAdapter(), ShellAdapter()):
         adapter.check_available(YUI)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.agents.conftest import RunFactory, all_dead
 from yui_lsp.agents.kiro import KiroAdapter, parse_credits
+from yui_lsp.agents.limits import run_limited
 from yui_lsp.config import AgentProfile
 from yui_lsp.errors import AgentFailedError, AgentUnavailableError
 
@@ -105,7 +106,7 @@ async def test_hang_is_detected_and_whole_group_killed(
     run = make_run(kiro_profile(confine="off"), "x", env=env, idle_timeout_s=1.5)
     started = time.monotonic()
     with pytest.raises(AgentFailedError, match=r"no output for 1.5 s; treated as hung"):
-        await KiroAdapter().run(run)
+        await run_limited(KiroAdapter(), run)
     assert time.monotonic() - started < 8
     pids = [int(p) for p in pidfile.read_text().split()]
     assert len(pids) == 2 and all_dead(pids)
@@ -125,9 +126,11 @@ async def test_cancellation_ends_process_group(
 
 
 async def test_wall_clock_timeout(make_run: RunFactory, kiro_profile: ProfileFactory) -> None:
-    run = make_run(kiro_profile(timeout_s=1.0), "x", env={**KEY, "FAKE_KIRO_MODE": "hang"})
+    run = make_run(kiro_profile(), "x", env={**KEY, "FAKE_KIRO_MODE": "hang"}, timeout_s=1.0)
     with pytest.raises(AgentFailedError, match=r"did not finish within 1 s"):
-        await KiroAdapter().run(run)
+        await run_limited(KiroAdapter(), run)
+    assert run.log_path is not None
+    assert "wall-clock limit of 1 s reached; stopped" in run.log_path.read_text()
 
 
 async def test_quiet_file_activity_is_not_a_hang(
@@ -137,7 +140,7 @@ async def test_quiet_file_activity_is_not_a_hang(
     run = make_run(
         kiro_profile(), "x", env={**KEY, "FAKE_KIRO_MODE": "quiet_edit"}, idle_timeout_s=1.2
     )
-    outcome = await KiroAdapter().run(run)
+    outcome = await run_limited(KiroAdapter(), run)
     assert outcome.metrics["credits"] > 0
     assert (make_run.workdir / "progress.txt").read_text() == "step 5\n"
 

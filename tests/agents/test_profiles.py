@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import get_args
 
+import pytest
+from pydantic import ValidationError
+
+from yui_lsp.agents.catalog import list_agents
+from yui_lsp.agents.kinds import KIND_NAMES, KINDS
 from yui_lsp.agents.profiles import builtin_profiles, resolve_profile
-from yui_lsp.agents.registry import adapter_for
-from yui_lsp.config import AgentProfile, Settings
-from yui_lsp.errors import UnknownAgentError
+from yui_lsp.agents.registry import adapter_for, runs_in_coordinator
+from yui_lsp.config import AgentKind, AgentProfile, Settings
+from yui_lsp.errors import AgentUnavailableError, UnknownAgentError
 from yui_lsp.redact import redact
 
 
@@ -44,7 +49,34 @@ def test_user_profiles_override_and_extend(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_every_builtin_profile_has_an_adapter() -> None:
     for name, profile in builtin_profiles().items():
+        if profile.kind == "refactor":
+            continue  # the coordinator applies it itself, see the next test
         assert adapter_for(profile).kind == profile.kind, name
+
+
+def test_every_kind_comes_from_the_one_table() -> None:
+    # agents/kinds.py is the list: the configuration accepts exactly its kinds, every entry
+    # names an adapter of its own kind (or none: refactor) and the catalog describes it.
+    assert get_args(AgentKind) == KIND_NAMES == tuple(KINDS)
+    for name, kind in KINDS.items():
+        profile = AgentProfile(kind=name, command=["x"])
+        if kind.adapter is None:
+            assert runs_in_coordinator(name)
+        else:
+            assert adapter_for(profile).kind == name
+    with pytest.raises(ValidationError, match="Input should be 'kiro', 'kiro-acp'"):
+        AgentProfile(kind="nope")
+    described = {a.kind: (a.description, a.takes) for a in list_agents(Settings())}
+    assert described["shell"] == (KINDS["shell"].description, "command")
+
+
+def test_refactor_runs_in_the_coordinator_not_an_adapter() -> None:
+    # The exact replacement never runs in a sandbox (coordinator/pipeline.py lands it), so
+    # no adapter exists for it; asking for one says why. It is still listed as available.
+    with pytest.raises(AgentUnavailableError, match="run in the coordinator"):
+        adapter_for(AgentProfile(kind="refactor"))
+    (info,) = [a for a in list_agents(Settings()) if a.name == "refactor"]
+    assert info.available and info.takes == "refactor"
 
 
 def test_redaction_keeps_text_but_hides_secrets() -> None:

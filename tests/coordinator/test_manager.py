@@ -282,6 +282,26 @@ async def test_refactor_builtin_rewrites_exactly(repo: Path, settings: Settings)
     assert sorted(result.files_modified) == ["src/a.py", "src/b.py"]
 
 
+async def test_yui_refactor_spec_lands_directly_with_its_files(
+    repo: Path, settings: Settings
+) -> None:
+    # A `yui` task carrying a refactor spec takes the same exact path as `refactor`: the
+    # spec's files win over the claims, and line endings stay as they were.
+    (repo / "src" / "crlf.txt").write_bytes(b"old\r\nold\r\n")
+    (repo / "src" / "other.txt").write_text("old\n")
+    async with ParallelTaskManager(repo, settings=settings) as m:
+        fut = await m.submit_task(
+            Task(id="crlf", claims=["src/**"],
+                 refactor=RefactorSpec(pattern="old", replacement="new", files=["src/crlf.txt"])),
+            "yui",
+        )
+        result = await fut.result(timeout=30)
+    assert result.status == TaskStatus.COMPLETED, result.error
+    assert result.files_modified == ["src/crlf.txt"]
+    assert (repo / "src" / "crlf.txt").read_bytes() == b"new\r\nnew\r\n"
+    assert (repo / "src" / "other.txt").read_text() == "old\n"
+
+
 async def test_audit_log_has_seed_shaped_messages(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
         await m.submit_task(Task(id="hello", command=write_file("h.txt", "hi")), "shell")

@@ -25,7 +25,7 @@ from tests.support import git, init_repo, wait_for
 from yui_lsp import ParallelTaskManager, Task
 from yui_lsp.config import AgentProfile, RayPlacement, Settings
 from yui_lsp.errors import YuiError
-from yui_lsp.protocol import Message, TaskUpdate, WorkspaceEvent
+from yui_lsp.protocol import Message, RefactorSpec, TaskUpdate, WorkspaceEvent
 
 PY = sys.executable
 KIRO = str(REPO / "tests" / "fixtures" / "kiro-cli")
@@ -34,7 +34,7 @@ KIRO = str(REPO / "tests" / "fixtures" / "kiro-cli")
 def _repo(work: Path) -> Path:
     root = init_repo(work / "repo", {
         "src/a.py": "x = 1\n", "src/b.py": "y = 2\n", "README.md": "# demo\n",
-        ".gitignore": ".env\n",
+        ".gitignore": ".env\n", "notes.txt": "old words\n",
     })
     (root / ".env").write_text("TOKEN=local-only\n")  # untracked, in sandbox_include
     (root / "README.md").write_text("# demo\nthe user's uncommitted line\n")
@@ -115,6 +115,10 @@ async def _e2e(work: Path, cluster: Cluster) -> dict[str, Any]:
                command=[PY, "-c", gate, f"spread-{i}"]) for i in range(3)],
         Task(id="missing", agent="kiro-plain", prompt="write x.txt: never", claims=["x.txt"]),
         Task(id="too-big", agent="big", command=["true"], claims=["y.txt"]),
+        # The exact refactor needs no sandbox: with executor ray too, the coordinator
+        # applies it itself and no node sees it.
+        Task(id="exact", agent="refactor", claims=["notes.txt"],
+             refactor=RefactorSpec(pattern="old", replacement="new")),
     ]
     watch = _Watch()
     async with ParallelTaskManager(root, settings=_settings(work), max_workers=3) as manager:
@@ -130,7 +134,7 @@ async def _e2e(work: Path, cluster: Cluster) -> dict[str, Any]:
         "results": results, "nodes": nodes, "applied": watch.applied,
         "files": {rel: read(rel) for rel in (
             "src/a.py", "src/b.py", "README.md", "out/seen.txt", "out/wide.txt", "docs/new.md",
-            *[f"out/spread-{i}.txt" for i in range(3)], "x.txt")},
+            *[f"out/spread-{i}.txt" for i in range(3)], "x.txt", "notes.txt")},
         "log": read(".yui/logs/kiro-a.log"),
         "status": git(root, "status", "--porcelain"),
     }

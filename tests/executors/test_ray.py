@@ -64,6 +64,8 @@ def test_tasks_run_on_the_cluster_and_land_like_local_ones(tmp_path: Path) -> No
     assert "gpu-box=1" in results["too-big"]["error"]
     assert "on node" in report["log"] and "Replacing: src/a.py" in report["log"]
     assert results["kiro-a"]["metrics"]["node"].startswith("vm/")
+    assert results["exact"]["status"] == "completed", results["exact"]
+    assert files["notes.txt"] == "new words\n" and "exact" not in report["nodes"]
 
 
 def test_faults_node_lost_coordinator_killed_and_cancel(tmp_path: Path) -> None:

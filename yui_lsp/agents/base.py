@@ -6,11 +6,18 @@ reports what it sees through ``run.emit`` and returns an :class:`AgentOutcome`, 
 :class:`~yui_lsp.errors.AgentFailedError` / :class:`~yui_lsp.errors.AgentUnavailableError`.
 Cancellation arrives as anyio cancellation: an adapter must end its process group (SIGTERM,
 then SIGKILL) before the cancellation propagates.
+
+Time limits are not the adapter's business. The coordinator decides an attempt's
+:class:`Limits` once (``coordinator/pipeline.py`` ``limits_for``) and
+:func:`yui_lsp.agents.limits.run_limited` enforces them around ``adapter.run``: an adapter
+only marks ``run.liveness`` when its agent shows a sign of life.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +33,56 @@ Emit = Callable[[Message], None]
 #: ahead (taking or waiting for a lease when the path is outside the task's claims) and raises
 #: ``PathOutsideWorkspaceError`` or ``LeaseError`` when it may not.
 WriteGuard = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time limits of one attempt's agent run, each with the setting it came from."""
+
+    #: Wall-clock limit in seconds; None = none.
+    wall_s: float | None = None
+    #: No output or file activity for this long means the agent hung.
+    idle_s: float = 300.0
+    #: The setting to raise for a longer wall clock, as the error names it.
+    wall_from: str = "the task's timeout_s"
+    #: The setting to raise for a longer silence, as the error names it.
+    idle_from: str = "default_idle_timeout_s in the settings"
+
+
+class Reporter(Protocol):
+    """A run's progress reporter, as the idle watch drives it."""
+
+    def flush(self) -> None: ...
+
+    def activity(self, message: str, *, step: bool = False, force: bool = False) -> None: ...
+
+
+class Liveness:
+    """Signs of life of one run: adapters mark it (an output line, a protocol update, a model
+    stream event); the attempt's idle watch reads it and, as it ticks, has the run's progress
+    reporters send the updates they held back."""
+
+    def __init__(self) -> None:
+        #: monotonic time of the last sign of life.
+        self.last = time.monotonic()
+        self.reporters: list[Reporter] = []
+        #: Waits in progress that a limit of their own bounds (see :meth:`bounded_wait`).
+        self.waits = 0
+
+    def mark(self) -> None:
+        """The agent did something just now."""
+        self.last = time.monotonic()
+
+    @contextmanager
+    def bounded_wait(self) -> Iterator[None]:
+        """A wait with a limit of its own (a model call, a command of Yui's worker): silence
+        during it is not a hang; the wait's own limit ends it."""
+        self.waits += 1
+        try:
+            yield
+        finally:
+            self.waits -= 1
+            self.mark()
 
 
 @dataclass
@@ -44,7 +101,8 @@ class AgentRun:
     write_guard: WriteGuard | None = None
     #: The user's workspace root (for messages only; agents never write there).
     workspace_root: Path | None = None
-    idle_timeout_s: float = 300.0
+    limits: Limits = field(default_factory=Limits)
+    liveness: Liveness = field(default_factory=Liveness)
     output_line_max: int = 4000
     attempt: int = 1
     env: dict[str, str] = field(default_factory=dict)

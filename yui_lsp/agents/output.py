@@ -68,8 +68,9 @@ def clean_line(raw: bytes | str, max_chars: int) -> str:
 class OutputSink:
     """Receives an agent's output lines; logs, emits and remembers the last few of each stream."""
 
-    def __init__(self, run: AgentRun, tail_lines: int = 40) -> None:
+    def __init__(self, run: AgentRun, tail_lines: int = 40, *, header: bool = True) -> None:
         self._run = run
+        self._header = header
         self._log: IO[str] | None = None
         self._log_bytes = 0
         self._log_full = False
@@ -79,8 +80,6 @@ class OutputSink:
             "stdout": deque(maxlen=tail_lines),
             "stderr": deque(maxlen=tail_lines),
         }
-        #: monotonic time of the last line (liveness).
-        self.last_activity = time.monotonic()
 
     def __enter__(self) -> OutputSink:
         if self._run.log_path is not None:
@@ -92,7 +91,8 @@ class OutputSink:
             os.fchmod(fd, 0o600)
             # Line-buffered: editors follow the log live (yui.taskLog, yui logs -f).
             self._log = os.fdopen(fd, "a", encoding="utf-8", errors="replace", buffering=1)
-            self._write_log(f"--- attempt {self._run.attempt} of task {self._run.task.id}\n")
+            if self._header:
+                self._write_log(f"--- attempt {self._run.attempt} of task {self._run.task.id}\n")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -104,7 +104,7 @@ class OutputSink:
         """Record one raw line; returns it cleaned (and redacted) for parsers."""
         text = redact(clean_line(raw, self._run.output_line_max))
         self.lines_seen += 1
-        self.last_activity = time.monotonic()
+        self._run.liveness.mark()
         self.tails[stream].append(text)
         self._write_log(f"[{stream}] {text}\n")
         if self._emitted < EMIT_LINE_BUDGET:
@@ -160,6 +160,8 @@ class ProgressReporter:
         self.progress = 0.0
         self.message = ""
         self.files: list[str] = []
+        # The attempt's idle watch flushes what the rate limit held back.
+        run.liveness.reporters.append(self)
 
     def activity(self, message: str, *, step: bool = False, force: bool = False) -> None:
         """Note the latest activity; emits at most once per ``run.progress_interval_s``."""

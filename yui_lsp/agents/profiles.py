@@ -4,44 +4,14 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
-from typing import cast
 
-from yui_lsp.config import AgentKind, AgentProfile, Settings
+from yui_lsp.agents.kinds import KINDS, Executable
+from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import UnknownAgentError
-
-
-@dataclass(frozen=True)
-class Executable:
-    """The default executable of an agent kind, how to override it and how to install it."""
-
-    argv: tuple[str, ...]
-    env_var: str | None
-    product: str
-    install_hint: str
-
 
 #: Default executables of the kinds that run an external CLI.
 EXECUTABLES: dict[str, Executable] = {
-    "kiro": Executable(
-        ("kiro-cli",), "YUI_KIRO_CLI", "Kiro CLI",
-        "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`",
-    ),
-    "kiro-acp": Executable(
-        ("kiro-cli", "acp"), "YUI_KIRO_CLI", "Kiro CLI",
-        "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`",
-    ),
-    "claude": Executable(
-        ("claude",), "YUI_CLAUDE_CLI", "Claude Code", "npm install -g @anthropic-ai/claude-code"
-    ),
-    "codex": Executable(("codex",), "YUI_CODEX_CLI", "Codex CLI", "npm install -g @openai/codex"),
-    "gemini": Executable(
-        ("gemini",), "YUI_GEMINI_CLI", "Gemini CLI", "npm install -g @google/gemini-cli"
-    ),
-    "aider": Executable(
-        ("aider",), "YUI_AIDER_CLI", "Aider",
-        "python -m pip install aider-install && aider-install",
-    ),
+    name: kind.executable for name, kind in KINDS.items() if kind.executable is not None
 }
 
 # ACP-speaking profiles of other CLIs, run by the generic ACP client (kind "acp").
@@ -73,7 +43,7 @@ def builtin_profiles() -> dict[str, AgentProfile]:
     """Every profile yui knows without configuration, with env overrides applied."""
     profiles: dict[str, AgentProfile] = {}
     for kind in EXECUTABLES:  # every kind with an executable is a built-in agent too
-        profiles[kind] = AgentProfile(kind=cast(AgentKind, kind), command=default_command(kind))
+        profiles[kind] = AgentProfile(kind=kind, command=default_command(kind))
     for name, (argv, env_var) in _ACP_PROFILES.items():
         profiles[name] = AgentProfile(kind="acp", command=_with_override(argv, env_var))
     profiles["shell"] = AgentProfile(kind="shell")

@@ -7,8 +7,8 @@ Two layers, so where an agent runs can change without touching the adapters:
   it before letting the cancellation through. :class:`LocalExecutor` does that with a local
   process group; a remote executor (a Ray cluster) can take its place later.
 * :func:`run_agent_process` wraps an executor with what every agent run needs: the child's
-  environment, cleaned/logged/emitted output, liveness (output or file activity in the
-  sandbox), the idle timeout (hung), the wall-clock timeout, and clear errors.
+  environment, cleaned/logged/emitted output (each line a sign of life) and clear errors.
+  Time limits are not enforced here but around the whole adapter (:mod:`.limits`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from yui_lsp.agents.cmdline import check_command_line
 from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
 from yui_lsp.agents.reaper import end_marked, marked_env
-from yui_lsp.errors import AgentFailedError, AgentUnavailableError, YuiError
+from yui_lsp.errors import AgentUnavailableError, YuiError
 
 #: Called with each raw output line (without its newline). May raise to abort the run.
 RawLineHandler = Callable[[Stream, bytes], None]
@@ -43,9 +43,6 @@ LineHandler = Callable[[Stream, str], None]
 # bytes with no newline cannot grow memory without bound. Large enough for one JSON event
 # carrying a whole file (a Write tool call).
 MAX_LINE_BYTES = 16 * 1024 * 1024
-# Directories never scanned for file activity: large, and not the agent's doing.
-_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".yui"})
-_SCAN_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -233,86 +230,12 @@ def child_env(run: AgentRun) -> dict[str, str]:
     return {**os.environ, **run.profile.env, **run.env}
 
 
-def newest_mtime(root: Path) -> float:
-    """Newest modification time under ``root`` (bounded walk, skipping VCS/vendor dirs)."""
-    newest = 0.0
-    seen = 0
-    stack = [root]
-    while stack and seen < _SCAN_LIMIT:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            newest = max(newest, st.st_mtime)
-            if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS:
-                stack.append(Path(entry.path))
-    return newest
-
-
 def confine_request(run: AgentRun) -> ConfineRequest:
     """What the run's agent may not write: the workspace, per the profile's ``confine``."""
     return ConfineRequest(
         mode=run.profile.confine or "auto", workspace=run.workspace_root, sandbox=run.workdir,
         protected=run.protected,
     )
-
-
-def wall_limit(run: AgentRun) -> float | None:
-    """The run's wall-clock limit in seconds: the task's, else the profile's, else none."""
-    return run.task.timeout_s or run.profile.timeout_s
-
-
-class IdleWatch:
-    """Liveness of a run: output lines or file activity in the sandbox.
-
-    ``watch`` cancels the given scope once the run has shown no sign of life for the idle
-    timeout, and sets ``hung``. Scanning the sandbox only starts after half the timeout of
-    silence, so a chatty agent costs nothing.
-    """
-
-    def __init__(self, run: AgentRun, sink: OutputSink, progress: ProgressReporter | None):
-        self.run = run
-        self.sink = sink
-        self.progress = progress
-        self.idle_s = run.profile.idle_timeout_s or run.idle_timeout_s
-        self.hung = False
-
-    async def watch(self, scope: anyio.CancelScope) -> None:
-        """Run until the idle timeout passes without activity, then cancel ``scope``."""
-        tick = min(1.0, self.idle_s / 5)
-        last_mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
-        while True:
-            await anyio.sleep(tick)
-            if self.progress is not None:
-                self.progress.flush()
-            quiet = time.monotonic() - self.sink.last_activity
-            if quiet < self.idle_s / 2:
-                continue
-            # Quiet for a while: is it editing files without printing?
-            mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
-            if mtime > last_mtime:
-                last_mtime = mtime
-                self.sink.last_activity = time.monotonic()
-                if self.progress is not None:
-                    self.progress.activity("editing files")
-            elif quiet >= self.idle_s:
-                self.hung = True
-                scope.cancel()
-                return
-
-    def error(self, name: str) -> AgentFailedError:
-        """The error of a hung run (also noted in its log)."""
-        self.sink.note(f"no output or file activity for {self.idle_s:g} s; stopped")
-        return AgentFailedError(
-            f"{name} produced no output for {self.idle_s:g} s; treated as hung "
-            f"(raise idle_timeout_s of agent {self.run.task.agent!r} if it needs longer)"
-        )
 
 
 async def run_agent_process(
@@ -324,14 +247,14 @@ async def run_agent_process(
     progress: ProgressReporter | None = None,
     executor: Executor | None = None,
 ) -> ProcessOutcome:
-    """Run one agent process for ``run`` with liveness, timeouts and output handling.
+    """Run one agent process for ``run`` with output handling and clear errors.
 
-    Raises AgentUnavailableError when the executable cannot be started, AgentFailedError
-    when the agent hangs or exceeds its wall-clock limit; exceptions raised by ``on_line``
-    (a parser that saw a fatal line) end the process and propagate.
+    Raises AgentUnavailableError when the executable cannot be started; exceptions raised by
+    ``on_line`` (a parser that saw a fatal line) end the process and propagate. The run's
+    time limits are enforced around the adapter (:mod:`yui_lsp.agents.limits`), which
+    cancels this call; every output line is a sign of life for it.
     """
     name = Path(argv[0]).name
-    wall_s = wall_limit(run)
     spec = ProcessSpec(
         argv=list(argv), cwd=run.workdir, env=child_env(run), stdin=stdin,
         confine=confine_request(run),
@@ -343,7 +266,6 @@ async def run_agent_process(
 
     with OutputSink(run) as sink:
         executor = executor or LocalExecutor(note=sink.note)
-        idle = IdleWatch(run, sink, progress)
 
         def deliver(stream: Stream, raw: bytes) -> None:
             nonlocal abort
@@ -360,35 +282,24 @@ async def run_agent_process(
                 # A parser saw a fatal line (e.g. a login prompt): stop the agent now and
                 # raise the parser's error once the process group is gone.
                 abort = exc
-                group.cancel_scope.cancel()
+                scope.cancel()
 
-        with anyio.move_on_after(wall_s if wall_s else float("inf")) as wall_scope:
-            async with anyio.create_task_group() as group:
-                group.start_soon(idle.watch, group.cancel_scope)
-                try:
-                    exit_code = await executor.execute(spec, deliver)
-                except (FileNotFoundError, PermissionError) as exc:
-                    # Raised after the task group, so callers get it bare, not in a group.
-                    abort = AgentUnavailableError(
-                        f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
-                    )
-                    sink.note(str(abort))  # `yui logs` shows why, not only the header
-                except AgentUnavailableError as exc:
-                    abort = exc
-                    sink.note(str(abort))
-                group.cancel_scope.cancel()
+        with anyio.CancelScope() as scope:
+            try:
+                exit_code = await executor.execute(spec, deliver)
+            except (FileNotFoundError, PermissionError) as exc:
+                abort = AgentUnavailableError(
+                    f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
+                )
+                sink.note(str(abort))  # `yui logs` shows why, not only the header
+            except AgentUnavailableError as exc:
+                abort = exc
+                sink.note(str(abort))
 
         duration = time.monotonic() - started
         if progress is not None:
             progress.flush()
         if abort is not None:
             raise abort
-        if idle.hung:
-            raise idle.error(name)
-        if wall_scope.cancelled_caught or exit_code is None:
-            sink.note(f"wall-clock limit of {wall_s or 0:g} s reached; stopped")
-            raise AgentFailedError(
-                f"{name} did not finish within {wall_s or 0:g} s and was stopped "
-                "(raise the task's timeout_s if it needs longer)"
-            )
+        assert exit_code is not None  # only a fatal line cancels the scope
         return ProcessOutcome(exit_code=exit_code, duration_s=duration, sink=sink)

@@ -5,7 +5,8 @@ so they must start like a native command. They read the files the coordinator wr
 the domain registry (``.yui/coordinators``), the published task tables (``.yui/tasks``),
 the history (``.yui/history.sqlite3``) and the lease table (``.yui/locks``) — as plain
 JSON, with the same trust checks as the model readers (:mod:`.domain`, :mod:`.history`,
-:mod:`yui_lsp.workspace.leases`), and change nothing: no entry is removed, no lease
+:mod:`yui_lsp.workspace.leases`), and change nothing but what every reader does (a folder
+of ``.yui/`` of the user's own is made owner-only): no entry is removed, no lease
 reclaimed, nothing created. A record that is not a JSON object with the fields shown is
 skipped, as the model readers skip what they cannot validate;
 tests/coordinator/test_glance.py keeps the two kinds of reader in step on real runs.
@@ -25,14 +26,25 @@ from pathlib import Path
 from typing import Any
 
 from yui_lsp.protocol.states import TaskStatus
-from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted
+from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted, private_dir
 
 HISTORY_FILE = "history.sqlite3"
 Record = dict[str, Any]
 
 
+def _existing(folder: Path) -> bool:
+    """Whether ``folder`` exists; if so it is checked to be the user's own and made
+    owner-only, as every reader of ``.yui/`` does (UntrustedStateError otherwise)."""
+    if not os.path.lexists(folder):
+        return False
+    private_dir(folder)
+    return True
+
+
 def _state(root: Path) -> Path:
-    return Path(root) / STATE_DIR_NAME
+    path = Path(root) / STATE_DIR_NAME
+    _existing(path)
+    return path
 
 
 def read_records(path: Path) -> Iterator[Any]:
@@ -48,6 +60,8 @@ def read_records(path: Path) -> Iterator[Any]:
 
 
 def _json_files(folder: Path) -> list[Path]:
+    if not _existing(folder):
+        return []
     try:
         return sorted(p for p in folder.iterdir() if p.suffix == ".json")
     except (FileNotFoundError, NotADirectoryError):

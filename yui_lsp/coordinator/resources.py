@@ -10,6 +10,8 @@ import psutil
 #: start-up) is a burst of CPU by itself; judged over a shorter window, the first tasks'
 #: bursts would hold back the next ones on a machine that is otherwise idle.
 CPU_WINDOW_S = 2.0
+#: Available memory is read again after this long (tasks start far less often).
+MEMORY_REFRESH_S = 0.25
 
 
 class ResourceGate:
@@ -20,6 +22,8 @@ class ResourceGate:
         self.max_cpu_percent = max_cpu_percent
         self._cpu = 0.0
         self._cpu_since = time.monotonic()
+        self._free = 0.0
+        self._memory_since = -MEMORY_REFRESH_S
         psutil.cpu_percent(interval=None)  # prime: the next reading measures since now
 
     def _cpu_busy(self) -> float:
@@ -30,8 +34,17 @@ class ResourceGate:
             self._cpu_since = now
         return self._cpu
 
+    def _free_mb(self) -> float:
+        """Available memory, read at most every MEMORY_REFRESH_S (a /proc read each time the
+        scheduler looks would cost the event loop ~0.5 ms per step)."""
+        now = time.monotonic()
+        if now - self._memory_since >= MEMORY_REFRESH_S:
+            self._free = psutil.virtual_memory().available / 2**20
+            self._memory_since = now
+        return self._free
+
     def shortage(self) -> str | None:
-        free_mb = psutil.virtual_memory().available / 2**20
+        free_mb = self._free_mb()
         if free_mb < self.min_free_memory_mb:
             return (
                 f"waiting for memory: {free_mb:.0f} MB free, "

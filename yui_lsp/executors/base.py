@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import anyio
-
 from yui_lsp.agents import AgentOutcome, AgentRun, Emit, WriteGuard, adapter_for
+from yui_lsp.agents.base import Limits
+from yui_lsp.agents.limits import run_limited
 from yui_lsp.config import AgentProfile
-from yui_lsp.errors import AgentFailedError
 from yui_lsp.protocol import ChangeSet, Task
 
 
@@ -49,9 +48,8 @@ class AttemptRequest:
     log_path: Path | None = None
     #: Asked before an agent that reports writes as they happen writes a file.
     write_guard: WriteGuard | None = None
-    #: Wall-clock limit of the agent run; None = none.
-    timeout_s: float | None = None
-    idle_timeout_s: float = 300.0
+    #: The agent run's time limits, decided by the coordinator (enforced by run_in_sandbox).
+    limits: Limits = field(default_factory=Limits)
     output_line_max: int = 4000
     log_max_bytes: int = 5_000_000
     #: Paths the agent's confinement keeps read-only besides the workspace (set by the
@@ -102,15 +100,14 @@ class AttemptExecutor(Protocol):
 async def run_in_sandbox(
     request: AttemptRequest, workdir: Path, workspace_root: Path, *, log_path: Path | None
 ) -> tuple[AgentOutcome, float]:
-    """Run the request's agent in ``workdir`` under its wall-clock limit; (outcome, seconds).
+    """Run the request's agent in ``workdir`` under its time limits; (outcome, seconds).
 
     Shared by the local executor and the cluster worker, so an agent behaves the same
     wherever it runs.
     """
     adapter = adapter_for(request.profile)
-    task = request.task
     run = AgentRun(
-        task=task,
+        task=request.task,
         workdir=workdir,
         profile=request.profile,
         agent_id=request.agent_id,
@@ -118,7 +115,7 @@ async def run_in_sandbox(
         log_path=log_path,
         write_guard=request.write_guard,
         workspace_root=workspace_root,
-        idle_timeout_s=request.idle_timeout_s,
+        limits=request.limits,
         output_line_max=request.output_line_max,
         log_max_bytes=request.log_max_bytes,
         attempt=request.attempt,
@@ -126,12 +123,5 @@ async def run_in_sandbox(
         protected=request.protected,
     )
     started = time.monotonic()
-    timeout = request.timeout_s
-    try:
-        with anyio.fail_after(timeout):
-            outcome = await adapter.run(run)
-    except TimeoutError:
-        raise AgentFailedError(
-            f"{task.agent} did not finish within {timeout:g} s (timeout_s); it was stopped"
-        ) from None
+    outcome = await run_limited(adapter, run)
     return outcome, time.monotonic() - started

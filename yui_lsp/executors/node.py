@@ -149,7 +149,7 @@ async def run_on_node(
             request = AttemptRequest(
                 task=task, profile=profile, attempt=payload.attempt, agent_id=payload.agent_id,
                 emit=emit, workspace_root=repo, write_guard=_inside_guard(sandbox.path),
-                timeout_s=payload.timeout_s, idle_timeout_s=payload.idle_timeout_s,
+                limits=payload.limits,
                 output_line_max=payload.output_line_max, log_max_bytes=payload.log_max_bytes,
                 env={TAG_VARIABLE: tag}, protected=sandbox.confine_readonly,
             )

@@ -226,8 +226,8 @@ class RayAttemptExecutor:
             include=included_files(self.root, self.settings.sandbox_include),
             task_json=request.task.model_dump_json(),
             profile_json=profile.model_dump_json(), attempt=request.attempt,
-            agent_id=request.agent_id, timeout_s=request.timeout_s,
-            idle_timeout_s=request.idle_timeout_s, output_line_max=request.output_line_max,
+            agent_id=request.agent_id, limits=request.limits,
+            output_line_max=request.output_line_max,
             log_max_bytes=request.log_max_bytes, documents=dict(request.documents),
         )
 

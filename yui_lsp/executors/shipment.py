@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from yui_lsp.agents import AgentOutcome
+from yui_lsp.agents.base import Limits
 from yui_lsp.protocol import ChangeKind, ChangeSet
 from yui_lsp.workspace import expand_claims
 from yui_lsp.workspace.gitcmd import git
 from yui_lsp.workspace.sandbox import Sandbox
 
 #: Bumped when the payload's shape changes; a node running another one refuses the attempt.
-SHIPMENT_VERSION = 1
+SHIPMENT_VERSION = 2
 
 
 @dataclass
@@ -58,8 +59,7 @@ class AttemptPayload:
     profile_json: str
     attempt: int
     agent_id: str
-    timeout_s: float | None
-    idle_timeout_s: float
+    limits: Limits
     output_line_max: int
     log_max_bytes: int
     #: The editor's unsaved documents (path → bytes), laid over the sandbox as its base.

@@ -21,7 +21,6 @@ from yui_lsp.coordinator import (
     all_tasks,
     control,
     list_agents,
-    live_coordinators,
     recent_tasks,
 )
 from yui_lsp.coordinator.components import (
@@ -296,9 +295,9 @@ class Commands:
         for folder in folders:
             tasks += folder.manager.tasks()
             own_id = folder.manager.coordinator_id
-            # Reading the task tables costs a parse per task: skip it when we are alone.
-            others = await anyio.to_thread.run_sync(live_coordinators, folder.root)
-            if any(entry.coordinator_id != own_id for entry in others):
+            # Reading the task tables costs a parse per task: skip it when we are alone
+            # (the relay looks twice a second: server/relay.py).
+            if folder.others:
                 listed = await anyio.to_thread.run_sync(all_tasks, folder.root)
                 tasks += [t for t in listed if t.coordinator_id != own_id]
             if params.history:

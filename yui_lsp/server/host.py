@@ -59,6 +59,9 @@ class Folder:
     locks: list[LockRecord] = field(default_factory=list)
     #: ``yui/locksChanged`` payload of ``locks``, built off the event loop.
     locks_wire: EncodedJson | None = None
+    #: Whether other coordinators run on the folder (kept by the relay; until it has
+    #: looked, assume so).
+    others: bool = True
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
 
 
@@ -88,6 +91,8 @@ class CoordinatorHost:
         #: delivered once the pump catches up (every other message is dropped).
         self._overflow: dict[tuple[str, str], tuple[Folder, Message]] = {}
         self.dropped = 0
+        #: Messages the pump has handed to the features so far (see :meth:`settle`).
+        self._handled = 0
         #: Lease tables waiting to be compared and shown, by folder URI (the latest wins).
         self._lock_news: dict[str, tuple[Folder, list[LockRecord]]] = {}
         self._locks_wake = anyio.Event()
@@ -113,7 +118,7 @@ class CoordinatorHost:
                     self._ready.set()
                 tg.start_soon(self._poll_leases)
                 tg.start_soon(self._show_locks)
-                tg.start_soon(relay_others, self._hosted, self._relay)
+                tg.start_soon(relay_others, self._hosted, self._relay, self._others_present)
                 await self._stop.wait()
                 tg.cancel_scope.cancel()
         finally:
@@ -211,16 +216,22 @@ class CoordinatorHost:
 
     async def settle(self, max_rounds: int = 1000) -> None:
         """Let the pump hand over what is queued now, so a command's answer reaches the
-        editor after the notifications of what it did (bounded: never waits for long)."""
+        editor after the notifications of what it did. Only what is queued when it is
+        called: messages that keep coming meanwhile do not hold the answer back (and it is
+        bounded: never waits for long)."""
         inbox = self._inbox
+        if inbox is None:
+            return
+        target = self._handled + inbox.statistics().current_buffer_used
         for _ in range(max_rounds):
-            if inbox is None or inbox.statistics().current_buffer_used == 0:
+            if self._handled >= target or inbox.statistics().current_buffer_used == 0:
                 return
             await anyio.sleep(0)
 
     async def _pump(self, inbox: Any) -> None:
         async for folder, message in inbox:
             self._handle(folder, message)
+            self._handled += 1
             # Only once the queue is empty: what overflowed is newer than all it holds.
             if self._overflow and inbox.statistics().current_buffer_used == 0:
                 kept, self._overflow = self._overflow, {}
@@ -283,6 +294,11 @@ class CoordinatorHost:
                 seen[uri] = (version, now)
                 locks = await anyio.to_thread.run_sync(folder.manager.locks)
                 self._locks_now(folder, locks)
+
+    def _others_present(self, root: Path, present: bool) -> None:
+        for folder in self.folders.values():
+            if folder.root == root:
+                folder.others = present
 
     def _hosted(self) -> list[tuple[Path, str]]:
         return [(f.root, f.manager.coordinator_id) for f in self.folders.values()]

@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 from pydantic import ValidationError
 
+from yui_lsp.coordinator import live_coordinators
 from yui_lsp.protocol import TaskUpdate
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class AuditFollower:
 
     def updates(self, own_id: str) -> list[TaskUpdate]:
         """New task updates of coordinators other than ``own_id``."""
+        own = f'"coordinator_id":"{own_id}"'.encode()  # as model_dump_json writes it
         try:
             with self.path.open("rb") as fh:
                 size = fh.seek(0, 2)
@@ -51,8 +53,8 @@ class AuditFollower:
         self._offset += len(complete)
         found: list[TaskUpdate] = []
         for line in complete.splitlines():
-            if _MARK not in line:
-                continue
+            if _MARK not in line or own in line:
+                continue  # most lines are this server's own: not parsed at all
             with contextlib.suppress(ValidationError, ValueError):
                 update = TaskUpdate.model_validate_json(line)
                 if update.coordinator_id and update.coordinator_id != own_id:
@@ -61,11 +63,16 @@ class AuditFollower:
 
 
 async def relay_others(folders: Callable[[], list[tuple[Path, str]]],
-                       send: Callable[[TaskUpdate], None]) -> None:
-    """Forever: send other coordinators' task updates of every hosted folder."""
+                       send: Callable[[TaskUpdate], None],
+                       present: Callable[[Path, bool], None]) -> None:
+    """Forever: send other coordinators' task updates of every hosted folder, and say
+    whether other coordinators run on it (``present``), so that listing tasks reads their
+    tables only when there are some."""
     followers: dict[Path, AuditFollower] = {}
     while True:
         for root, own_id in folders():
+            others = await anyio.to_thread.run_sync(live_coordinators, root)
+            present(root, any(entry.coordinator_id != own_id for entry in others))
             follower = followers.get(root)
             if follower is None:
                 follower = followers[root] = await anyio.to_thread.run_sync(AuditFollower, root)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,7 +242,6 @@ class SandboxTools:
 
         def collect(stream: Stream, raw: bytes) -> None:
             nonlocal size
-            self.sink.last_activity = time.monotonic()
             line = redact(clean_line(raw, self.run.output_line_max))
             self.sink.line(stream, line)
             if size < cap:
@@ -255,7 +253,8 @@ class SandboxTools:
             confine=confine_request(self.run),
         )
         with anyio.move_on_after(limit) as scope:
-            code = await LocalExecutor(note=self.sink.note).execute(spec, collect)
+            with self.run.liveness.bounded_wait():  # command_timeout_s bounds it
+                code = await LocalExecutor(note=self.sink.note).execute(spec, collect)
         text = "\n".join(output)
         if size >= cap:
             text += "\n[... output cut]"

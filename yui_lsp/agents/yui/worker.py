@@ -157,14 +157,16 @@ class ModelWorker:
                         if Agent.is_model_request_node(node):
                             turns += 1
                             progress.activity(f"model turn {turns}", step=True)
-                            async with node.stream(agent_run.ctx) as stream:
-                                async for _event in stream:
-                                    sink.last_activity = time.monotonic()
+                            # Bounded by request_timeout_s: not the idle watch's to end.
+                            with run.liveness.bounded_wait():
+                                async with node.stream(agent_run.ctx) as stream:
+                                    async for _event in stream:
+                                        run.liveness.mark()
                             _report_usage(progress, turns, agent_run.usage)
                         elif Agent.is_call_tools_node(node):
                             async with node.stream(agent_run.ctx) as events:
                                 async for event in events:
-                                    _note_tool_event(sink, event)
+                                    _note_tool_event(run, sink, event)
                     result = agent_run.result
             except UsageLimitExceeded as exc:
                 raise AgentFailedError(_budget_message(exc, config)) from None
@@ -198,12 +200,11 @@ class ModelWorker:
         return AgentOutcome(files_reported=tools.written, summary=summary, metrics=metrics)
 
 
-def _note_tool_event(sink: OutputSink, event: object) -> None:
+def _note_tool_event(run: AgentRun, sink: OutputSink, event: object) -> None:
     if isinstance(event, FunctionToolCallEvent):
-        sink.last_activity = time.monotonic()
-        sink.note(f"tool call {event.part.tool_name}")
+        sink.note(f"tool call {event.part.tool_name}")  # a line: a sign of life too
     elif isinstance(event, FunctionToolResultEvent):
-        sink.last_activity = time.monotonic()
+        run.liveness.mark()
 
 
 def _report_usage(progress: ProgressReporter, turns: int, usage: RunUsage) -> None:

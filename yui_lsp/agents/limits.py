@@ -1,0 +1,128 @@
+"""The one place an agent run's time limits are enforced.
+
+The coordinator decides an attempt's :class:`~yui_lsp.agents.base.Limits` (wall clock, idle
+time, and which setting set each); :func:`run_limited` runs the adapter under them, wherever
+the attempt runs (this machine or a cluster node). Adapters only run their agent and mark
+``run.liveness``; the wall clock, the hang watch and the errors a user reads are here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import anyio
+
+from yui_lsp.agents.base import AgentAdapter, AgentOutcome, AgentRun
+from yui_lsp.agents.output import OutputSink
+from yui_lsp.errors import AgentFailedError
+
+# Directories never scanned for file activity: large, and not the agent's doing.
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".yui"})
+_SCAN_LIMIT = 50_000
+
+
+def newest_mtime(root: Path) -> float:
+    """Newest modification time under ``root`` (bounded walk, skipping VCS/vendor dirs)."""
+    newest = 0.0
+    seen = 0
+    stack = [root]
+    while stack and seen < _SCAN_LIMIT:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            newest = max(newest, st.st_mtime)
+            if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS:
+                stack.append(Path(entry.path))
+    return newest
+
+
+class IdleWatch:
+    """Liveness of a run: its signs of life (``run.liveness``) or file activity in the sandbox.
+
+    ``watch`` cancels the given scope once the run has shown no sign of life for the idle
+    limit, and sets ``hung``. Scanning the sandbox only starts after half the limit of
+    silence, so a chatty agent costs nothing. Each tick also flushes the run's progress
+    reporters, so the latest activity reaches the editor even when the agent goes quiet.
+    """
+
+    def __init__(self, run: AgentRun) -> None:
+        self.run = run
+        self.idle_s = run.limits.idle_s
+        self.hung = False
+
+    async def watch(self, scope: anyio.CancelScope) -> None:
+        """Run until the idle limit passes without activity, then cancel ``scope``."""
+        liveness = self.run.liveness
+        tick = min(1.0, self.idle_s / 5)
+        last_mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
+        while True:
+            await anyio.sleep(tick)
+            for reporter in liveness.reporters:
+                reporter.flush()
+            if liveness.waits:
+                liveness.mark()
+            quiet = time.monotonic() - liveness.last
+            if quiet < self.idle_s / 2:
+                continue
+            # Quiet for a while: is it editing files without printing?
+            mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
+            if mtime > last_mtime:
+                last_mtime = mtime
+                liveness.mark()
+                for reporter in liveness.reporters:
+                    reporter.activity("editing files")
+            elif quiet >= self.idle_s:
+                self.hung = True
+                scope.cancel()
+                return
+
+
+async def run_limited(adapter: AgentAdapter, run: AgentRun) -> AgentOutcome:
+    """``adapter.run(run)`` under ``run.limits``: stopped (its processes ended by the
+    adapter's cancellation handling) and failed with one clear error when it hangs or runs
+    past its wall clock."""
+    limits = run.limits
+    idle = IdleWatch(run)
+    outcome: AgentOutcome | None = None
+    failure: Exception | None = None
+    with anyio.move_on_after(limits.wall_s or math.inf) as wall:
+        async with anyio.create_task_group() as group:
+            group.start_soon(idle.watch, group.cancel_scope)
+            try:
+                outcome = await adapter.run(run)
+            except Exception as exc:  # raised after the group, bare (not in a group)
+                failure = exc
+            group.cancel_scope.cancel()
+    agent = run.task.agent
+    if idle.hung:
+        _note(run, f"no output or file activity for {limits.idle_s:g} s; stopped")
+        raise AgentFailedError(
+            f"agent {agent!r} produced no output for {limits.idle_s:g} s; treated as hung "
+            f"(raise {limits.idle_from} if it needs longer)"
+        )
+    if wall.cancelled_caught:
+        _note(run, f"wall-clock limit of {limits.wall_s or 0:g} s reached; stopped")
+        raise AgentFailedError(
+            f"agent {agent!r} did not finish within {limits.wall_s or 0:g} s and was stopped "
+            f"(raise {limits.wall_from} if it needs longer)"
+        )
+    if failure is not None:
+        raise failure
+    assert outcome is not None
+    return outcome
+
+
+def _note(run: AgentRun, text: str) -> None:
+    # The adapter's own log sink is closed by now: `yui logs` still says why it stopped.
+    with OutputSink(run, header=False) as sink:
+        sink.note(text)
