@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from yui_lsp.protocol import LockRecord
-from yui_lsp.server.params import LocksChangedNotification
+from yui_lsp.server.params import LockListResult, LocksChangedNotification
 from yui_lsp.server.server import create_server
 from yui_lsp.server.wire import EncodedJson, encode_records, wire
 
@@ -29,6 +29,9 @@ def test_encoded_records_are_the_models_json() -> None:
         assert LocksChangedNotification.model_validate_json(encoded).locks == locks
     assert json.loads(encode_records({}, "locks", _locks(2))) == {
         "locks": [r.model_dump(mode="json") for r in _locks(2)]}
+    # yui.listLocks answers this way too: it is the documented LockListResult.
+    listed = encode_records({}, "locks", _locks(2))
+    assert json.loads(listed) == wire(LockListResult(locks=_locks(2)), by_alias=True)
 
 
 class _Sink:

@@ -49,7 +49,6 @@ from yui_lsp.server.params import (
     DevelopParams,
     DoctorResult,
     ListParams,
-    LockListResult,
     MultiLangParams,
     OkResult,
     PlanParams,
@@ -71,7 +70,7 @@ from yui_lsp.server.spec_params import (
 )
 from yui_lsp.server.specs import SpecRuns
 from yui_lsp.server.task_logs import TaskLogs
-from yui_lsp.server.wire import WireJson, wire
+from yui_lsp.server.wire import EncodedJson, WireJson, encode_records, wire
 from yui_lsp.workspace import resolve_inside
 
 #: JSON-RPC error code of a YuiError that is not about the arguments.
@@ -81,7 +80,7 @@ _BAD_REQUEST = (PlanError, PathOutsideWorkspaceError, UnknownAgentError, Unknown
 _GLOB = re.compile(r"[*?\[]")
 
 P = TypeVar("P", bound=BaseModel)
-Handler = Callable[[Any], Awaitable[BaseModel | WireJson]]
+Handler = Callable[[Any], Awaitable[BaseModel | WireJson | EncodedJson]]
 
 
 def _field_error(exc: ValidationError) -> str:
@@ -193,7 +192,8 @@ class Commands:
                 str(exc), YUI_ERROR_CODE) from None
         except ValidationError as exc:
             raise JsonRpcInvalidParams(_field_error(exc)) from None
-        return result if isinstance(result, WireJson) else wire(result, by_alias=True)
+        return result if isinstance(result, WireJson | EncodedJson) else \
+            wire(result, by_alias=True)
 
     # ----------------------------------------------------------------- submit
 
@@ -313,13 +313,17 @@ class Commands:
             list(self._host.folders.values())
         return DoctorResult(reports=[await diagnose(folder.root) for folder in folders])
 
-    async def list_locks(self, params: ListParams) -> LockListResult:
+    async def list_locks(self, params: ListParams) -> EncodedJson:
+        """A LockListResult, encoded in the worker thread that reads the table: thousands of
+        leases are megabytes of JSON, too long for one step of the event loop."""
         folders = [self._host.folder(params.folder)] if params.folder else \
             list(self._host.folders.values())
-        locks = []
-        for folder in folders:
-            locks += await anyio.to_thread.run_sync(folder.manager.locks)
-        return LockListResult(locks=locks)
+        managers = [folder.manager for folder in folders]
+
+        def read() -> EncodedJson:
+            return encode_records({}, "locks", [r for m in managers for r in m.locks()])
+
+        return await anyio.to_thread.run_sync(read)
 
     async def list_agents(self, params: ListParams) -> AgentListResult:
         settings = self._host.folder(params.folder).manager.settings

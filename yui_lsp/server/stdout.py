@@ -10,9 +10,14 @@ write wait too, so memory stays bounded.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import select
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 #: Bytes that may wait for the editor before a write waits for the writer thread.
 MAX_PENDING = 64 * 1024 * 1024
@@ -41,8 +46,10 @@ class BackgroundStdout:
     def _write(self, data: bytes) -> None:
         try:
             with contextlib.suppress(BrokenPipeError, ValueError):  # the editor went away
-                self._raw.write(data)
                 self._raw.flush()
+                _write_all(self._raw.fileno(), data)
+        except OSError:
+            log.exception("writing a message to the editor failed")
         finally:
             with self._room:
                 self._pending -= len(data)
@@ -54,3 +61,21 @@ class BackgroundStdout:
     def close(self) -> None:
         """Write what waits, then stop the writer thread."""
         self._writer.shutdown(wait=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Every byte of ``data`` to ``fd``, in order, whatever its mode.
+
+    A message cut short corrupts the stream for good (the client reads the next message as
+    the rest of this one), so a short write is continued and a descriptor that is (or
+    becomes) non-blocking is waited on until it takes more: the protocol's stdout is shared
+    with whatever else holds the same open pipe or terminal and may set it non-blocking.
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[written:]

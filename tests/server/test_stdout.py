@@ -1,0 +1,47 @@
+"""The protocol's stdout (server/stdout.py) delivers every message whole and in order: a
+message cut short would corrupt the stream for good."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from yui_lsp.server.stdout import BackgroundStdout, _write_all
+
+
+def _drain(fd: int, into: bytearray, slow: bool) -> None:
+    while chunk := os.read(fd, 4096):
+        into += chunk
+        if slow:
+            time.sleep(0.0005)
+
+
+def test_a_non_blocking_pipe_read_slowly_gets_every_byte() -> None:
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)  # as if another holder of the pipe had set it
+    received = bytearray()
+    reader = threading.Thread(target=_drain, args=(read_end, received, True))
+    reader.start()
+    data = bytes(range(256)) * 4096  # 1 MiB: many times what a pipe holds
+    _write_all(write_end, data)
+    os.close(write_end)
+    reader.join(30)
+    os.close(read_end)
+    assert bytes(received) == data
+
+
+def test_messages_arrive_whole_and_in_order() -> None:
+    read_end, write_end = os.pipe()
+    received = bytearray()
+    reader = threading.Thread(target=_drain, args=(read_end, received, False))
+    reader.start()
+    with os.fdopen(write_end, "wb") as raw:
+        out = BackgroundStdout(raw)
+        messages = [(b"%06d:" % n) * (30_000 if n % 5 == 0 else 3) for n in range(60)]
+        for message in messages:
+            out.write(message)
+        out.close()
+    reader.join(30)
+    os.close(read_end)
+    assert bytes(received) == b"".join(messages)
