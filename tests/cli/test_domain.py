@@ -85,6 +85,9 @@ def test_status_and_cancel_from_another_process(repo: Path, tmp_path: Path, yui:
     _long_plan(repo, pid_dir)
     with _running(repo, tmp_path) as proc:
         slow_pid, _ = _agent_pids(pid_dir, ("slow.pid", "slow2.pid"))
+        # The coordinator publishes its task table at most five times a second: an agent
+        # can be up before the table says it runs.
+        _wait_for(lambda: yui("status", "--json").stdout.count('"status": "running"') >= 2)
 
         listed = yui("status", "--json")
         assert listed.code == 0, listed.stderr

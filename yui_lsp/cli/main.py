@@ -136,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------- commands
 
 
-def _settings_for(root: Path) -> Settings:
+def _require_folder(root: Path) -> None:
     if not root.is_dir():
         raise YuiError(f"{root} is not a folder (give the repository with --root DIR)")
+
+
+def _settings_for(root: Path) -> Settings:
+    _require_folder(root)
     from yui_lsp.config import load_settings
 
     return load_settings(root)
@@ -352,6 +356,7 @@ def _glance(args: argparse.Namespace, root: Path, console: Console) -> int:
     """`yui status` / `yui locks`: read-only, and quick (no configuration, no pydantic)."""
     from . import status
 
+    _require_folder(root)
     if args.command == "locks":
         return status.locks(root, console, args.json)
     since = status.parse_since(args.since) if args.since else None

@@ -54,7 +54,6 @@ def parse_since(text: str) -> datetime:
 def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = False,
            since: datetime | None = None) -> int:
     """Live tasks of every coordinator on the repository first, then the history."""
-    _check_root(root)
     coordinators = glance.coordinators(root)
     running = {c["coordinator_id"] for c in coordinators}
     live_records = glance.live_tasks(root, sorted(running))
@@ -63,14 +62,14 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
     live_ids = {t.id for t in live}
     if since is None and not show_all:
         since = _now() - timedelta(hours=_RECENT_HOURS)
-    everything = [(r, log) for r, log in glance.history(root) if r["task"]["id"] not in live_ids]
-    recent = [(r, log) for r, log in everything
-              if since is None or glance.TaskRow.of(r).updated_at >= since]
+    everything = [(glance.TaskRow.of(r), r, log) for r, log in glance.history(root)
+                  if r["task"]["id"] not in live_ids]
+    recent = [item for item in everything if since is None or item[0].updated_at >= since]
     older = len(everything) - len(recent)
     if json_mode:
         for record in live_records:
             _json_line(record, live=True)
-        for record, log_path in recent:
+        for _, record, log_path in recent:
             _json_line(record, live=False, log_path=log_path)
         return 0
     hidden = 0
@@ -97,8 +96,7 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
         console.print("recent tasks" + ("" if show_all else f" (last {_RECENT_HOURS}h)"),
                       style="bold", highlight=False)
         table = _task_table(("task", "status", "agent", "ended", "files", "note"))
-        for record, _ in recent:
-            row = glance.TaskRow.of(record)
+        for row, _, _ in recent:
             note = row.note
             if not row.status.terminal and row.coordinator_id not in running:
                 note = "its coordinator stopped before the task ended"
@@ -110,11 +108,6 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
         console.print(f"{hidden + max(older, 0)} more in the history: `yui status --all`",
                       highlight=False)
     return 0
-
-
-def _check_root(root: Path) -> None:
-    if not root.is_dir():
-        raise YuiError(f"{root} is not a folder (give the repository with --root DIR)")
 
 
 def _task_table(columns: tuple[str, ...]) -> Table:
@@ -133,7 +126,6 @@ def _json_line(record: glance.Record, *, live: bool, log_path: str = "") -> None
 
 def locks(root: Path, console: Console, json_mode: bool) -> int:
     """Who holds which lease, until when (expired leases and dead owners' are not shown)."""
-    _check_root(root)
     now = _now()
     records = glance.leases(root, now)
     if json_mode:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import psutil
 from anyio.abc import SocketStream
 from pydantic import BaseModel, ValidationError
 
@@ -47,15 +46,6 @@ def _yui_dir(root: Path) -> Path:
     return root / ".yui"
 
 
-def _alive(entry: CoordinatorEntry) -> bool:
-    if entry.host != socket.gethostname():
-        return True  # can't tell from here; its lease expiry handles it
-    try:
-        return psutil.pid_exists(entry.pid) and entry.pid != 0
-    except OSError:
-        return False
-
-
 def _refuse_other_hosts(root: Path, others: list[CoordinatorEntry]) -> None:
     """Refuse to share a repository with another host where its locks can't be trusted."""
     fs = describe(root)
@@ -78,15 +68,14 @@ def live_coordinators(root: Path) -> list[CoordinatorEntry]:
         return entries
     for path in sorted(folder.glob("*.json")):
         # An entry names a socket yui connects to and removes: only the user's own count.
-        for raw in glance.read_records(path):
-            try:
-                entry = CoordinatorEntry.model_validate(raw)
-            except ValidationError:
-                continue
-            if _alive(entry):
-                entries.append(entry)
-            else:
-                _remove_entry(root, entry.coordinator_id, entry.socket)
+        try:
+            entry = CoordinatorEntry.model_validate(glance.read_json(path))
+        except ValidationError:
+            continue
+        if glance.alive_here(entry.host, entry.pid):
+            entries.append(entry)
+        else:
+            _remove_entry(root, entry.coordinator_id, entry.socket)
     return entries
 
 
@@ -105,10 +94,10 @@ def all_tasks(root: Path) -> list[TaskInfo]:
     tasks: list[TaskInfo] = []
     for entry in live_coordinators(root):
         path = _yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json"
-        for table in glance.read_records(path):
-            for item in table if isinstance(table, list) else ():
-                with contextlib.suppress(ValidationError):
-                    tasks.append(TaskInfo.model_validate(item))
+        table = glance.read_json(path)
+        for item in table if isinstance(table, list) else ():
+            with contextlib.suppress(ValidationError):
+                tasks.append(TaskInfo.model_validate(item))
     return tasks
 
 

@@ -47,16 +47,16 @@ def _state(root: Path) -> Path:
     return path
 
 
-def read_records(path: Path) -> Iterator[Any]:
-    """The JSON value of a trusted state file (nothing if it is gone or not JSON).
+def read_json(path: Path) -> Any:
+    """The JSON value of a trusted state file; None when it is gone or not JSON.
 
     Untrusted files raise UntrustedStateError, as they do for every reader of ``.yui/``.
     """
     try:
         check_trusted(path)
-        yield json.loads(path.read_bytes())
+        return json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return  # gone meanwhile, unreadable, or half-written by hand
+        return None  # gone meanwhile, unreadable, or half-written by hand
 
 
 def _json_files(folder: Path) -> list[Path]:
@@ -74,16 +74,18 @@ def pid_alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+    except (ProcessLookupError, OverflowError):
+        return False  # gone, or no pid at all
     except PermissionError:
         return True  # someone else's process
     return True
 
 
-def _alive_here(host: object, pid: object) -> bool:
+def alive_here(host: object, pid: object) -> bool:
+    """Whether a process registered by ``host`` and ``pid`` may still run (another host:
+    assumed so, only its own cleanup or an expiry can tell)."""
     if host != socket.gethostname():
-        return True  # another machine: only expiry or its own cleanup can tell
+        return True
     return isinstance(pid, int) and pid_alive(pid)
 
 
@@ -91,10 +93,10 @@ def coordinators(root: Path) -> list[Record]:
     """Registered coordinators whose process is alive (dead entries are left in place)."""
     found: list[Record] = []
     for path in _json_files(_state(root) / "coordinators"):
-        for entry in read_records(path):
-            if isinstance(entry, dict) and isinstance(entry.get("coordinator_id"), str) \
-                    and _alive_here(entry.get("host"), entry.get("pid")):
-                found.append(entry)
+        entry = read_json(path)
+        if isinstance(entry, dict) and isinstance(entry.get("coordinator_id"), str) \
+                and alive_here(entry.get("host"), entry.get("pid")):
+            found.append(entry)
     return found
 
 
@@ -102,9 +104,9 @@ def live_tasks(root: Path, coordinator_ids: list[str]) -> list[Record]:
     """The task tables those coordinators last published (TaskInfo records)."""
     tasks: list[Record] = []
     for coordinator_id in coordinator_ids:
-        for table in read_records(_state(root) / "tasks" / f"{coordinator_id}.json"):
-            if isinstance(table, list):
-                tasks.extend(t for t in table if _task_record(t))
+        table = read_json(_state(root) / "tasks" / f"{coordinator_id}.json")
+        if isinstance(table, list):
+            tasks.extend(t for t in table if _task_record(t))
     return tasks
 
 
@@ -170,14 +172,12 @@ def leases(root: Path, now: datetime | None = None) -> list[Record]:
     now = now or datetime.now(UTC)
     found: list[Record] = []
     for path in _json_files(_state(root) / "locks"):
-        for records in read_records(path):
-            if not isinstance(records, list):
-                continue
-            for record in records:
-                with contextlib.suppress(KeyError, TypeError, ValueError):
-                    if parse_time(record["expires_at"]) > now and _alive_here(
-                            record["host"], record["owner_pid"]):
-                        found.append(record)
+        records = read_json(path)
+        for record in records if isinstance(records, list) else ():
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                if parse_time(record["expires_at"]) > now and alive_here(
+                        record["host"], record["owner_pid"]):
+                    found.append(record)
     return sorted(found, key=lambda r: (str(r.get("file_path")), str(r.get("locked_by"))))
 
 

@@ -24,11 +24,7 @@ from yui_lsp.server.uris import path_of
 from yui_lsp.server.wire import YuiProtocol, converter
 
 if TYPE_CHECKING:
-    from yui_lsp.server.commands import Commands
     from yui_lsp.server.features import Features
-    from yui_lsp.server.host import CoordinatorHost
-    from yui_lsp.server.marks import WorkspaceMarks
-    from yui_lsp.server.progress import TaskProgress
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +48,10 @@ class YuiLanguageServer(LanguageServer):
             self._features = Features(self, self.folder_settings)
         return self._features
 
-    @property
-    def host(self) -> CoordinatorHost:
-        return self.features.host
-
-    @property
-    def task_progress(self) -> TaskProgress:
-        return self.features.task_progress
-
-    @property
-    def marks(self) -> WorkspaceMarks:
-        return self.features.marks
-
-    @property
-    def commands(self) -> Commands:
-        return self.features.commands
+    async def stop_coordinators(self) -> None:
+        """Stop the coordinators, if they were ever started (not loading them to do so)."""
+        if self._features is not None:
+            await self._features.host.stop()
 
     def workspace_folders(self) -> list[tuple[str, Path]]:
         """(uri, root) of every workspace folder the client opened (or its root URI)."""
@@ -98,7 +83,7 @@ def create_server() -> YuiLanguageServer:
         gc.freeze()
         # This handler is the connection's long-lived task: it returns at shutdown.
         try:
-            await ls.host.run(ls.workspace_folders())
+            await ls.features.host.run(ls.workspace_folders())
         except Exception as exc:
             log.exception("the coordinators stopped")
             ls.window_show_message(lsp.ShowMessageParams(
@@ -109,23 +94,23 @@ def create_server() -> YuiLanguageServer:
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: YuiLanguageServer, params: Any) -> None:
-        await ls.host.stop()
+        await ls.stop_coordinators()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def folders_changed(ls: YuiLanguageServer,
                               params: lsp.DidChangeWorkspaceFoldersParams) -> None:
         for removed in params.event.removed:
-            ls.host.remove_folder(removed.uri)
+            ls.features.host.remove_folder(removed.uri)
         for added in params.event.added:
             path = path_of(added.uri)
             if path is not None:
-                await ls.host.add_folder(added.uri, path.resolve())
+                await ls.features.host.add_folder(added.uri, path.resolve())
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def configuration_changed(ls: YuiLanguageServer,
                                     params: lsp.DidChangeConfigurationParams) -> None:
         # Apply mode and worker limit change live; agent profiles need a restart.
-        for folder in list(ls.host.folders.values()):
+        for folder in list(ls.features.host.folders.values()):
             settings = await ls.folder_settings(folder.uri, folder.root)
             folder.options.apply_mode = settings.apply_mode
             folder.options.save_after_apply = settings.save_after_apply
@@ -139,30 +124,30 @@ def create_server() -> YuiLanguageServer:
     @server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     async def progress_cancelled(ls: YuiLanguageServer,
                                  params: lsp.WorkDoneProgressCancelParams) -> None:
-        await ls.task_progress.cancel(str(params.token))
+        await ls.features.task_progress.cancel(str(params.token))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: YuiLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.marks.document_opened(params.text_document.uri)
+        ls.features.marks.document_opened(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: YuiLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
-        ls.marks.refresh()
+        ls.features.marks.refresh()
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
         code_action_kinds=[lsp.CodeActionKind.QuickFix]))
     def code_action(ls: YuiLanguageServer,
                     params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-        return ls.marks.code_actions(params)
+        return ls.features.marks.code_actions(params)
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS)
     def code_lens(ls: YuiLanguageServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
-        return ls.marks.code_lenses(params.text_document.uri) + \
-            ls.commands.specs.code_lenses(params.text_document.uri)
+        return ls.features.marks.code_lenses(params.text_document.uri) + \
+            ls.features.commands.specs.code_lenses(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: YuiLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        return ls.commands.specs.hover(params)
+        return ls.features.commands.specs.hover(params)
 
     return server
 
@@ -170,7 +155,7 @@ def create_server() -> YuiLanguageServer:
 def _route_command(server: YuiLanguageServer, name: str) -> None:
     """Register ``name``; its handler (and the modules behind it) load on first use."""
     async def run(ls: YuiLanguageServer, *args: Any) -> Any:
-        return await ls.commands.run(name, args)
+        return await ls.features.commands.run(name, args)
 
     run.__name__ = name.replace(".", "_")
     server.command(name)(run)
