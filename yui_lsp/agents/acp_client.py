@@ -11,7 +11,6 @@ ends the process group.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -43,6 +42,7 @@ from yui_lsp.agents.confine import plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter
 from yui_lsp.agents.reaper import end_marked, marked_env
 from yui_lsp.agents.runner import child_env, confine_request, stop_group
+from yui_lsp.agents.spawn import Spawned, spawn
 from yui_lsp.errors import (
     AgentFailedError,
     AgentUnavailableError,
@@ -216,11 +216,8 @@ class AcpAdapter(CliAdapter):
                 launch = await plan_launch(confine_request(run), argv, env, run.workdir)
                 if launch.note is not None:
                     sink.note(launch.note)
-                process = await asyncio.create_subprocess_exec(
-                    *launch.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE, cwd=run.workdir, env=env,
-                    start_new_session=True, limit=_STREAM_LIMIT,
-                )
+                process = await spawn(launch.argv, cwd=run.workdir, env=env, stdin=True,
+                                      limit=_STREAM_LIMIT)
             except (FileNotFoundError, PermissionError) as exc:
                 raise AgentUnavailableError(
                     f"cannot start {name}: {exc.strerror or exc} ({argv[0]})"
@@ -261,7 +258,7 @@ class _Session:
     """One ACP session over one agent process, with cancellation (its time limits are the
     attempt's, enforced around the adapter: :mod:`yui_lsp.agents.limits`)."""
 
-    def __init__(self, run: AgentRun, name: str, conn: Any, process: asyncio.subprocess.Process,
+    def __init__(self, run: AgentRun, name: str, conn: Any, process: Spawned,
                  sink: OutputSink, progress: ProgressReporter) -> None:
         self.run, self.name, self.conn, self.process = run, name, conn, process
         self.sink, self.progress = sink, progress
@@ -343,3 +340,4 @@ class _Session:
         with anyio.move_on_after(1.0):
             await self.conn.close()
         await stop_group(self.process, _GRACE_S)
+        await self.process.aclose()

@@ -13,10 +13,10 @@ Two layers, so where an agent runs can change without touching the adapters:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Protocol
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
 
 from yui_lsp.agents.base import AgentRun
 from yui_lsp.agents.cmdline import check_command_line
 from yui_lsp.agents.confine import ConfineRequest, plan_launch
 from yui_lsp.agents.output import OutputSink, ProgressReporter, Stream, decode_line
 from yui_lsp.agents.reaper import end_marked, marked_env
+from yui_lsp.agents.spawn import Spawned, spawn
 from yui_lsp.errors import AgentUnavailableError, YuiError
 
 #: Called with each raw output line (without its newline). May raise to abort the run.
@@ -43,6 +43,8 @@ LineHandler = Callable[[Stream, str], None]
 # bytes with no newline cannot grow memory without bound. Large enough for one JSON event
 # carrying a whole file (a Write tool call).
 MAX_LINE_BYTES = 16 * 1024 * 1024
+#: Most bytes one read of an agent's output takes.
+READ_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -98,25 +100,16 @@ class LocalExecutor:
         if launch.note is not None and self.note is not None:
             self.note(launch.note)
         env, mark = marked_env(spec.env)
-        process = await anyio.open_process(
-            launch.argv,
-            stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=spec.cwd,
-            env=env,
-            start_new_session=True,
-        )
+        process = await spawn(launch.argv, cwd=spec.cwd, env=env, stdin=spec.stdin is not None)
         try:
             async with anyio.create_task_group() as tg:
                 drained: list[anyio.Event] = []
-                streams: tuple[tuple[ByteReceiveStream | None, Stream], ...] = (
+                streams: tuple[tuple[asyncio.StreamReader, Stream], ...] = (
                     (process.stdout, "stdout"), (process.stderr, "stderr"),
                 )
                 for stream, name in streams:
-                    if stream is not None:
-                        drained.append(anyio.Event())
-                        tg.start_soon(_read_lines, stream, name, on_line, drained[-1])
+                    drained.append(anyio.Event())
+                    tg.start_soon(_read_lines, stream, name, on_line, drained[-1])
                 if process.stdin is not None and spec.stdin is not None:
                     await _feed_stdin(process, spec.stdin)
                 code = await process.wait()
@@ -135,7 +128,7 @@ class LocalExecutor:
                 await self._end(process)
                 await anyio.to_thread.run_sync(end_marked, mark, spec.cwd)
 
-    async def _end(self, process: Process) -> None:
+    async def _end(self, process: Spawned) -> None:
         await stop_group(process, self.grace_s)
         await process.aclose()
 
@@ -181,24 +174,28 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-async def _feed_stdin(process: Process, data: bytes) -> None:
-    assert process.stdin is not None
+async def _feed_stdin(process: Spawned, data: bytes) -> None:
+    stdin = process.stdin
+    assert stdin is not None
     # An agent that exits without reading its prompt is not our failure to report here.
-    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-        await process.stdin.send(data)
     with contextlib.suppress(OSError):
-        await process.stdin.aclose()
+        stdin.write(data)
+        await stdin.drain()
+    with contextlib.suppress(OSError):
+        stdin.close()
 
 
 async def _read_lines(
-    stream: ByteReceiveStream, name: Stream, on_line: RawLineHandler, done: anyio.Event
+    stream: asyncio.StreamReader, name: Stream, on_line: RawLineHandler, done: anyio.Event
 ) -> None:
     pending = b""
     try:
         while True:
             try:
-                chunk = await stream.receive()
-            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                chunk = await stream.read(READ_CHUNK)
+            except OSError:
+                break
+            if not chunk:
                 break
             pending += chunk
             *lines, pending = pending.split(b"\n")

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import anyio
 
-from yui_lsp.coordinator.pipeline import Services, run_attempt
+from yui_lsp.coordinator.pipeline import Services, lease_event, run_attempt
 from yui_lsp.coordinator.records import TaskRecord
 from yui_lsp.coordinator.scheduler import RetryPolicy, Scheduler
 from yui_lsp.errors import (
@@ -70,6 +70,7 @@ async def run_task(
             title=task.title,
             on_wait=on_wait,
         )
+        emit(lease_event(task, list(task.claims)))
         leases_changed()
     if task.max_retries is not None:
         policy = replace(policy, max_retries=task.max_retries)

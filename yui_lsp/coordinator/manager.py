@@ -30,7 +30,7 @@ from yui_lsp.config import AgentProfile, Settings, load_settings
 from yui_lsp.coordinator.attempts import run_task
 from yui_lsp.coordinator.bus import Bus
 from yui_lsp.coordinator.history import renamed
-from yui_lsp.coordinator.pipeline import Services
+from yui_lsp.coordinator.pipeline import Services, lease_event
 from yui_lsp.coordinator.records import TaskFuture, TaskRecord
 from yui_lsp.coordinator.resources import ResourceGate
 from yui_lsp.coordinator.scheduler import RetryPolicy, Scheduler
@@ -298,14 +298,16 @@ class ParallelTaskManager:
         ids = [t.id for t in items]
         check_plan(items, known=self._core.known)
 
-        def check() -> dict[str, AgentProfile]:
-            return {item.id: check_task(item, self.settings, self.root) for item in items}
+        history = self._history.history
 
-        checked = await anyio.to_thread.run_sync(check)
+        def check_and_reserve() -> tuple[dict[str, AgentProfile], dict[str, str]]:
+            # One trip to a worker thread: each is a wait for the loop under load.
+            checked = {item.id: check_task(item, self.settings, self.root) for item in items}
+            # Ids are unique per repository, across runs and coordinators: the history says.
+            return checked, history.reserve(self.coordinator_id, ids)
+
+        checked, granted = await anyio.to_thread.run_sync(check_and_reserve)
         profiles = {item.id: self._shared_profile(item.agent, checked[item.id]) for item in items}
-        # Ids are unique per repository, across runs and coordinators: the history says.
-        granted = await anyio.to_thread.run_sync(
-            self._history.history.reserve, self.coordinator_id, ids)
         records = [
             TaskRecord(task=renamed(item, granted[item.id], granted),
                        profile=profiles[item.id], claim_set=ClaimSet(item.claims))
@@ -348,6 +350,7 @@ class ParallelTaskManager:
                 # Leases taken mid-run (writes outside the claims) are released too.
                 leases = self._services.leases
                 if await anyio.to_thread.run_sync(leases.release, rec.id):
+                    self._emit(lease_event(rec.task, [], "lease_released"))
                     self._locks_dirty.set()
                 if not rec.status.terminal:
                     self._core.finish(rec, TaskStatus.FAILED, "stopped unexpectedly")

@@ -148,7 +148,7 @@ async def run_attempt(
         emit=emit,
         workspace_root=services.root,
         log_path=services.logs_dir / f"{task.id}.log",
-        write_guard=_write_guard(services, task),
+        write_guard=_write_guard(services, task, emit),
         limits=limits_for(task, profile, services.settings),
         output_line_max=services.settings.output_line_max,
         log_max_bytes=services.settings.log_max_bytes,
@@ -267,6 +267,8 @@ async def _land_loop(
                 for p, h in holders.items()
                 if h is not None
             ] or [FileConflict(path=outside[0], reason="leased by another task")]
+        if outside:
+            emit(lease_event(task, sorted(outside)))
         emit(WorkspaceEvent(task_id=task.id, event="merged", paths=integration.paths))
         if not integration.files:
             return [], []
@@ -291,7 +293,14 @@ def _holders(services: Services, task: Task, paths: list[str]) -> dict[str, Lock
     return services.leases.holders(paths, exclude_task=task.id)
 
 
-def _write_guard(services: Services, task: Task) -> WriteGuard:
+def lease_event(task: Task, paths: list[str], event: str = "lease_acquired",
+                ) -> WorkspaceEvent:
+    """What the audit keeps of a lease change (it does not keep whole lease tables)."""
+    return WorkspaceEvent(task_id=task.id, event=event, paths=paths,
+                          detail={"lock_type": task.lock_type.value})
+
+
+def _write_guard(services: Services, task: Task, emit: Emit) -> WriteGuard:
     claimed = ClaimSet(task.claims)
 
     async def guard(rel: str) -> None:
@@ -305,6 +314,7 @@ def _write_guard(services: Services, task: Task) -> WriteGuard:
             await services.leases.acquire(
                 task.id, [rel], LockType.EXCLUSIVE, agent=task.agent, title=task.title
             )
+            emit(lease_event(task, [rel]))
             return
         raise LeaseError(f"{rel} is leased by another task; write refused after 30 s")
 

@@ -73,11 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.tcp is not None:
             serve_tcp(server, args.host, args.tcp, args.token_file)
         else:
+            from yui_lsp.server.stdio import serve_stdio
             from yui_lsp.server.stdout import BackgroundStdout
 
             stdout = BackgroundStdout(sys.stdout.buffer)
             try:
-                server.start_io(sys.stdin.buffer, stdout)  # type: ignore[arg-type]
+                serve_stdio(server, sys.stdin.buffer, stdout)  # type: ignore[arg-type]
             finally:
                 stdout.close()
     except YuiError as exc:

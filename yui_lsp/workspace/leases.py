@@ -90,6 +90,8 @@ class LeaseTable:
         #: table of thousands of leases is parsed again only where a file changed.
         self._parsed: dict[str, tuple[tuple[int, int, int], list[LockRecord]]] = {}
         self._parsed_lock = threading.Lock()
+        #: Other tasks' leases prepared for overlap checks, by task (see ``_claim_set``).
+        self._claim_sets: dict[str, tuple[tuple[str, ...], ClaimSet]] = {}
 
     # ----------------------------------------------------------------- table storage
 
@@ -179,6 +181,8 @@ class LeaseTable:
         lock_type: LockType,
     ) -> LockRecord | None:
         mine = ClaimSet(claims)
+        for gone in self._claim_sets.keys() - table.keys():
+            del self._claim_sets[gone]
         for other_task, records in sorted(table.items()):
             if other_task == task_id:
                 continue
@@ -186,7 +190,7 @@ class LeaseTable:
                 r for r in records
                 if not (lock_type is LockType.SHARED and r.lock_type is LockType.SHARED)
             ]
-            if not relevant or not mine.overlaps(ClaimSet([r.file_path for r in relevant])):
+            if not relevant or not mine.overlaps(self._claim_set(other_task, relevant)):
                 continue
             # Name the first record in the way (rare path: only when we must wait).
             for claim in sorted(claims):
@@ -194,6 +198,16 @@ class LeaseTable:
                     if claims_overlap([claim], [record.file_path]):
                         return record
         return None
+
+    def _claim_set(self, task_id: str, records: list[LockRecord]) -> ClaimSet:
+        """The paths of ``records`` as a ClaimSet, built again only when they changed: a
+        task holding thousands of leases is checked against every other task's acquisition
+        (the caller holds the table lock)."""
+        paths = tuple(r.file_path for r in records)
+        cached = self._claim_sets.get(task_id)
+        if cached is None or cached[0] != paths:
+            cached = self._claim_sets[task_id] = (paths, ClaimSet(list(paths)))
+        return cached[1]
 
     def _attempt(
         self, task_id: str, claims: list[str], lock_type: LockType, agent: str, title: str
