@@ -104,15 +104,15 @@ def marks(editor: Editor, bufnr: int) -> list[dict[str, object]]:
     )
 
 
-def locks_changed(editor: Editor, locks: list[dict[str, object]]) -> None:
-    """Deliver yui/locksChanged as if from a client rooted at the workspace."""
-    editor.lua(
-        """
-        require('yui.leases').set(select(1, ...), vim.json.decode(select(2, ...)).locks)
-        """,
-        str(editor.workspace),
-        json.dumps({"locks": locks}),
-    )
+def locks_changed(editor: Editor, locks: list[dict[str, object]],
+                  tasks: list[str] | None = None) -> None:
+    """Deliver yui/locksChanged for the workspace to the plugin's handler: the whole table,
+    or (with ``tasks``) the leases of those tasks."""
+    params: dict[str, object] = {"folder": editor.workspace.as_uri(), "locks": locks}
+    if tasks is not None:
+        params["tasks"] = tasks
+    editor.lua("require('yui').on_locks_changed(nil, vim.json.decode(select(1, ...)), {})",
+               json.dumps(params))
 
 
 def test_leased_buffers_get_a_sign_and_virtual_text_until_the_lease_ends(editor: Editor) -> None:
@@ -126,6 +126,22 @@ def test_leased_buffers_get_a_sign_and_virtual_text_until_the_lease_ends(editor:
     assert marks(editor, beta) == []
     locks_changed(editor, [])
     assert marks(editor, alpha) == []
+
+
+def test_lease_changes_replace_only_the_tasks_they_name(editor: Editor) -> None:
+    editor.setup(**NO_SERVER)
+    alpha = editor.edit("alpha.py")
+    beta = editor.edit("beta.py")
+    locks_changed(editor, [lock("alpha.py", task="a", title="Task A"),
+                           lock("gamma.py", task="b", title="Task B")])
+    locks_changed(editor, [lock("beta.py", task="b", title="Task B")], tasks=["b"])
+    assert "'Task A'" in str(marks(editor, alpha)[0]["text"]), "task a was not named: kept"
+    assert "'Task B'" in str(marks(editor, beta)[0]["text"])
+    locks_changed(editor, [], tasks=["a"])
+    assert marks(editor, alpha) == [], "named with no leases: task a holds none any more"
+    assert marks(editor, beta) != []
+    locks_changed(editor, [lock("gamma.py", task="c")])
+    assert marks(editor, beta) == [], "a whole table replaces what was there"
 
 
 def test_a_glob_lease_marks_files_opened_later(editor: Editor) -> None:

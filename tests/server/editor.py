@@ -157,6 +157,21 @@ class Editor:
         """Payloads of every ``method`` notification so far."""
         return [dict(p) for m, p in self.notifications if m == method]
 
+    def leases(self, folder: str | None = None) -> dict[str, dict[str, Any]]:
+        """The lease table the ``yui/locksChanged`` notifications so far add up to, by
+        (path, task): a whole table replaces it, a change replaces its tasks' leases."""
+        table: dict[str, dict[str, Any]] = {}
+        for payload in self.received("yui/locksChanged"):
+            if folder is not None and payload["folder"] != folder:
+                continue
+            tasks = payload.get("tasks")
+            if tasks is None:
+                table = {}
+            else:
+                table = {k: v for k, v in table.items() if v["locked_by"] not in tasks}
+            table.update((f"{r['file_path']} {r['locked_by']}", r) for r in payload["locks"])
+        return table
+
     def updates(self, task_id: str) -> list[dict[str, Any]]:
         return [dict(p) for m, p in self.notifications
                 if m == "yui/taskUpdate" and p["task_id"] == task_id]

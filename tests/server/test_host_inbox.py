@@ -7,20 +7,20 @@ from typing import Any, cast
 
 import anyio
 
-from yui_lsp.protocol import AgentOutput, LockRecord, LocksChanged, Message, TaskStatus, TaskUpdate
+from yui_lsp.protocol import AgentOutput, LocksChanged, Message, TaskStatus, TaskUpdate
 from yui_lsp.server.host import CoordinatorHost, Folder
 
 
 class Recorder:
     def __init__(self) -> None:
         self.seen: list[Message] = []
-        self.locks: list[list[LockRecord]] = []
+        self.locks: list[Folder] = []
 
     def on_message(self, folder: Folder, message: Message) -> None:
         self.seen.append(message)
 
-    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
-        self.locks.append(locks)
+    def on_locks(self, folder: Folder) -> None:
+        self.locks.append(folder)
 
 
 def update(task_id: str, status: TaskStatus) -> TaskUpdate:
@@ -31,7 +31,7 @@ async def test_a_full_inbox_keeps_each_tasks_latest_state_in_order() -> None:
     host = CoordinatorHost(cast(Any, None), cast(Any, None))
     recorder = Recorder()
     host.features.append(recorder)
-    folder = cast(Folder, type("F", (), {"uri": "file:///w", "locks": []})())
+    folder = cast(Folder, type("F", (), {"uri": "file:///w"})())
     send, receive = anyio.create_memory_object_stream[tuple[Folder, Message]](2)
     host._inbox = send
     for message in [update("a", TaskStatus.RUNNING), update("b", TaskStatus.RUNNING),

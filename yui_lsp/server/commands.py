@@ -314,16 +314,18 @@ class Commands:
         return DoctorResult(reports=[await diagnose(folder.root) for folder in folders])
 
     async def list_locks(self, params: ListParams) -> EncodedJson:
-        """A LockListResult, encoded in the worker thread that reads the table: thousands of
-        leases are megabytes of JSON, too long for one step of the event loop."""
+        """A LockListResult: the table read now, shown first (so the ``yui/locksChanged``
+        that follow apply to it), and encoded in a worker thread: thousands of leases are
+        megabytes of JSON, too long for one step of the event loop."""
         folders = [self._host.folder(params.folder)] if params.folder else \
             list(self._host.folders.values())
-        managers = [folder.manager for folder in folders]
+        for folder in folders:
+            await self._host.show_locks(folder, await folder.manager.lock_table())
 
-        def read() -> EncodedJson:
-            return encode_records({}, "locks", [r for m in managers for r in m.locks()])
+        def encode() -> EncodedJson:
+            return encode_records({}, "locks", [r for f in folders for r in f.leases.records()])
 
-        return await anyio.to_thread.run_sync(read)
+        return await anyio.to_thread.run_sync(encode)
 
     async def list_agents(self, params: ListParams) -> AgentListResult:
         settings = self._host.folder(params.folder).manager.settings

@@ -28,6 +28,7 @@ from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
 from yui_lsp.server.documents import EditorDocuments, EditorReader
+from yui_lsp.server.lease_board import LeaseBoard, LeaseChange
 from yui_lsp.server.relay import relay_others
 from yui_lsp.server.review_desk import ReviewDesk
 from yui_lsp.server.uris import path_of, rel_in
@@ -56,8 +57,9 @@ class Folder:
     documents: EditorDocuments
     options: ApplyOptions
     applier: EditorApplier | None = None
-    locks: list[LockRecord] = field(default_factory=list)
-    #: ``yui/locksChanged`` payload of ``locks``, built off the event loop.
+    #: The lease table as the editor was last shown it.
+    leases: LeaseBoard = field(default_factory=LeaseBoard)
+    #: The latest ``yui/locksChanged`` payload, built off the event loop.
     locks_wire: EncodedJson | None = None
     #: Whether other coordinators run on the folder (kept by the relay; until it has
     #: looked, assume so).
@@ -70,7 +72,8 @@ class Feature(Protocol):
 
     def on_message(self, folder: Folder, message: Message) -> None: ...
 
-    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None: ...
+    def on_locks(self, folder: Folder) -> None:
+        """``folder.leases`` changed; ``folder.locks_wire`` says how."""
 
 
 SettingsSource = Callable[[str, Path], Awaitable[Settings]]
@@ -253,26 +256,31 @@ class CoordinatorHost:
         self._locks_wake.set()
 
     async def _show_locks(self) -> None:
-        """Hand changed lease tables to the features, at most once a second.
-
-        A table can hold thousands of leases: comparing it with the last one and building
-        its notification payload happen in a worker thread.
-        """
+        """Show changed lease tables to the features, at most once a second."""
         while True:
             await self._locks_wake.wait()
             self._locks_wake = anyio.Event()
             news, self._lock_news = self._lock_news, {}
             for folder, locks in news.values():
-                payload = await anyio.to_thread.run_sync(_locks_payload, folder, locks)
-                if payload is None:
-                    continue
-                folder.locks, folder.locks_wire = list(locks), payload
-                for feature in self.features:
-                    try:
-                        feature.on_locks(folder, folder.locks)
-                    except Exception:
-                        log.exception("feature %r failed on locks", feature)
+                await self.show_locks(folder, locks)
             await anyio.sleep(LOCKS_SHOW_INTERVAL_S)
+
+    async def show_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
+        """Show ``locks``, the whole table read now, as the folder's: the features hear of
+        the tasks whose leases changed (compared and encoded in a worker thread)."""
+        while True:
+            prepared = await anyio.to_thread.run_sync(_locks_payload, folder, locks)
+            if prepared is None:
+                return
+            change, payload = prepared
+            if folder.leases.commit(change):
+                break  # else another table was shown meanwhile: compare with that one
+        folder.locks_wire = payload
+        for feature in self.features:
+            try:
+                feature.on_locks(folder)
+            except Exception:
+                log.exception("feature %r failed on locks", feature)
 
     async def _poll_leases(self) -> None:
         """Pick up lease changes made by other processes (the CLI, other editor windows)."""
@@ -336,12 +344,17 @@ class CoordinatorHost:
         return best
 
 
-def _locks_payload(folder: Folder, locks: list[LockRecord]) -> EncodedJson | None:
-    """The ``yui/locksChanged`` payload of ``locks`` (a LocksChangedNotification), or None
-    when nothing changed. Runs in a worker thread."""
-    if locks == folder.locks:
+def _locks_payload(folder: Folder, locks: list[LockRecord],
+                   ) -> tuple[LeaseChange, EncodedJson] | None:
+    """How ``locks`` changes the folder's table, and its ``yui/locksChanged`` payload (a
+    LocksChangedNotification), or None when nothing changed. Runs in a worker thread."""
+    change = folder.leases.change(locks)
+    if change is None:
         return None
-    return encode_records({"folder": folder.uri}, "locks", locks)
+    head: dict[str, Any] = {"folder": folder.uri}
+    if not change.first:
+        head["tasks"] = sorted(change.changed)
+    return change, encode_records(head, "locks", change.leases())
 
 
 def _overflow_key(folder: Folder, message: Message) -> tuple[str, str] | None:

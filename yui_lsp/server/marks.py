@@ -9,7 +9,7 @@ and "Show diff".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,6 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.protocol import FileConflict, LockRecord, Message, TaskConflict, TaskUpdate
 from yui_lsp.server.host import CoordinatorHost, Folder
-from yui_lsp.workspace import path_matches
 
 SOURCE = "yui"
 KIND_LEASE = "lease"
@@ -61,7 +60,7 @@ class WorkspaceMarks:
 
     # ----------------------------------------------------------------- feed
 
-    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
+    def on_locks(self, folder: Folder) -> None:
         self.refresh()
         self._refresh_lenses()
 
@@ -114,7 +113,7 @@ class WorkspaceMarks:
     def _diagnostics(self, folder: Folder, rel: str, uri: str) -> list[lsp.Diagnostic]:
         found: list[lsp.Diagnostic] = []
         first_line = _first_line_width(self._server, uri)
-        for lock in _covering(folder.locks, rel):
+        for lock in folder.leases.covering(rel):
             found.append(lsp.Diagnostic(
                 range=lsp.Range(start=lsp.Position(line=0, character=0),
                                 end=lsp.Position(line=0, character=first_line)),
@@ -174,9 +173,9 @@ class WorkspaceMarks:
 
     def _lease_title(self, task_id: str) -> str:
         for folder in self._host.folders.values():
-            for lock in folder.locks:
-                if lock.locked_by == task_id and lock.task_title:
-                    return lock.task_title
+            title = folder.leases.title(task_id)
+            if title:
+                return title
         return task_id
 
     def code_lenses(self, uri: str) -> list[lsp.CodeLens]:
@@ -192,7 +191,7 @@ class WorkspaceMarks:
                                     command="yui.cancelTask",
                                     arguments=[{"taskId": lock.locked_by}]),
             )
-            for lock in _covering(folder.locks, rel)
+            for lock in folder.leases.covering(rel)
         ]
 
     def refresh_lenses(self) -> None:
@@ -204,15 +203,6 @@ class WorkspaceMarks:
         lens = workspace.code_lens if workspace is not None else None
         if lens is not None and lens.refresh_support:
             self._server.protocol.send_request(lsp.WORKSPACE_CODE_LENS_REFRESH, None)
-
-
-def _covering(locks: Iterable[LockRecord], rel: str) -> list[LockRecord]:
-    """One lease per task covering ``rel``."""
-    by_task: dict[str, LockRecord] = {}
-    for lock in locks:
-        if lock.locked_by not in by_task and path_matches(rel, [lock.file_path]):
-            by_task[lock.locked_by] = lock
-    return list(by_task.values())
 
 
 def _data_of(value: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.protocol import (
     AgentOutput,
-    LockRecord,
     Message,
     TaskConflict,
     TaskMetrics,
@@ -18,7 +17,7 @@ from yui_lsp.protocol import (
     WorkspaceEvent,
 )
 from yui_lsp.server.host import Folder
-from yui_lsp.server.wire import encode_records, wire
+from yui_lsp.server.wire import wire
 
 #: Notification method of each bus message type.
 METHODS: dict[type, str] = {
@@ -42,7 +41,6 @@ class Notifications:
         if method is not None:
             self._server.protocol.notify(method, wire(message))
 
-    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
-        # The host built the payload off the loop; build it here only when it did not.
-        payload = folder.locks_wire or encode_records({"folder": folder.uri}, "locks", locks)
-        self._server.protocol.notify(LOCKS_CHANGED, payload)
+    def on_locks(self, folder: Folder) -> None:
+        if folder.locks_wire is not None:
+            self._server.protocol.notify(LOCKS_CHANGED, folder.locks_wire)

@@ -339,10 +339,18 @@ class ClearTasksResult(CamelModel):
 
 
 class LocksChangedNotification(Model):
-    """`yui/locksChanged`: the whole lease table of a workspace folder, after any change."""
+    """`yui/locksChanged`: the lease table of a workspace folder changed.
+
+    The first one for a folder carries the whole table; after that, only the leases of the
+    tasks that changed (a table can hold thousands of leases and changes a task at a time).
+    """
 
     folder: str = Field(description="URI of the workspace folder.")
-    locks: list[LockRecord]
+    tasks: list[str] | None = Field(
+        None, description="The tasks whose leases changed: replace every lease of these tasks "
+        "with theirs in `locks` (a task with none there holds none any more) and keep the "
+        "others. Absent: `locks` is the whole table, replacing what the client holds.")
+    locks: list[LockRecord] = Field(description="The leases of `tasks`, or the whole table.")
 
 
 class ResultReadyNotification(Model):

@@ -21,7 +21,7 @@ import anyio
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from yui_lsp.protocol import AgentOutput, LockRecord, Message, TaskStatus, TaskUpdate
+from yui_lsp.protocol import AgentOutput, Message, TaskStatus, TaskUpdate
 from yui_lsp.server.host import CoordinatorHost, Folder
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class TaskProgress:
         window = self._server.client_capabilities.window
         return bool(window is not None and window.work_done_progress)
 
-    def on_locks(self, folder: Folder, locks: list[LockRecord]) -> None:
+    def on_locks(self, folder: Folder) -> None:
         """Leases are shown by the diagnostics feature, not here."""
 
     def on_message(self, folder: Folder, message: Message) -> None:

@@ -77,7 +77,7 @@ class SpecRuns:
 
     # ----------------------------------------------------------------- feed
 
-    def on_locks(self, folder: Folder, locks: object) -> None:
+    def on_locks(self, folder: Folder) -> None:
         return None
 
     def on_message(self, folder: Folder, message: Message) -> None:

@@ -208,21 +208,37 @@ export function leaseTooltip(lease: LeaseView): string {
     `until ${clock(lease.expiresAt)}`;
 }
 
-/** Leases by workspace folder (URI string): each folder is its own coordination domain. */
+/** Leases by workspace folder (URI string): each folder is its own coordination domain.
+ * Within a folder, by task: `yui/locksChanged` sends the whole table once, then only the
+ * leases of the tasks that changed. */
 export class LeaseTable {
-  private readonly byFolder = new Map<string, LeaseView[]>();
+  private readonly byFolder = new Map<string, Map<string, LeaseView[]>>();
 
-  set(folder: string, leases: LeaseView[]): void {
-    this.byFolder.set(folder, leases);
+  /** A whole table (`tasks` undefined) replaces the folder's; otherwise every lease of
+   * `tasks` is replaced by theirs in `leases` (none: the task holds none any more). */
+  apply(folder: string, leases: readonly LeaseView[], tasks?: readonly string[]): void {
+    const table = tasks === undefined ? new Map<string, LeaseView[]>()
+      : (this.byFolder.get(folder) ?? new Map<string, LeaseView[]>());
+    for (const task of tasks ?? []) table.delete(task);
+    for (const lease of leases) {
+      const held = table.get(lease.taskId);
+      if (held) held.push(lease);
+      else table.set(lease.taskId, [lease]);
+    }
+    this.byFolder.set(folder, table);
   }
 
   all(): LeaseView[] {
-    return [...this.byFolder.values()].flat();
+    return [...this.byFolder.values()].flatMap((table) => [...table.values()].flat());
   }
 
   /** The lease covering `rel` (relative to `folder`), if any. */
   find(folder: string, rel: string): LeaseView | undefined {
-    return (this.byFolder.get(folder) ?? []).find((l) => covers(l.path, rel));
+    for (const leases of this.byFolder.get(folder)?.values() ?? []) {
+      const found = leases.find((l) => covers(l.path, rel));
+      if (found) return found;
+    }
+    return undefined;
   }
 }
 

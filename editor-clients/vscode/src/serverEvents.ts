@@ -68,7 +68,8 @@ function onLocksChanged(host: EventHost, params: Wire): void {
   const first = vscode.workspace.workspaceFolders?.[0]?.uri.toString() ?? "";
   // The server names the folder as the URI we sent it; normalise the spelling to match.
   const folder = typeof params.folder === "string" ? vscode.Uri.parse(params.folder).toString() : first;
-  host.leases.set(folder, ((params.locks as Wire[] | undefined) ?? []).map(leaseFromWire));
+  const tasks = Array.isArray(params.tasks) ? (params.tasks as string[]) : undefined;
+  host.leases.apply(folder, ((params.locks as Wire[] | undefined) ?? []).map(leaseFromWire), tasks);
   host.refresh();
 }
 

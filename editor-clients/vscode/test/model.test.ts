@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { covers } from "../src/claims";
 import {
-  LeaseTable, TaskTable, componentAgents, leaseFromWire, leaseTooltip, logLine,
+  LeaseTable, LeaseView, TaskTable, componentAgents, leaseFromWire, leaseTooltip, logLine,
   endSummary, noChanges, serverCommand, statusText, taskDescription, taskFromInfo, taskFromUpdate,
 } from "../src/model";
 
@@ -65,7 +65,7 @@ test("a leased file's tooltip names the task, the agent and the times", () => {
   const table = new LeaseTable();
   const acquired = new Date(2026, 0, 15, 10, 29);
   const expires = new Date(2026, 0, 15, 10, 34);
-  table.set("file:///ws", [leaseFromWire({
+  table.apply("file:///ws", [leaseFromWire({
     file_path: "src/**", locked_by: "fix-1", lock_type: "exclusive",
     acquired_at: acquired.toISOString(), expires_at: expires.toISOString(), owner_pid: 1,
     host: "h", agent: "kiro", task_title: "Fix parser",
@@ -75,6 +75,24 @@ test("a leased file's tooltip names the task, the agent and the times", () => {
   assert.equal(leaseTooltip(lease), "Leased by task 'Fix parser' (kiro) since 10:29, until 10:34");
   assert.equal(table.find("file:///ws", "tests/test_parser.py"), undefined);
   assert.equal(table.find("file:///other", "src/parser.py"), undefined);
+});
+
+test("lease changes replace the leases of the tasks they name and keep the others", () => {
+  const lease = (path: string, task: string): LeaseView => leaseFromWire({
+    file_path: path, locked_by: task, acquired_at: "", expires_at: "",
+  });
+  const table = new LeaseTable();
+  table.apply("file:///ws", [lease("held/1", "big"), lease("held/2", "big"), lease("a", "t1")]);
+  table.apply("file:///ws", [lease("b", "t1"), lease("c", "t2")], ["t1", "t2"]);
+  assert.deepEqual(table.all().map((l) => `${l.taskId}:${l.path}`).sort(),
+    ["big:held/1", "big:held/2", "t1:b", "t2:c"]);
+  table.apply("file:///ws", [], ["big"]);
+  assert.equal(table.find("file:///ws", "held/1"), undefined, "a task named with no leases holds none");
+  assert.equal(table.find("file:///ws", "b")?.taskId, "t1");
+  table.apply("file:///ws", [lease("z", "t3")]);
+  assert.deepEqual(table.all().map((l) => l.path), ["z"], "a whole table replaces the folder's");
+  table.apply("file:///other", [lease("q", "t9")], ["t9"]);
+  assert.equal(table.find("file:///other", "q")?.taskId, "t9", "a change may come first");
 });
 
 test("the server command: configured, else yui-lsp on PATH, else python -m yui_lsp", () => {

@@ -90,7 +90,7 @@ function M.on_locks_changed(_, params, ctx)
     local client = vim.lsp.get_client_by_id(ctx.client_id)
     root = client and client.root_dir or vim.fn.getcwd()
   end
-  leases.set(root, params.locks or {})
+  leases.set(root, params.locks or {}, params.tasks)
   vim.api.nvim_exec_autocmds("User", { pattern = "YuiLocksChanged", modeline = false })
 end
 

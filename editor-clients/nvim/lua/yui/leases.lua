@@ -14,7 +14,7 @@ M.ns = vim.api.nvim_create_namespace("yui.leases")
 ---@type yui.LeaseOptions
 local opts = { enabled = true, sign = "🔒", hl = "DiagnosticInfo" }
 
----@type table<string, yui.Lock[]> locks by workspace root
+---@type table<string, table<string, yui.Lock[]>> locks by workspace root, then by task
 local by_root = {}
 
 ---@param o yui.LeaseOptions
@@ -22,15 +22,28 @@ function M.configure(o)
   opts = vim.tbl_extend("force", opts, o or {})
 end
 
---- Replace the lease table of the workspace at `root` and redraw the marks.
+--- Update the lease table of the workspace at `root` and redraw the marks: without `tasks`
+--- (nil or JSON null) `raw_locks` is the whole table; with them, every lease of those tasks
+--- is replaced by theirs in `raw_locks` (none: the task holds none any more), as
+--- `yui/locksChanged` sends a table once and then the tasks that changed.
 ---@param root string
 ---@param raw_locks table[]
-function M.set(root, raw_locks)
-  local locks = {}
-  for _, raw in ipairs(raw_locks or {}) do
-    table.insert(locks, record.lock(raw))
+---@param tasks string[]?
+function M.set(root, raw_locks, tasks)
+  root = vim.fs.normalize(root)
+  local by_task = {}
+  if type(tasks) == "table" then
+    by_task = by_root[root] or {}
+    for _, task in ipairs(tasks) do
+      by_task[task] = nil
+    end
   end
-  by_root[vim.fs.normalize(root)] = locks
+  for _, raw in ipairs(raw_locks or {}) do
+    local lock = record.lock(raw)
+    by_task[lock.task_id] = by_task[lock.task_id] or {}
+    table.insert(by_task[lock.task_id], lock)
+  end
+  by_root[root] = by_task
   M.refresh()
 end
 
@@ -38,9 +51,11 @@ end
 ---@return { root: string, lock: yui.Lock }[]
 function M.all()
   local out = {}
-  for root, locks in pairs(by_root) do
-    for _, lock in ipairs(locks) do
-      table.insert(out, { root = root, lock = lock })
+  for root, by_task in pairs(by_root) do
+    for _, locks in pairs(by_task) do
+      for _, lock in ipairs(locks) do
+        table.insert(out, { root = root, lock = lock })
+      end
     end
   end
   table.sort(out, function(a, b)
@@ -201,12 +216,14 @@ function M.for_buffer(bufnr)
     return nil
   end
   local path = vim.fs.normalize(vim.fn.fnamemodify(name, ":p"))
-  for root, locks in pairs(by_root) do
+  for root, by_task in pairs(by_root) do
     if vim.startswith(path, root .. "/") then
       local rel = path:sub(#root + 2)
-      for _, lock in ipairs(locks) do
-        if M.covers(lock.path, rel) then
-          return lock
+      for _, locks in pairs(by_task) do
+        for _, lock in ipairs(locks) do
+          if M.covers(lock.path, rel) then
+            return lock
+          end
         end
       end
     end
