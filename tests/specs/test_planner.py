@@ -14,7 +14,7 @@ import pytest
 
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import AgentFailedError
-from yui_lsp.specs import load_spec
+from yui_lsp.specs import SpecError, load_spec
 from yui_lsp.specs.planner import planned, planner_for
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "specs" / "kiro"
@@ -68,3 +68,10 @@ async def test_a_planner_within_its_limits_answers(root: Path, tmp_path: Path) -
         kind="command", command=planner_command(tmp_path, body))})
     spec_plan = await planned(planner_for("quick", settings), root, load_spec(root, "todo"), {})
     assert any(e.reason == "planner: tests the model" for e in spec_plan.edges)
+
+
+def test_an_agent_that_cannot_plan_is_refused_naming_those_that_can() -> None:
+    settings = Settings(agents={"helper": AgentProfile(kind="aider")})
+    with pytest.raises(SpecError, match="kind 'aider' cannot plan a spec here; use an agent of "
+                       "kind kiro, claude, codex, gemini, command, yui"):
+        planner_for("helper", settings)

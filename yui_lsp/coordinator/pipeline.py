@@ -18,6 +18,7 @@ import anyio
 
 from yui_lsp.agents import refactor_texts, resolve_profile
 from yui_lsp.agents.base import Emit, WriteGuard
+from yui_lsp.agents.kinds import KINDS
 from yui_lsp.agents.limits import limits_for
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import LeaseError
@@ -98,7 +99,7 @@ def profile_for(task: Task, settings: Settings) -> AgentProfile:
 
 def is_direct(task: Task, profile: AgentProfile) -> bool:
     """True for work that is exact and needs no sandbox (the built-in refactor)."""
-    return task.refactor is not None and profile.kind in ("refactor", "yui")
+    return task.refactor is not None and "refactor" in KINDS[profile.kind].accepts
 
 
 async def run_attempt(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from yui_lsp.agents.kinds import KINDS
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import PathOutsideWorkspaceError
 from yui_lsp.protocol import Task
@@ -282,14 +283,16 @@ def planner_for(name: str, settings: Settings) -> SpecPlanner:
     from yui_lsp.agents import resolve_profile
 
     profile = resolve_profile(name, settings)
-    if profile.kind == "yui":
+    plans = KINDS[profile.kind].plans
+    if plans == "model":
         from yui_lsp.agents.yui import model_planner
 
         return model_planner(profile)
-    if profile.kind in ("kiro", "claude", "codex", "gemini", "command"):
+    if plans == "headless":
         return HeadlessPlanner(name=name, profile=profile, settings=settings)
+    can = [kind for kind, entry in KINDS.items() if entry.plans is not None]
     raise SpecError(f"--planner {name}: agent kind {profile.kind!r} cannot plan a spec here; "
-                    "use yui (its model) or a headless CLI agent (kiro, claude, codex, gemini)")
+                    f"use an agent of kind {', '.join(can)}")
 
 
 __all__ = ["HeadlessPlanner", "PlanRequest", "PlannedTask", "PlannerAnswer", "SpecPlanner",
