@@ -3,11 +3,14 @@ and the history keeps every task after its coordinator is gone."""
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.queues
 import sys
 from pathlib import Path
 
 import anyio
 
+from tests.coordinator.history_worker import ROUNDS_OF_IDS, take_ids
 from tests.support import git
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
@@ -91,3 +94,36 @@ async def test_dependencies_follow_a_renamed_id(repo: Path, settings: Settings) 
     use = history.get("use-r2")
     history.close()
     assert use is not None and use.info.task.depends_on == ["gen-r2"]
+
+
+def test_coordinators_opening_a_new_history_at_once_all_get_distinct_ids(tmp_path: Path) -> None:
+    """Several processes open a repository's history at the same moment (the first open
+    creates it) and reserve ids: none gets "database is locked", no id is handed out twice."""
+    processes, repositories = 4, 100
+    roots = []
+    for n in range(repositories):
+        (tmp_path / f"repo-{n}" / ".yui").mkdir(parents=True)
+        roots.append(str(tmp_path / f"repo-{n}"))
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(processes)
+    results: multiprocessing.queues.Queue[tuple[str, list[str] | str]] = spawn.Queue()
+    workers = [spawn.Process(target=take_ids, args=(f"c{n}", roots, barrier, results))
+               for n in range(processes)]
+    for worker in workers:
+        worker.start()
+    try:
+        reports = [results.get(timeout=120) for _ in range(processes * repositories)]
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+    errors = [report for _, report in reports if isinstance(report, str)]
+    assert not errors, errors
+    for root in roots:
+        granted = [i for where, ids in reports if where == root for i in ids]
+        assert len(granted) == len(set(granted)) == processes * ROUNDS_OF_IDS * 2, granted
+        history = History(Path(root))
+        try:
+            recorded = {entry.info.task.id for entry in history.recent()}
+        finally:
+            history.close()
+        assert recorded == set(granted)

@@ -1,4 +1,4 @@
-"""Time limits have one owner: pipeline.limits_for decides them, agents.limits enforces them.
+"""Time limits have one owner, agents.limits: limits_for decides them, run_limited enforces them.
 
 The task's timeout_s, the agent profile's and the settings' default each reach a command
 agent and an ACP agent (the real ACP test double) through the same path, and the error says
@@ -14,8 +14,8 @@ from pathlib import Path
 from tests.agents.conftest import FIXTURES
 from yui_lsp import ParallelTaskManager, Task, TaskStatus
 from yui_lsp.agents.base import Limits
+from yui_lsp.agents.limits import limits_for
 from yui_lsp.config import AgentProfile, Settings
-from yui_lsp.coordinator.pipeline import limits_for
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 ACP_HANG = {"command": [sys.executable, str(FIXTURES / "acp_agent.py")],

@@ -7,10 +7,10 @@ reports what it sees through ``run.emit`` and returns an :class:`AgentOutcome`, 
 Cancellation arrives as anyio cancellation: an adapter must end its process group (SIGTERM,
 then SIGKILL) before the cancellation propagates.
 
-Time limits are not the adapter's business. The coordinator decides an attempt's
-:class:`Limits` once (``coordinator/pipeline.py`` ``limits_for``) and
-:func:`yui_lsp.agents.limits.run_limited` enforces them around ``adapter.run``: an adapter
-only marks ``run.liveness`` when its agent shows a sign of life.
+Time limits are not the adapter's business. :mod:`yui_lsp.agents.limits` owns them:
+``limits_for`` decides a run's :class:`Limits` once (the coordinator for an attempt, the
+spec planner for its run) and ``run_limited`` enforces them around ``adapter.run``: an
+adapter only marks ``run.liveness`` when its agent shows a sign of life.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Every kind of agent, in one table: what it is, what a task for it carries, which adapter
-runs it and which CLI it starts by default.
+runs it, which CLI it starts by default and whether it can plan a spec.
 
 The rest is derived from :data:`KINDS`: what a profile's ``kind`` may be
 (``config.AgentKind``), the adapter registry (:func:`yui_lsp.agents.registry.adapter_for`),
-the default executables of the built-in profiles (:mod:`yui_lsp.agents.profiles`) and the
-catalog front ends list (``yui.listAgents``). A new kind is one entry here. Plain data and
-the standard library only: the configuration reads it without loading any adapter.
+the default executables of the built-in profiles (:mod:`yui_lsp.agents.profiles`), the
+catalog front ends list (``yui.listAgents``, whose ``takes`` is :data:`Takes`), what the
+coordinator requires of a task (``coordinator/validation.py``) and which agents the spec
+planner can ask (``specs/planner.py``). A new kind is one entry here. Plain data and the
+standard library only: the configuration and the protocol read it without loading any
+adapter.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from typing import Literal
 
 #: What a task for a kind must carry.
 Takes = Literal["prompt", "command", "refactor"]
+#: How a kind answers the spec planner (``yui spec run --planner AGENT``): ``model`` (Yui's
+#: model, a structured answer) or ``headless`` (one run of its CLI in a scratch folder, the
+#: JSON answer in its output).
+Plans = Literal["model", "headless"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,15 @@ class Kind:
     adapter: str | None
     #: The CLI it starts when the profile names none (None: part of yui, or the profile's).
     executable: Executable | None = None
+    #: What a task for it may carry instead of ``takes``.
+    instead: tuple[Takes, ...] = ()
+    #: How it plans a spec; None: it cannot.
+    plans: Plans | None = None
+
+    @property
+    def accepts(self) -> tuple[Takes, ...]:
+        """Everything a task for it may carry (at least one of them)."""
+        return (self.takes, *self.instead)
 
 
 _KIRO = "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`"
@@ -46,7 +62,7 @@ _KIRO = "curl -fsSL https://cli.kiro.dev/install | bash, then `kiro-cli login`"
 KINDS: dict[str, Kind] = {
     "kiro": Kind(
         "Kiro CLI (kiro-cli chat, headless)", "prompt", "yui_lsp.agents.kiro:KiroAdapter",
-        Executable(("kiro-cli",), "YUI_KIRO_CLI", "Kiro CLI", _KIRO),
+        Executable(("kiro-cli",), "YUI_KIRO_CLI", "Kiro CLI", _KIRO), plans="headless",
     ),
     "kiro-acp": Kind(
         "Kiro CLI over the Agent Client Protocol", "prompt",
@@ -60,16 +76,17 @@ KINDS: dict[str, Kind] = {
     "claude": Kind(
         "Claude Code (claude -p)", "prompt", "yui_lsp.agents.claude:ClaudeAdapter",
         Executable(("claude",), "YUI_CLAUDE_CLI", "Claude Code",
-                   "npm install -g @anthropic-ai/claude-code"),
+                   "npm install -g @anthropic-ai/claude-code"), plans="headless",
     ),
     "codex": Kind(
         "Codex CLI (codex exec)", "prompt", "yui_lsp.agents.codex:CodexAdapter",
         Executable(("codex",), "YUI_CODEX_CLI", "Codex CLI", "npm install -g @openai/codex"),
+        plans="headless",
     ),
     "gemini": Kind(
         "Gemini CLI (gemini -p)", "prompt", "yui_lsp.agents.gemini:GeminiAdapter",
         Executable(("gemini",), "YUI_GEMINI_CLI", "Gemini CLI",
-                   "npm install -g @google/gemini-cli"),
+                   "npm install -g @google/gemini-cli"), plans="headless",
     ),
     "aider": Kind(
         "Aider (aider --message)", "prompt", "yui_lsp.agents.aider:AiderAdapter",
@@ -78,14 +95,16 @@ KINDS: dict[str, Kind] = {
     ),
     "command": Kind(
         "A command that takes the prompt as its last argument", "prompt",
-        "yui_lsp.agents.command:CommandAdapter",
+        "yui_lsp.agents.command:CommandAdapter", plans="headless",
     ),
     "shell": Kind(
         "Runs the task's command in the sandbox (formatter, codemod, generator)", "command",
         "yui_lsp.agents.builtin:ShellAdapter",
     ),
     "refactor": Kind("Literal or regex replacement over files, exact and fast", "refactor", None),
-    "yui": Kind("Yui's own worker", "prompt", "yui_lsp.agents.builtin:YuiAdapter"),
+    # Without a model, Yui's worker runs a task's command or applies its refactor.
+    "yui": Kind("Yui's own worker", "prompt", "yui_lsp.agents.builtin:YuiAdapter",
+                instead=("command", "refactor"), plans="model"),
 }
 
 #: Every kind's name, in the table's order.

@@ -1,8 +1,9 @@
-"""The one place an agent run's time limits are enforced.
+"""The one owner of an agent run's time limits: they are decided and enforced here.
 
-The coordinator decides an attempt's :class:`~yui_lsp.agents.base.Limits` (wall clock, idle
-time, and which setting set each); :func:`run_limited` runs the adapter under them, wherever
-the attempt runs (this machine or a cluster node). Adapters only run their agent and mark
+:func:`limits_for` decides a run's :class:`~yui_lsp.agents.base.Limits` (wall clock, idle
+time, and which setting set each), for a task's attempt (the coordinator) and for a spec
+planner's run alike; :func:`run_limited` runs the adapter under them, wherever the run
+happens (this machine or a cluster node). Adapters only run their agent and mark
 ``run.liveness``; the wall clock, the hang watch and the errors a user reads are here.
 """
 
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import anyio
 
-from yui_lsp.agents.base import AgentAdapter, AgentOutcome, AgentRun
+from yui_lsp.agents.base import AgentAdapter, AgentOutcome, AgentRun, Limits
 from yui_lsp.agents.output import OutputSink
+from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import AgentFailedError
+from yui_lsp.protocol import Task
 
 # Directories never scanned for file activity: large, and not the agent's doing.
 _SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".yui"})
@@ -44,6 +47,21 @@ def newest_mtime(root: Path) -> float:
             if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIP_DIRS:
                 stack.append(Path(entry.path))
     return newest
+
+
+def limits_for(task: Task, profile: AgentProfile, settings: Settings) -> Limits:
+    """A run's time limits, decided here only: the task's ``timeout_s``, else its agent
+    profile's, else ``default_timeout_s``; the profile's ``idle_timeout_s``, else
+    ``default_idle_timeout_s``. Enforced around the agent by :func:`run_limited`."""
+    agent = f"of agent {task.agent!r}"
+    wall: tuple[float | None, str] = (
+        (task.timeout_s, "the task's timeout_s") if task.timeout_s
+        else (profile.timeout_s, f"timeout_s {agent}") if profile.timeout_s
+        else (settings.default_timeout_s, "default_timeout_s in the settings")
+    )
+    idle = ((profile.idle_timeout_s, f"idle_timeout_s {agent}") if profile.idle_timeout_s
+            else (settings.default_idle_timeout_s, "default_idle_timeout_s in the settings"))
+    return Limits(wall_s=wall[0], wall_from=wall[1], idle_s=idle[0], idle_from=idle[1])
 
 
 class IdleWatch:

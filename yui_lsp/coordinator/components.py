@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from yui_lsp.agents.kinds import KINDS
 from yui_lsp.errors import PlanError
 
 if TYPE_CHECKING:  # `yui`'s parser reads the component names: the models come when used
@@ -19,8 +20,9 @@ if TYPE_CHECKING:  # `yui`'s parser reads the component names: the models come w
     from yui_lsp.protocol import RefactorSpec, Task
 
 #: Agent names that run a component's configured ``command`` instead of following a prompt
-#: (``yui`` without a command is Yui's model-backed worker).
-BUILTIN_AGENTS = frozenset({"yui", "shell"})
+#: (``yui`` without a command is Yui's model-backed worker): the built-in agents of the kinds
+#: whose task may carry a command.
+BUILTIN_AGENTS = frozenset(name for name, kind in KINDS.items() if "command" in kind.accepts)
 
 
 class ComponentDefault(NamedTuple):  # not a dataclass: `yui --version` skips `inspect`

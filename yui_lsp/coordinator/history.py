@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from yui_lsp.coordinator.glance import HISTORY_FILE, recent_query
+from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
-from yui_lsp.workspace.statedir import state_dir
+from yui_lsp.workspace.statedir import PRIVATE_FILE_MODE, open_private, state_dir
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -41,6 +43,10 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 """
+#: Longest wait for the history: another process preparing it, or holding its write lock.
+_PREPARE_TIMEOUT_S = 30.0
+#: How often a process waiting to prepare the history tries the lock (held a few ms).
+_PREPARE_POLL_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -69,15 +75,7 @@ class History:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            path = state_dir(self.root) / HISTORY_FILE
-            # Owner-only from the first byte: prompts and commands are in here.
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                 check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            self._db = db
+            self._db = _open(state_dir(self.root) / HISTORY_FILE)
         return self._db
 
     def close(self) -> None:
@@ -182,6 +180,38 @@ class History:
         with self._lock:
             rows = self._conn().execute(query, args).fetchall()
         return [e for e in (_entry(row) for row in rows) if e is not None]
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to the history at ``path``, created (WAL, with its tables) if need be.
+
+    Switching a file to WAL (done once, by whoever opens it first) reads its header, then
+    writes it; SQLite cannot wait for a write lock while holding a read one (that could
+    deadlock), so two processes doing it at once get "database is locked" at once, whatever
+    the busy timeout. Preparing the file is therefore one process at a time, under a file
+    lock; every other statement waits its turn through the busy timeout, which
+    ``sqlite3.connect`` sets before any statement runs.
+    """
+    preparing = FileLock(path.with_name(path.name + ".lock"), timeout=_PREPARE_TIMEOUT_S,
+                         thread_local=False, mode=PRIVATE_FILE_MODE, poll_interval=_PREPARE_POLL_S)
+    try:
+        with preparing:
+            # Owner-only from the first byte: prompts and commands are in here.
+            os.close(open_private(path, os.O_RDWR | os.O_CREAT))
+            db = sqlite3.connect(path, timeout=_PREPARE_TIMEOUT_S, isolation_level=None,
+                                 check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # no write when it already is
+                db.executescript(_SCHEMA)  # no write when the tables are there
+            except BaseException:
+                db.close()
+                raise
+    except Timeout:
+        raise YuiError(
+            f"another yui process has been preparing {path} for {_PREPARE_TIMEOUT_S:.0f} s; "
+            "if one is stuck, stop it (its hold ends with it) and try again") from None
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 def recent_tasks(root: Path, limit: int) -> list[TaskInfo]:

@@ -17,7 +17,9 @@ from pathlib import Path
 import anyio
 
 from yui_lsp.agents import refactor_texts, resolve_profile
-from yui_lsp.agents.base import Emit, Limits, WriteGuard
+from yui_lsp.agents.base import Emit, WriteGuard
+from yui_lsp.agents.kinds import KINDS
+from yui_lsp.agents.limits import limits_for
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import LeaseError
 from yui_lsp.executors import AttemptExecutor, AttemptRequest
@@ -95,24 +97,9 @@ def profile_for(task: Task, settings: Settings) -> AgentProfile:
     return resolve_profile(task.agent, settings)
 
 
-def limits_for(task: Task, profile: AgentProfile, settings: Settings) -> Limits:
-    """An attempt's time limits, decided here only: the task's ``timeout_s``, else its agent
-    profile's, else ``default_timeout_s``; the profile's ``idle_timeout_s``, else
-    ``default_idle_timeout_s``. Enforced around the agent by ``agents.limits.run_limited``."""
-    agent = f"of agent {task.agent!r}"
-    wall: tuple[float | None, str] = (
-        (task.timeout_s, "the task's timeout_s") if task.timeout_s
-        else (profile.timeout_s, f"timeout_s {agent}") if profile.timeout_s
-        else (settings.default_timeout_s, "default_timeout_s in the settings")
-    )
-    idle = ((profile.idle_timeout_s, f"idle_timeout_s {agent}") if profile.idle_timeout_s
-            else (settings.default_idle_timeout_s, "default_idle_timeout_s in the settings"))
-    return Limits(wall_s=wall[0], wall_from=wall[1], idle_s=idle[0], idle_from=idle[1])
-
-
 def is_direct(task: Task, profile: AgentProfile) -> bool:
     """True for work that is exact and needs no sandbox (the built-in refactor)."""
-    return task.refactor is not None and profile.kind in ("refactor", "yui")
+    return task.refactor is not None and "refactor" in KINDS[profile.kind].accepts
 
 
 async def run_attempt(

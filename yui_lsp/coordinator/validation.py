@@ -10,6 +10,7 @@ from pathlib import Path
 
 from yui_lsp.agents import adapter_for, check_model_task, uses_model
 from yui_lsp.agents.cli import check_program
+from yui_lsp.agents.kinds import KINDS, Takes
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.coordinator import dag
 from yui_lsp.coordinator.pipeline import is_direct, profile_for
@@ -17,8 +18,12 @@ from yui_lsp.errors import PlanError
 from yui_lsp.protocol import Task
 from yui_lsp.workspace import validate_claims
 
-#: Kinds whose task carries what to run instead of a prompt.
-_NO_PROMPT = ("shell", "refactor", "yui")
+#: How a refused task is told what its agent needs (what each kind accepts is in KINDS).
+_NEEDS: dict[Takes, str] = {
+    "prompt": "a prompt",
+    "command": "`command = [argv...]`",
+    "refactor": "`refactor = {pattern, replacement}`",
+}
 
 
 def check_plan(tasks: list[Task], known: Container[str] = (), where: str = "") -> None:
@@ -50,20 +55,17 @@ def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
     Looks up executables (file system): call it from a worker thread on a busy loop.
     """
     profile = profile_for(task, settings)
-    if profile.kind == "shell" and not task.command:
-        raise PlanError(f"task {task.id!r}: the shell agent needs `command = [argv...]`")
-    if profile.kind == "refactor" and task.refactor is None:
-        raise PlanError(
-            f"task {task.id!r}: the refactor agent needs `refactor = {{pattern, replacement}}`"
-        )
+    kind = KINDS[profile.kind]
     if profile.kind == "yui" and uses_model(task):
-        check_model_task(task, profile)
-    if profile.kind not in _NO_PROMPT and not task.prompt.strip():
-        raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs a prompt")
+        check_model_task(task, profile)  # a prompt, and a model to follow it
+    carried = {"prompt": bool(task.prompt.strip()), "command": bool(task.command),
+               "refactor": task.refactor is not None}
+    if not any(carried[what] for what in kind.accepts):
+        raise PlanError(f"task {task.id!r}: agent {task.agent!r} needs {_NEEDS[kind.takes]}")
     # On a cluster the executable and the program must be on the node; the node says so.
     if is_direct(task, profile) or settings.executor != "local":
         return profile
     adapter_for(profile).check_available(profile)
-    if profile.kind in ("shell", "yui") and task.command:
+    if "command" in kind.accepts and task.command:
         check_program(task.command[0], root, f"task {task.id!r}")
     return profile

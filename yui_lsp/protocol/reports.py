@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import (
     Field,
 )
 
+from yui_lsp.agents.kinds import Takes
 from yui_lsp.protocol.messages import TaskMetrics
 from yui_lsp.protocol.records import FileConflict, Model, Task, TaskOutcome, TaskStatus, utcnow
 
@@ -57,7 +57,7 @@ class AgentInfo(Model):
     name: str = Field(description="What a task's `agent` field names.")
     kind: str = Field(description="Which adapter runs it (kiro, claude, shell, ...).")
     description: str = ""
-    takes: Literal["prompt", "command", "refactor"] = Field(
+    takes: Takes = Field(
         description="What a task for it carries: a `prompt`, a `command` argv, or a "
         "`refactor` spec."
     )

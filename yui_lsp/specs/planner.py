@@ -5,7 +5,7 @@ A planner is anything with ``async propose(request) -> str | dict`` (:class:`Spe
 Yui's own model (``yui_lsp.agents.yui.model_planner``) or the headless CLI agents here (kiro,
 claude, codex, gemini, a ``command`` profile). A CLI agent runs in a scratch folder holding a
 copy of the spec's documents (never in the workspace), told to write nothing and answer in
-JSON.
+JSON; its time limits are any agent run's (:mod:`yui_lsp.agents.limits`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,21 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from yui_lsp.agents.kinds import KINDS
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.errors import PathOutsideWorkspaceError
+from yui_lsp.protocol import Task
 from yui_lsp.specs.depends import SpecError, restrict
 from yui_lsp.specs.model import Edge, Spec
 from yui_lsp.specs.plan import SpecPlan, build_plan
+
+if TYPE_CHECKING:
+    from yui_lsp.agents.base import AgentOutcome, AgentRun
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GLOB = re.compile(r"[*?\[]")
@@ -201,33 +206,68 @@ def _argv(kind: str, command: list[str], profile: AgentProfile, prompt: str) -> 
 
 @dataclass
 class HeadlessPlanner:
-    """A CLI agent asked once, in a scratch folder with a copy of the spec's documents."""
+    """A CLI agent asked once, in a scratch folder with a copy of the spec's documents.
+
+    The run is a task's run: ``agents.limits.limits_for`` decides its time limits from the
+    profile and the settings (naming the setting to raise), ``run_limited`` enforces them,
+    and its processes end with it."""
 
     name: str
     profile: AgentProfile
-    timeout_s: float = 600.0
+    settings: Settings
 
     async def propose(self, request: PlanRequest) -> str:
+        from yui_lsp.agents.base import AgentRun
         from yui_lsp.agents.cli import command_of
+        from yui_lsp.agents.limits import limits_for, run_limited
 
-        argv = _argv(self.profile.kind, command_of(self.profile), self.profile,
-                     request.prompt)
-        env = {**os.environ, **self.profile.env}
+        task = Task(id="plan", title=f"plan of the spec {request.spec.name}",
+                    agent=self.name, prompt=request.prompt)
+        agent = _PlanningAgent(self.name, _argv(self.profile.kind, command_of(self.profile),
+                                                self.profile, request.prompt))
+        agent.check_available(self.profile)
         with tempfile.TemporaryDirectory(prefix="yui-planner-") as scratch:
             await anyio.to_thread.run_sync(_copy_docs, request, Path(scratch))
-            try:
-                with anyio.fail_after(self.timeout_s):
-                    done = await anyio.run_process(argv, cwd=scratch, env=env, check=False)
-            except TimeoutError:
-                raise SpecError(f"the planner {self.name} did not answer within "
-                                f"{self.timeout_s:g} s") from None
-            except OSError as exc:
-                raise SpecError(f"cannot start the planner {self.name}: {exc}") from None
-        if done.returncode != 0:
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-            raise SpecError(f"the planner {self.name} failed (exit {done.returncode})"
-                            + (f": {tail[0]}" if tail else ""))
-        return done.stdout.decode("utf-8", "replace")
+            run = AgentRun(task=task, workdir=Path(scratch), profile=self.profile,
+                           agent_id=f"{self.name}_planner", emit=lambda _message: None,
+                           workspace_root=request.root,
+                           limits=limits_for(task, self.profile, self.settings))
+            await run_limited(agent, run)
+        return agent.answer
+
+
+class _PlanningAgent:
+    """The planner's CLI as an agent adapter: run once; its standard output is the answer."""
+
+    kind = "command"
+
+    def __init__(self, name: str, argv: list[str]) -> None:
+        self.name = name
+        self.argv = argv
+        self.answer = ""
+
+    def check_available(self, profile: AgentProfile) -> None:
+        from yui_lsp.agents.cli import check_executable
+
+        check_executable(profile)
+
+    async def run(self, run: AgentRun) -> AgentOutcome:
+        from yui_lsp.agents.base import AgentOutcome
+        from yui_lsp.agents.runner import run_agent_process
+
+        said: list[str] = []
+
+        def keep(stream: str, line: str) -> None:
+            if stream == "stdout":
+                said.append(line)
+
+        done = await run_agent_process(run, self.argv, on_line=keep)
+        if done.exit_code != 0:
+            tail = done.sink.last("stderr", 1)
+            raise SpecError(f"the planner {self.name} failed (exit {done.exit_code})"
+                            + (f": {tail}" if tail else ""))
+        self.answer = "\n".join(said)
+        return AgentOutcome()
 
 
 def _copy_docs(request: PlanRequest, scratch: Path) -> None:
@@ -243,15 +283,16 @@ def planner_for(name: str, settings: Settings) -> SpecPlanner:
     from yui_lsp.agents import resolve_profile
 
     profile = resolve_profile(name, settings)
-    if profile.kind == "yui":
+    plans = KINDS[profile.kind].plans
+    if plans == "model":
         from yui_lsp.agents.yui import model_planner
 
         return model_planner(profile)
-    if profile.kind in ("kiro", "claude", "codex", "gemini", "command"):
-        timeout = profile.timeout_s or settings.default_timeout_s or 600.0
-        return HeadlessPlanner(name=name, profile=profile, timeout_s=timeout)
+    if plans == "headless":
+        return HeadlessPlanner(name=name, profile=profile, settings=settings)
+    can = [kind for kind, entry in KINDS.items() if entry.plans is not None]
     raise SpecError(f"--planner {name}: agent kind {profile.kind!r} cannot plan a spec here; "
-                    "use yui (its model) or a headless CLI agent (kiro, claude, codex, gemini)")
+                    f"use an agent of kind {', '.join(can)}")
 
 
 __all__ = ["HeadlessPlanner", "PlanRequest", "PlannedTask", "PlannerAnswer", "SpecPlanner",
