@@ -302,6 +302,20 @@ async def test_yui_refactor_spec_lands_directly_with_its_files(
     assert (repo / "src" / "other.txt").read_text() == "old\n"
 
 
+async def test_audit_log_keeps_lease_changes_not_whole_lease_tables(
+        repo: Path, settings: Settings) -> None:
+    async with ParallelTaskManager(repo, settings=settings) as m:
+        await m.submit_task(Task(id="leasing", command=write_file("h.txt", "hi"),
+                                 claims=["h.txt", "docs/**"]), "shell")
+        await m.wait_for_completion(timeout=30)
+    lines = [json.loads(x) for x in (repo / ".yui" / "audit.jsonl").read_text().splitlines()]
+    events = [(x["event"], x["paths"]) for x in lines
+              if x["type"] == "workspace_event" and x["event"].startswith("lease_")]
+    assert events == [("lease_acquired", ["h.txt", "docs/**"]), ("lease_released", [])]
+    assert not any(x["type"] == "locks_changed" for x in lines), \
+        "a lease table is a snapshot of the lease files, megabytes with thousands of leases"
+
+
 async def test_audit_log_has_seed_shaped_messages(repo: Path, settings: Settings) -> None:
     async with ParallelTaskManager(repo, settings=settings) as m:
         await m.submit_task(Task(id="hello", command=write_file("h.txt", "hi")), "shell")
