@@ -93,6 +93,20 @@ def test_expired_leases_are_reclaimed_and_renew_extends(tmp_path: Path) -> None:
     assert table.try_acquire("other", ["a/x"]) is not None
 
 
+def test_a_lease_file_read_before_is_checked_again_when_its_first_lease_expires(
+        tmp_path: Path) -> None:
+    table = LeaseTable(tmp_path, "c1", ttl_s=60)
+    assert table.try_acquire("big", [f"f{i}" for i in range(3)]) is not None
+    assert len(table.records()) == 3  # parsed now, and cached
+    path = tmp_path / ".yui" / "locks" / "big.json"
+    records = json.loads(path.read_text())
+    records[1]["expires_at"] = "2000-01-01T00:00:00Z"
+    path.write_text(json.dumps(records))
+    assert [r.file_path for r in table.records()] == ["f0", "f2"], \
+        "the expired lease goes, the others of the same task stay"
+    assert [r["file_path"] for r in json.loads(path.read_text())] == ["f0", "f2"]
+
+
 def test_bad_claim_is_a_plan_error(tmp_path: Path) -> None:
     with pytest.raises(PlanError):
         LeaseTable(tmp_path, "c1", 60).try_acquire("t", ["src/**.py"])

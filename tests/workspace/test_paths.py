@@ -20,6 +20,7 @@ from yui_lsp.workspace import (
     resolve_inside,
     to_rel,
 )
+from yui_lsp.workspace.paths import _claim_segments, _globs_overlap
 
 
 @pytest.mark.parametrize("rel", ["/etc/passwd", "../outside.txt", "src/../../x", ""])
@@ -139,6 +140,28 @@ _SEGMENT = st.sampled_from(["src", "docs", "a.py", "b.md", "x", "*", "*.py", "**
 )
 def test_claim_set_covers_exactly_what_path_matches_does(claims: list[str], path: str) -> None:
     assert ClaimSet(claims).covers(path) == path_matches(path, claims)
+
+
+_CLAIMS = st.lists(st.lists(_SEGMENT, min_size=1, max_size=4).map("/".join), max_size=5)
+
+
+@given(a=_CLAIMS, b=_CLAIMS)
+def test_claim_sets_overlap_exactly_when_some_pair_of_their_claims_does(
+        a: list[str], b: list[str]) -> None:
+    """The set-level shortcuts (folder chains, only the literals along a glob's head) give
+    the answer of comparing every pair."""
+    pairwise = any(_globs_overlap(_claim_segments(x), _claim_segments(y)) for x in a for y in b)
+    assert ClaimSet(a).overlaps(ClaimSet(b)) == pairwise
+    assert ClaimSet(b).overlaps(ClaimSet(a)) == pairwise
+
+
+def test_a_glob_is_compared_only_with_the_literals_along_its_head() -> None:
+    held = ClaimSet([f"held/{i:04d}.txt" for i in range(5000)] + ["out"])
+    assert ClaimSet(["out/r0/**"]).overlaps(held), "the folder 'out' holds it"
+    assert not ClaimSet(["src/*.py"]).overlaps(held)
+    assert ClaimSet(["held/00*.txt"]).overlaps(held)
+    assert len(list(held._literals_near(("held", "00*.txt")))) == 5000
+    assert list(held._literals_near(("src", "*.py"))) == []
 
 
 def test_expand_claims_never_follows_a_symlinked_folder(tmp_path: Path) -> None:

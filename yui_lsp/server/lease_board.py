@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from yui_lsp.protocol import LockRecord
 from yui_lsp.workspace import ClaimSet, path_matches
 
 Leases = tuple[LockRecord, ...]
+#: The order leases are sent in: by path, then task.
+_BY_PATH = attrgetter("file_path", "locked_by")
 
 
 class _Lookup:
@@ -67,8 +70,7 @@ class LeaseChange:
 
     def leases(self) -> list[LockRecord]:
         """The records to send: the changed tasks' leases, by path."""
-        return sorted((r for leases in self.changed.values() for r in leases),
-                      key=lambda r: (r.file_path, r.locked_by))
+        return sorted((r for leases in self.changed.values() for r in leases), key=_BY_PATH)
 
 
 @dataclass
@@ -110,8 +112,7 @@ class LeaseBoard:
 
     def records(self) -> list[LockRecord]:
         """Every lease shown, by path."""
-        return sorted((r for leases in self._table.values() for r in leases),
-                      key=lambda r: (r.file_path, r.locked_by))
+        return sorted((r for leases in self._table.values() for r in leases), key=_BY_PATH)
 
     def covering(self, rel: str) -> list[LockRecord]:
         """One lease of each task whose claims cover the workspace-relative ``rel``: a

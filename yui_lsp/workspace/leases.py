@@ -16,7 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 
 import anyio
@@ -40,15 +41,31 @@ _RECORDS = TypeAdapter(list[LockRecord])
 _TABLE_LOCK_TIMEOUT_S = 30.0
 _WAIT_START_S = 0.05
 _WAIT_MAX_S = 1.0
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+#: The order of a lease table: by path, then task.
+_BY_PATH = attrgetter("file_path", "locked_by")
 
 
-def _owner_alive(record: LockRecord, host: str, seen: dict[int, bool]) -> bool:
-    if record.host != host:
+def _owner_alive(owner_host: str, pid: int, host: str, seen: dict[int, bool]) -> bool:
+    if owner_host != host:
         return True  # another machine (shared folder): only expiry can tell
     # A task's records share one owner: ask the OS once per pid and pass over the table.
-    if record.owner_pid not in seen:
-        seen[record.owner_pid] = psutil.pid_exists(record.owner_pid)
-    return seen[record.owner_pid]
+    if pid not in seen:
+        seen[pid] = psutil.pid_exists(pid)
+    return seen[pid]
+
+
+class _Parsed:
+    """One lease file as parsed, with what tells whether all its leases still hold."""
+
+    __slots__ = ("earliest", "key", "owners", "records")
+
+    def __init__(self, key: tuple[int, int, int], records: list[LockRecord]) -> None:
+        #: (inode, mtime, size) of the file when it was parsed.
+        self.key = key
+        self.records = records
+        self.earliest = min((r.expires_at for r in records), default=_FAR_FUTURE)
+        self.owners = {(r.host, r.owner_pid) for r in records}
 
 
 _PROCESS_LOCKS: dict[Path, threading.Lock] = {}
@@ -88,7 +105,7 @@ class LeaseTable:
         self._pid = os.getpid()
         #: Parsed lease files by name, with the (inode, mtime, size) they were parsed at: a
         #: table of thousands of leases is parsed again only where a file changed.
-        self._parsed: dict[str, tuple[tuple[int, int, int], list[LockRecord]]] = {}
+        self._parsed: dict[str, _Parsed] = {}
         self._parsed_lock = threading.Lock()
         #: Other tasks' leases prepared for overlap checks, by task (see ``_claim_set``).
         self._claim_sets: dict[str, tuple[tuple[str, ...], ClaimSet]] = {}
@@ -104,9 +121,9 @@ class LeaseTable:
     def _task_file(self, task_id: str) -> Path:
         return self.folder / f"{task_id}.json"
 
-    def _load_all(self) -> dict[str, list[LockRecord]]:
-        table: dict[str, list[LockRecord]] = {}
-        fresh: dict[str, tuple[tuple[int, int, int], list[LockRecord]]] = {}
+    def _load_all(self) -> dict[str, _Parsed]:
+        table: dict[str, _Parsed] = {}
+        fresh: dict[str, _Parsed] = {}
         with self._parsed_lock:
             parsed = self._parsed
         for entry in self.folder.glob("*.json"):
@@ -116,14 +133,14 @@ class LeaseTable:
                 st = entry.stat()
                 key = (st.st_ino, st.st_mtime_ns, st.st_size)
                 hit = parsed.get(entry.name)
-                if hit is None or hit[0] != key:
-                    hit = (key, _RECORDS.validate_json(entry.read_bytes()))
+                if hit is None or hit.key != key:
+                    hit = _Parsed(key, _RECORDS.validate_json(entry.read_bytes()))
             except (OSError, ValidationError):
                 # A file another version of yui wrote, or one half-copied by hand: it
                 # cannot be trusted as a lease, so it is treated as absent.
                 continue
             fresh[entry.name] = hit
-            table[entry.stem] = list(hit[1])
+            table[entry.stem] = hit
         with self._parsed_lock:
             self._parsed = fresh
         return table
@@ -137,20 +154,25 @@ class LeaseTable:
             path.unlink(missing_ok=True)
 
     def _live_table(self) -> dict[str, list[LockRecord]]:
-        """The table with expired and dead-owner leases removed (caller holds the lock)."""
+        """The table with expired and dead-owner leases removed (caller holds the lock).
+        A lease file whose earliest expiry is still ahead and whose owners live is taken as
+        it is, without looking at each of its (maybe thousands of) records."""
         now = utcnow()
-        table = self._load_all()
+        table: dict[str, list[LockRecord]] = {}
         seen: dict[int, bool] = {}
-        for task_id, records in list(table.items()):
-            live = [
-                r for r in records if r.expires_at > now and _owner_alive(r, self._host, seen)
-            ]
-            if len(live) != len(records):
-                self._store(task_id, live)
+        for task_id, parsed in self._load_all().items():
+            records = parsed.records
+            if parsed.earliest > now and all(
+                    _owner_alive(host, pid, self._host, seen) for host, pid in parsed.owners):
+                live = records
+            else:
+                live = [r for r in records
+                        if r.expires_at > now and _owner_alive(r.host, r.owner_pid,
+                                                               self._host, seen)]
+                if len(live) != len(records):
+                    self._store(task_id, live)
             if live:
                 table[task_id] = live
-            else:
-                del table[task_id]
         return table
 
     def _locked(self) -> _TableHold:
@@ -287,7 +309,8 @@ class LeaseTable:
         lock = self._locked()
         try:
             expires = utcnow() + timedelta(seconds=self.ttl_s)
-            for task_id, records in self._load_all().items():
+            for task_id, parsed in self._load_all().items():
+                records = parsed.records
                 if task_id not in wanted:
                     continue
                 mine = [r for r in records if r.coordinator_id == self.coordinator_id]
@@ -312,7 +335,8 @@ class LeaseTable:
         """Drop every lease this coordinator holds (on shutdown)."""
         lock = self._locked()
         try:
-            for task_id, records in self._load_all().items():
+            for task_id, parsed in self._load_all().items():
+                records = parsed.records
                 kept = [r for r in records if r.coordinator_id != self.coordinator_id]
                 if len(kept) != len(records):
                     self._store(task_id, kept)
@@ -328,10 +352,7 @@ class LeaseTable:
             table = self._live_table()
         finally:
             lock.release()
-        return sorted(
-            (r for records in table.values() for r in records),
-            key=lambda r: (r.file_path, r.locked_by),
-        )
+        return sorted((r for records in table.values() for r in records), key=_BY_PATH)
 
     def holder(self, rel_path: str, exclude_task: str | None = None) -> LockRecord | None:
         """The lease covering ``rel_path`` (exclusive first), other than ``exclude_task``'s."""

@@ -11,10 +11,12 @@ are ignored (``./src//a.py`` = ``src/a.py``). The cases every client must agree 
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import itertools
 import os
 import stat
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -195,7 +197,7 @@ class ClaimSet:
     a wildcard need the segment-by-segment glob comparison.
     """
 
-    __slots__ = ("claims", "globs", "literals", "named", "prefixes")
+    __slots__ = ("_sorted", "claims", "globs", "literals", "named", "prefixes")
 
     def __init__(self, claims: list[str]) -> None:
         claims = _alternatives(claims)
@@ -207,6 +209,7 @@ class ClaimSet:
         self.globs = [c for c in claims if _has_glob(c)]
         self.literals = {_literal_parts(c) for c in claims if not _has_glob(c)}
         self.prefixes = {parts[:k] for parts in self.literals for k in range(1, len(parts) + 1)}
+        self._sorted: list[tuple[str, ...]] | None = None
 
     def overlaps(self, other: ClaimSet) -> bool:
         """True when some path could be covered by a claim of each (conservative)."""
@@ -214,9 +217,42 @@ class ClaimSet:
             return True
         if not other.literals.isdisjoint(self.prefixes):
             return True
-        pairs = [(g, c) for g in self.globs for c in other.claims]
-        pairs += [(c, g) for g in other.globs for c in self.claims if not _has_glob(c)]
-        return any(_globs_overlap(_claim_segments(x), _claim_segments(y)) for x, y in pairs)
+        for glob in self.globs:
+            segments = _claim_segments(glob)
+            if any(_globs_overlap(segments, _claim_segments(g)) for g in other.globs):
+                return True
+            if any(_globs_overlap(segments, s) for s in other._literals_near(segments)):
+                return True
+        return any(_globs_overlap(_claim_segments(glob), s)
+                   for glob in other.globs
+                   for s in self._literals_near(_claim_segments(glob)))
+
+    def _literals_near(self, glob: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        """The segments of each literal claim that could overlap ``glob``: a literal whose
+        path leaves the glob's literal head (the segments before its first wildcard) cannot,
+        so with thousands of literal claims only those along the head are compared."""
+        head: tuple[str, ...] = ()
+        for segment in glob:
+            if segment == "**" or _has_glob(segment):
+                break
+            head += (segment,)
+        if not head:
+            yield from ((*parts, "**") for parts in self.literals)
+            return
+        for depth in range(1, len(head) + 1):  # folders above the head (or the head itself)
+            if head[:depth] in self.literals:
+                yield (*head[:depth], "**")
+        ordered = self._ordered()
+        for index in range(bisect.bisect_right(ordered, head), len(ordered)):  # below it
+            parts = ordered[index]
+            if parts[:len(head)] != head:
+                break
+            yield (*parts, "**")
+
+    def _ordered(self) -> list[tuple[str, ...]]:
+        if self._sorted is None:
+            self._sorted = sorted(self.literals)
+        return self._sorted
 
     def covers(self, path: str) -> bool:
         """True when the workspace-relative ``path`` is covered by one of the claims."""
