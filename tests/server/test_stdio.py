@@ -4,9 +4,11 @@ at once, or cut short by a client that goes away."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"capabilities": {}, "processId": None}}
@@ -44,6 +46,30 @@ def test_shutdown_and_exit_sent_at_once_are_both_honoured() -> None:
     assert b'"id": 2' in done.stdout, "shutdown is answered before the process ends"
     assert done.returncode == 0, done.stderr.decode()
     assert b"Traceback" not in done.stderr, done.stderr.decode()
+
+
+def test_exit_right_behind_shutdown_waits_for_the_coordinators_to_stop(
+        tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    server = subprocess.Popen([sys.executable, "-m", "yui_lsp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert server.stdin is not None and server.stdout is not None
+    init = {**INITIALIZE, "params": {"capabilities": {}, "processId": None,
+                                     "rootUri": tmp_path.as_uri()}}
+    listed = {"jsonrpc": "2.0", "id": 7, "method": "workspace/executeCommand",
+              "params": {"command": "yui.listTasks", "arguments": [{}]}}
+    server.stdin.write(frame(init) + frame({"jsonrpc": "2.0", "method": "initialized",
+                                            "params": {}}) + frame(listed))
+    server.stdin.flush()
+    seen = b""
+    while b'"id": 7' not in seen:  # the folder's coordinator runs
+        chunk = server.stdout.read1(65536)
+        assert chunk, "the server ended early"
+        seen += chunk
+    out, err = server.communicate(frame(SHUTDOWN) + frame(EXIT), timeout=60)
+    assert b'"id": 2' in out, err.decode()
+    assert server.returncode == 0, err.decode()
 
 
 def test_a_client_gone_in_the_middle_of_a_message_ends_the_server_cleanly() -> None:

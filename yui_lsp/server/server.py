@@ -9,7 +9,6 @@ task is cancelled and every lease released.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from pathlib import Path
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-#: Loop turns pygls takes, once a handler has returned, to send the answer.
-_ANSWER_HOPS = 8
-
 class YuiLanguageServer(LanguageServer):
     """pygls server hosting one coordinator per workspace folder."""
 
@@ -42,8 +38,6 @@ class YuiLanguageServer(LanguageServer):
                          converter_factory=converter, protocol_cls=YuiProtocol)
         self.folder_settings = FolderSettings(self)
         self._features: Features | None = None
-        #: Set once a ``shutdown`` request has stopped the coordinators.
-        self.stopping: asyncio.Event | None = None
 
     @property
     def features(self) -> Features:
@@ -100,21 +94,7 @@ def create_server() -> YuiLanguageServer:
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: YuiLanguageServer, params: Any) -> None:
-        ls.stopping = stopping = asyncio.Event()
-        try:
-            await ls.stop_coordinators()
-        finally:
-            stopping.set()
-
-    @server.feature(lsp.EXIT)
-    async def exit_(ls: YuiLanguageServer, params: Any) -> None:
-        # A client may send exit right behind shutdown, without waiting for its answer:
-        # finish the shutdown, and let pygls send its answer (a few callbacks after the
-        # handler returns) before the process ends.
-        if ls.stopping is not None:
-            await ls.stopping.wait()
-            for _ in range(_ANSWER_HOPS):
-                await asyncio.sleep(0)
+        await ls.stop_coordinators()
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def folders_changed(ls: YuiLanguageServer,

@@ -26,6 +26,8 @@ from typing import BinaryIO
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
+from yui_lsp.server.wire import YuiProtocol
+
 log = logging.getLogger(__name__)
 
 #: Most bytes one read of stdin takes.
@@ -79,6 +81,9 @@ def serve_stdio(server: LanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> No
         await run_async(stop_event=stop, reader=ThreadFedReader(stdin.fileno()),
                         protocol=server.protocol, logger=log,
                         error_handler=server.report_server_error)
+        # The client may close its end right behind ``shutdown`` and ``exit``.
+        if isinstance(server.protocol, YuiProtocol):
+            await server.protocol.wind_down()
 
     try:
         asyncio.run(serve())

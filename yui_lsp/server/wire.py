@@ -16,12 +16,15 @@ frames as it is.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import inspect
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import cattrs
+from lsprotocol.types import EXIT, SHUTDOWN
 from pygls.protocol import LanguageServerProtocol, default_converter
 
 if TYPE_CHECKING:
@@ -69,6 +72,29 @@ _WRITES: set[asyncio.Future[Any]] = set()
 class YuiProtocol(LanguageServerProtocol):
     """pygls' protocol, plus: a notification or result that is :class:`EncodedJson` is framed
     without encoding it again on the event loop."""
+
+    _shutdown_answer: asyncio.Future[Any] | concurrent.futures.Future[Any] | None = None
+
+    def handle_message(self, message: Any) -> None:
+        """pygls' dispatch, plus: an ``exit`` sent right behind ``shutdown``, before its
+        answer, waits for that answer (the shutdown stops the coordinators first)."""
+        method = getattr(message, "method", None)
+        pending = self._shutdown_answer
+        if method == EXIT and pending is not None and not pending.done():
+            pending.add_done_callback(lambda _: super(YuiProtocol, self).handle_message(message))
+            return
+        super().handle_message(message)
+        if method == SHUTDOWN:
+            # Its answer is sent by the first callback of this future: ours come after.
+            self._shutdown_answer = self._request_futures.get(message.id)
+
+    async def wind_down(self, timeout_s: float = 15.0) -> None:
+        """Once the client has closed its end: let a shutdown in progress finish and send
+        its answer (and an exit waiting behind it run), for at most ``timeout_s``."""
+        pending = self._shutdown_answer
+        if pending is not None and not pending.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), timeout_s)
 
     def _send_data(self, data: Any) -> None:
         body = _framed(data)
