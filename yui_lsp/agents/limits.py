@@ -82,7 +82,9 @@ class IdleWatch:
         """Run until the idle limit passes without activity, then cancel ``scope``."""
         liveness = self.run.liveness
         tick = min(1.0, self.idle_s / 5)
-        last_mtime = await anyio.to_thread.run_sync(newest_mtime, self.run.workdir)
+        # What the sandbox held before the run is older than this: no scan to start with
+        # (a whole tree walk per attempt, on every task).
+        last_mtime = time.time()
         while True:
             await anyio.sleep(tick)
             for reporter in liveness.reporters:

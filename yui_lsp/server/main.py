@@ -18,6 +18,9 @@ from yui_lsp.runtime import limit_malloc_arenas
 PROFILE_ENV = "YUI_LSP_PROFILE"
 
 
+#: The GIL switch interval of the language server (see :func:`main`).
+SWITCH_INTERVAL_S = 0.001
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="yui-lsp",
@@ -48,6 +51,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the server; returns when the client disconnects."""
     limit_malloc_arenas()
+    # Worker threads merge, apply and prepare sandboxes in Python while the event loop
+    # answers the editor: every time the loop wakes it needs the GIL back, and waits up to
+    # one switch interval for it (5 ms by default, more with several busy workers).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     args = parse_args(argv)
     # Never log to stdout: on stdio it carries the protocol.
     handler: logging.Handler = (
