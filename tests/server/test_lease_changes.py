@@ -65,7 +65,7 @@ def test_covering_names_one_lease_per_task_and_the_task_title() -> None:
     assert [r.file_path for r in board.covering("held/1999.txt")] == ["held/1999.txt"]
     assert board.covering("docs/b.md") == [] and board.covering("held") == []
     assert board.title("folder-task") == "Folder" and board.title("glob-task") is None
-    assert len(board) == 2003
+    assert len(board.records()) == 2003
 
 
 #: Writes src/a.py once the file named by its argument exists.

@@ -32,11 +32,11 @@ class Spawned:
 
     def __init__(self, popen: subprocess.Popen[bytes], stdin: asyncio.StreamWriter | None,
                  stdout: asyncio.StreamReader, stderr: asyncio.StreamReader,
-                 exited: asyncio.Event) -> None:
+                 exited: asyncio.Event, transports: list[asyncio.BaseTransport]) -> None:
         self._popen = popen
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self._exited = exited
-        self._transports: list[asyncio.BaseTransport] = []
+        self._transports = transports
 
     @property
     def pid(self) -> int:
@@ -97,9 +97,7 @@ async def spawn(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(popen.wait)
         raise
-    spawned = Spawned(popen, writer, readers[0], readers[1], exited)
-    spawned._transports = transports
-    return spawned
+    return Spawned(popen, writer, readers[0], readers[1], exited, transports)
 
 
 async def _writer(loop: asyncio.AbstractEventLoop, pipe: IO[bytes]) -> asyncio.StreamWriter:

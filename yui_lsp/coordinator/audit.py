@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from yui_lsp.protocol import Message
+from yui_lsp.protocol import LocksChanged, Message
 from yui_lsp.redact import redact
 from yui_lsp.workspace.statedir import open_private
 
@@ -25,8 +25,14 @@ class AuditLog:
         self._fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         self._pending: list[Message] = []
 
-    def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> bool:
+        """Take ``message`` in; False when the audit does not keep its kind: a whole lease
+        table (megabytes with thousands of leases, up to five a second) is a snapshot of the
+        lease files, and the audit keeps the lease_acquired / lease_released events instead."""
+        if isinstance(message, LocksChanged):
+            return False
         self._pending.append(message)
+        return True
 
     def take(self) -> list[Message]:
         """The messages taken in since the last call (on the event loop)."""

@@ -238,6 +238,7 @@ async def _land_loop(
     services: Services, task: Task, merge_all: Callable[[], Integration], emit: Emit,
     claimed: ClaimSet, ticked: set[str],
 ) -> tuple[list[str], list[FileConflict]]:
+    leased: set[str] = set()
     for _ in range(STALE_RETRIES):
         integration = await anyio.to_thread.run_sync(merge_all)
         refuse_protected([p for f in integration.files for p in (f.path, f.old_path) if p],
@@ -254,8 +255,9 @@ async def _land_loop(
                 for p, h in holders.items()
                 if h is not None
             ] or [FileConflict(path=outside[0], reason="leased by another task")]
-        if outside:
-            emit(lease_event(task, sorted(outside)))
+        if fresh := sorted(set(outside) - leased):
+            leased.update(fresh)  # a stale retry leases them again: told once
+            emit(lease_event(task, fresh, lock_type=LockType.EXCLUSIVE))
         emit(WorkspaceEvent(task_id=task.id, event="merged", paths=integration.paths))
         if not integration.files:
             return [], []
@@ -281,10 +283,11 @@ def _holders(services: Services, task: Task, paths: list[str]) -> dict[str, Lock
 
 
 def lease_event(task: Task, paths: list[str], event: str = "lease_acquired",
-                ) -> WorkspaceEvent:
-    """What the audit keeps of a lease change (it does not keep whole lease tables)."""
+                lock_type: LockType | None = None) -> WorkspaceEvent:
+    """What the audit keeps of a lease change (it does not keep whole lease tables); the
+    lock type is the task's unless given (leases outside the claims are exclusive)."""
     return WorkspaceEvent(task_id=task.id, event=event, paths=paths,
-                          detail={"lock_type": task.lock_type.value})
+                          detail={"lock_type": (lock_type or task.lock_type).value})
 
 
 def _write_guard(services: Services, task: Task, emit: Emit) -> WriteGuard:
@@ -301,7 +304,7 @@ def _write_guard(services: Services, task: Task, emit: Emit) -> WriteGuard:
             await services.leases.acquire(
                 task.id, [rel], LockType.EXCLUSIVE, agent=task.agent, title=task.title
             )
-            emit(lease_event(task, [rel]))
+            emit(lease_event(task, [rel], lock_type=LockType.EXCLUSIVE))
             return
         raise LeaseError(f"{rel} is leased by another task; write refused after 30 s")
 

@@ -22,7 +22,7 @@ from yui_lsp.coordinator.domain import ControlHandler, DomainMembership
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.coordinator.pipeline import Services
 from yui_lsp.executors import make_executor
-from yui_lsp.protocol import LocksChanged, Message
+from yui_lsp.protocol import Message
 from yui_lsp.workspace import Applier, LeaseTable, SandboxPool, WorkspaceReader, recover
 from yui_lsp.workspace.statedir import private_dir, state_dir
 
@@ -105,12 +105,8 @@ async def open_audit(root: Path, bus: Bus) -> AsyncIterator[AuditLog]:
     wake = Signal()
 
     def take_in(message: Message) -> None:
-        if isinstance(message, LocksChanged):
-            # A whole lease table (megabytes with thousands of leases, up to five a second):
-            # the audit keeps the lease_acquired / lease_released events instead.
-            return
-        audit(message)
-        wake.set()
+        if audit(message):
+            wake.set()
 
     async def write_loop() -> None:
         while True:

@@ -123,6 +123,3 @@ class LeaseBoard:
     def title(self, task_id: str) -> str | None:
         """The title the leases of ``task_id`` carry, if any."""
         return next((r.task_title for r in self._table.get(task_id, ()) if r.task_title), None)
-
-    def __len__(self) -> int:
-        return sum(len(leases) for leases in self._table.values())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import inspect
 import json
 from collections.abc import Iterable
@@ -93,8 +92,8 @@ class YuiProtocol(LanguageServerProtocol):
         its answer (and an exit waiting behind it run), for at most ``timeout_s``."""
         pending = self._shutdown_answer
         if pending is not None and not pending.done():
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), timeout_s)
+            # Neither a timeout nor the shutdown's own failure raises here.
+            await asyncio.wait([asyncio.wrap_future(pending)], timeout=timeout_s)
 
     def _send_data(self, data: Any) -> None:
         body = _framed(data)
