@@ -13,7 +13,7 @@ import pytest
 from yui_lsp.agents.kinds import KIND_NAMES, KINDS
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.coordinator.validation import check_task
-from yui_lsp.errors import AgentUnavailableError, PlanError
+from yui_lsp.errors import AgentUnavailableError, PathOutsideWorkspaceError, PlanError
 from yui_lsp.protocol import RefactorSpec, Task
 
 #: What each thing a task can carry looks like, filled in.
@@ -44,3 +44,33 @@ def test_a_task_carrying_what_its_kind_accepts_is_not_refused_for_it(
     # Whether its program or model is available here is another check.
     with contextlib.suppress(AgentUnavailableError):
         check_task(task, _settings(kind), tmp_path)
+
+
+@pytest.mark.parametrize(("field", "path"), [
+    ("claims", "escape/secret.txt"),
+    ("claims", "escape/**"),
+    ("claims", "{ok,escape}/secret.txt"),  # one brace alternative through the link
+    ("claims", "{src/{a,escape}}/*.py"),
+    ("files", "escape/x.py"),
+    ("refactor", "escape/*.py"),
+])
+def test_a_path_through_a_symlink_leaving_the_workspace_is_refused(
+        field: str, path: str, tmp_path: Path) -> None:
+    root, outside = tmp_path / "repo", tmp_path / "outside"
+    (root / "src").mkdir(parents=True)
+    outside.mkdir()
+    (root / "escape").symlink_to(outside)
+    (root / "src" / "escape").symlink_to(outside)
+    carried: dict[str, object] = (
+        {"refactor": RefactorSpec(pattern="a", replacement="b", files=[path])}
+        if field == "refactor" else {field: [path], "prompt": "do it"})
+    with pytest.raises(PathOutsideWorkspaceError, match="is outside"):
+        check_task(Task(id="t", agent="yui", **carried), Settings(), root)  # type: ignore[arg-type]
+
+
+def test_paths_inside_the_workspace_pass(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "inner").symlink_to(tmp_path / "src")  # a link that stays inside
+    task = Task(id="t", agent="yui", command=[sys.executable, "-c", "pass"],
+                claims=["src/**", "{inner,src}/a.py", "*.md", "new/file.txt"])
+    check_task(task, Settings(), tmp_path)

@@ -40,6 +40,11 @@ async def test_hostile_arguments_are_refused_and_the_server_keeps_serving(
                                         {**base, "claims": ["/etc/passwd"]})
     assert "outside" in await error_of(editor, "yui.submitTask",
                                        {**base, "claims": ["escape/secret.txt"]})
+    assert "outside" in await error_of(editor, "yui.submitTask",  # one brace alternative
+                                       {**base, "claims": ["{ok,escape}/secret.txt"]})
+    assert "outside" in await error_of(editor, "yui.submitPlan", {"tasks": [
+        {**base, "id": "fine", "claims": ["ok.txt"]},
+        {**base, "id": "bad", "files": ["escape/secret.txt"]}]})
     assert "outside" in await error_of(editor, "yui.refactor", {
         "pattern": "a", "replacement": "b", "files": ["escape/**"]})
     assert "expected one JSON object" in await error_of(editor, "yui.listTasks", "tasks")

@@ -1,5 +1,6 @@
-"""The server's stdin, read by one thread (server/stdio.py): messages cut anywhere, sent all
-at once, or cut short by a client that goes away."""
+"""The server's stdin (server/stdio.py), read on the event loop or, where the loop cannot
+watch it, by a thread: messages cut anywhere, sent all at once, or cut short by a client
+that goes away."""
 
 from __future__ import annotations
 
@@ -78,3 +79,13 @@ def test_a_client_gone_in_the_middle_of_a_message_ends_the_server_cleanly() -> N
                           capture_output=True, timeout=60)
     assert done.stdout == b"", "nothing is answered for half a message"
     assert b"Traceback" not in done.stderr, done.stderr.decode()
+
+
+def test_a_stdin_the_loop_cannot_watch_is_read_by_a_thread(tmp_path: Path) -> None:
+    messages = tmp_path / "messages"  # a regular file: epoll refuses it
+    messages.write_bytes(frame(INITIALIZE) + frame(SHUTDOWN) + frame(EXIT))
+    with messages.open("rb") as stdin:
+        done = subprocess.run([sys.executable, "-m", "yui_lsp"], stdin=stdin,
+                              capture_output=True, timeout=60)
+    assert b'"id": 1' in done.stdout and b'"id": 2' in done.stdout, done.stderr.decode()
+    assert done.returncode == 0, done.stderr.decode()

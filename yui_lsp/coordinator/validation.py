@@ -14,9 +14,10 @@ from yui_lsp.agents.kinds import KINDS, Takes
 from yui_lsp.config import AgentProfile, Settings
 from yui_lsp.coordinator import dag
 from yui_lsp.coordinator.pipeline import is_direct, profile_for
-from yui_lsp.errors import PlanError
+from yui_lsp.errors import PathOutsideWorkspaceError, PlanError
 from yui_lsp.protocol import Task
-from yui_lsp.workspace import validate_claims
+from yui_lsp.workspace import resolve_inside, validate_claims
+from yui_lsp.workspace.paths import literal_heads
 
 #: How a refused task is told what its agent needs (what each kind accepts is in KINDS).
 _NEEDS: dict[Takes, str] = {
@@ -54,6 +55,7 @@ def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
 
     Looks up executables (file system): call it from a worker thread on a busy loop.
     """
+    check_inside(task, root)
     profile = profile_for(task, settings)
     kind = KINDS[profile.kind]
     if profile.kind == "yui" and uses_model(task):
@@ -69,3 +71,20 @@ def check_task(task: Task, settings: Settings, root: Path) -> AgentProfile:
     if "command" in kind.accepts and task.command:
         check_program(task.command[0], root, f"task {task.id!r}")
     return profile
+
+
+def check_inside(task: Task, root: Path) -> None:
+    """Refuse claims and files whose fixed part leaves ``root``: ``..``, or a symlink to a
+    folder outside, in any brace alternative. Looks at the disk."""
+    fields = {"claims": task.claims, "files": task.files,
+              "refactor.files": task.refactor.files if task.refactor else []}
+    for name, paths in fields.items():
+        for index, path in enumerate(paths):
+            for head in literal_heads(path):
+                try:
+                    if head:
+                        resolve_inside(root, head)
+                except PathOutsideWorkspaceError as exc:
+                    raise PathOutsideWorkspaceError(
+                        path, f"{root} ({name}.{index} of task {task.display_title!r})") \
+                        from exc

@@ -8,7 +8,6 @@ queued the tasks, before any agent starts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from yui_lsp.coordinator.components import (
 )
 from yui_lsp.coordinator.doctor import diagnose
 from yui_lsp.coordinator.planning import plan_with_yui
+from yui_lsp.coordinator.validation import check_inside
 from yui_lsp.errors import (
     PathOutsideWorkspaceError,
     PlanError,
@@ -71,13 +71,11 @@ from yui_lsp.server.spec_params import (
 from yui_lsp.server.specs import SpecRuns
 from yui_lsp.server.task_logs import TaskLogs
 from yui_lsp.server.wire import EncodedJson, WireJson, encode_records, wire
-from yui_lsp.workspace import resolve_inside
 
 #: JSON-RPC error code of a YuiError that is not about the arguments.
 YUI_ERROR_CODE = -32001
 #: Errors caused by what the caller asked for: answered as InvalidParams.
 _BAD_REQUEST = (PlanError, PathOutsideWorkspaceError, UnknownAgentError, UnknownTaskError)
-_GLOB = re.compile(r"[*?\[]")
 
 P = TypeVar("P", bound=BaseModel)
 Handler = Callable[[Any], Awaitable[BaseModel | WireJson | EncodedJson]]
@@ -102,35 +100,6 @@ def parse_argument(model: type[P], args: tuple[Any, ...]) -> P:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise JsonRpcInvalidParams(_field_error(exc)) from None
-
-
-def check_inside(folder: Folder, task: Task, where: str = "") -> None:
-    """Refuse claims and files whose fixed part leaves the folder (symlinks included)."""
-    fields = {"claims": task.claims, "files": task.files,
-              "refactor.files": task.refactor.files if task.refactor else []}
-    for name, paths in fields.items():
-        for index, path in enumerate(paths):
-            fixed = "/".join(part for part in path.split("/")[:_first_glob(path)])
-            try:
-                if fixed:
-                    resolve_inside(folder.root, fixed)
-            except PathOutsideWorkspaceError as exc:
-                raise JsonRpcInvalidParams(f"invalid argument {where}{name}.{index}: {exc}") \
-                    from None
-
-
-async def _check_all_inside(folder: Folder, tasks: list[Task]) -> None:
-    """:func:`check_inside` for every task, in a worker thread (it looks at the disk)."""
-    def check() -> None:
-        for index, task in enumerate(tasks):
-            check_inside(folder, task, f"tasks.{index}." if len(tasks) > 1 else "")
-
-    await anyio.to_thread.run_sync(check)
-
-
-def _first_glob(path: str) -> int:
-    parts = path.split("/")
-    return next((i for i, part in enumerate(parts) if _GLOB.search(part)), len(parts))
 
 
 #: command -> (argument model, name of the Commands method handling it)
@@ -198,14 +167,12 @@ class Commands:
     # ----------------------------------------------------------------- submit
 
     async def _submit(self, folder: Folder, tasks: list[Task]) -> list[str]:
-        await _check_all_inside(folder, tasks)
         futures = await folder.manager.submit_plan(Plan.model_validate({"tasks": tasks}))
         return [f.task_id for f in futures]
 
     async def submit_task(self, params: SubmitTaskParams) -> SubmitResult:
         folder = self._host.folder(params.folder)
         task = Task.model_validate(params.model_dump(exclude={"folder"}))
-        await _check_all_inside(folder, [task])
         future = await folder.manager.submit_task(task)
         return SubmitResult(task_id=future.task_id)
 
@@ -248,8 +215,12 @@ class Commands:
         self._limit_workers(folder, params.max_workers)
         spec = RefactorSpec(pattern=params.pattern, replacement=params.replacement,
                             regex=params.regex, files=params.files)
-        await _check_all_inside(folder, [Task(title="refactor", refactor=spec)])
-        files = await anyio.to_thread.run_sync(files_to_refactor, folder.root, spec.files, spec)
+
+        def find() -> list[str]:
+            check_inside(Task(title="refactor", refactor=spec), folder.root)
+            return files_to_refactor(folder.root, spec.files, spec)
+
+        files = await anyio.to_thread.run_sync(find)
         if not files:
             raise PlanError(f"no file matching {', '.join(spec.files)} contains {spec.pattern!r}")
         tasks = refactor_tasks(files, spec, folder.manager.max_workers, agent="refactor",

@@ -1,4 +1,4 @@
-"""The language server over stdin/stdout, with stdin read by one thread.
+"""The language server over stdin/stdout, with stdin read on the event loop.
 
 pygls reads stdin through its thread pool one ``readline`` or ``read`` at a time: the
 ``Content-Length`` line, the blank line and the body are each a round trip from the event
@@ -6,11 +6,12 @@ loop to a pool thread and back, so every request wakes threads six times before 
 handler runs. On a machine whose idle cores sleep (a virtual machine halts idle vCPUs),
 each wake-up costs up to milliseconds, and they add up in every answer's latency.
 
-Here one thread blocks in ``os.read`` and hands whatever arrived to an
-``asyncio.StreamReader`` on the loop, one hand-off per chunk: a request reaches its handler
-after a single wake of the loop. The reads stay blocking, so any stdin works (a pipe, a
-file, a terminal) and the descriptor's mode, which every process sharing it would see, is
-left alone.
+Here the loop watches stdin itself and reads whatever arrived into an
+``asyncio.StreamReader`` once the descriptor is readable: a request reaches its handler after
+a single wake of the loop. The descriptor's mode, which every process sharing it would see,
+is left alone: a read after "readable" returns what is there without waiting. A stdin the
+loop cannot watch (a regular file, ``/dev/null``) is read by one thread instead, which hands
+each chunk to the loop.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 16
 
 
-class ThreadFedReader:
-    """pygls' reader interface (``readline``, ``readexactly``) over a stream that one
-    daemon thread fills from ``fd``."""
+class StdinReader:
+    """pygls' reader interface (``readline``, ``readexactly``) over a stream filled from
+    ``fd`` by the loop, or by one daemon thread where the loop cannot watch ``fd``."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
@@ -44,8 +45,24 @@ class ThreadFedReader:
         # garbage into an exception instead of a message pygls refuses.
         self._stream = asyncio.StreamReader(limit=sys.maxsize)
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._pump, name="yui-stdin", daemon=True)
-        self._thread.start()
+        try:
+            self._loop.add_reader(fd, self._on_readable)
+        except (OSError, NotImplementedError, ValueError):
+            threading.Thread(target=self._pump, name="yui-stdin", daemon=True).start()
+
+    def _on_readable(self) -> None:
+        try:
+            chunk = os.read(self._fd, CHUNK)
+        except BlockingIOError:  # another holder of the descriptor took it first
+            return
+        except OSError as exc:
+            log.error("reading the client's messages failed: %s", exc)
+            chunk = b""
+        if chunk:
+            self._stream.feed_data(chunk)
+        else:
+            self._loop.remove_reader(self._fd)
+            self._stream.feed_eof()
 
     def _pump(self) -> None:
         try:
@@ -72,13 +89,13 @@ class ThreadFedReader:
 
 def serve_stdio(server: LanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Serve the client on ``stdin``/``stdout`` until it exits or closes stdin (pygls'
-    ``start_io``, with :class:`ThreadFedReader` as its reader)."""
+    ``start_io``, with :class:`StdinReader` as its reader)."""
     stop = threading.Event()
     server._stop_event = stop  # pygls' shutdown sets it to end the loop below
     server.protocol.set_writer(StdoutWriter(stdout))
 
     async def serve() -> None:
-        await run_async(stop_event=stop, reader=ThreadFedReader(stdin.fileno()),
+        await run_async(stop_event=stop, reader=StdinReader(stdin.fileno()),
                         protocol=server.protocol, logger=log,
                         error_handler=server.report_server_error)
         # The client may close its end right behind ``shutdown`` and ``exit``.

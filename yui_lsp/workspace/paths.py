@@ -281,6 +281,18 @@ def _literal_parts(claim: str) -> tuple[str, ...]:
     return tuple(s for s in claim.replace("\\", "/").split("/") if s not in ("", "."))
 
 
+def literal_heads(claim: str) -> list[str]:
+    """The folder or file each alternative of ``claim`` names before its first glob
+    segment (``src/*.py`` -> ``src``; ``{a,b}/x`` -> ``a/x``, ``b/x``); empty when the glob
+    starts at the root. What must stay inside the workspace for the claim to."""
+    heads = []
+    for alternative in expand_braces(claim):
+        parts = alternative.replace("\\", "/").split("/")
+        fixed = itertools.takewhile(lambda part: not _has_glob(part), parts)
+        heads.append("/".join(fixed))
+    return heads
+
+
 def expand_claims(root: Path, claims: list[str]) -> list[str]:
     """Existing files under ``root`` covered by ``claims``, relative and sorted.
 
