@@ -68,3 +68,32 @@ def test_status_since_filters_and_rejects_nonsense(repo: Path, yui: Yui) -> None
     bad = yui("status", "--since", "yesterdayish")
     assert bad.code == 2 and "--since" in bad.stderr
     assert yui("status", "--since", "2h").code == 0
+
+
+def test_a_damaged_history_is_said_kept_aside_and_the_next_run_starts_a_new_one(
+        repo: Path, yui: Yui) -> None:
+    first = yui("refactor", "--pattern", "old_name", "--replacement", "new_name",
+                "--files", "src/a.py", "--json")
+    assert first.code == 0, first.stderr
+    history = repo / ".yui" / "history.sqlite3"
+    for leftover in (".yui/history.sqlite3-wal", ".yui/history.sqlite3-shm"):
+        (repo / leftover).unlink(missing_ok=True)  # as a file copied on its own would be
+    damaged = b"not a database, whatever wrote it " * 200
+    history.write_bytes(damaged)
+
+    status = yui("status")
+    assert status.code == 0
+    assert "history.sqlite3 cannot be read" in status.stderr, status.stderr
+    assert "internal error" not in status.stdout + status.stderr
+
+    second = yui("refactor", "--pattern", "old_name", "--replacement", "other_name",
+                 "--files", "src/b.py", "--json")
+    assert second.code == 0, second.stdout + second.stderr
+    # The first run's backup still holds `refactor-1`: a new history does not hand it out.
+    assert _ids(second.stdout) == ["refactor-1-r2"]
+    kept = list((repo / ".yui").glob("history.sqlite3.damaged-*"))
+    assert [p.read_bytes() for p in kept if not p.name.endswith(("-wal", "-shm"))] == [damaged]
+    assert "cannot be read" in (repo / ".yui" / "logs" / "yui.log").read_text()
+    assert "refactor-1-r2" in yui("status").stdout
+    assert yui("undo", "refactor-1").code == 0, "the first run can still be undone"
+    assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"

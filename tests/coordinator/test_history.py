@@ -127,3 +127,25 @@ def test_coordinators_opening_a_new_history_at_once_all_get_distinct_ids(tmp_pat
         finally:
             history.close()
         assert recorded == set(granted)
+
+
+def test_a_history_damaged_past_its_header_is_kept_aside(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    history.reserve("c", [f"task-{n}" for n in range(2000)])
+    history.close()
+    path = tmp_path / ".yui" / "history.sqlite3"
+    for leftover in ("-wal", "-shm"):
+        Path(f"{path}{leftover}").unlink(missing_ok=True)
+    data = bytearray(path.read_bytes())
+    assert len(data) > 16 * 4096
+    data[8 * 4096:12 * 4096] = b"\xff" * (4 * 4096)  # pages in the middle, header intact
+    path.write_bytes(bytes(data))
+
+    history = History(tmp_path)
+    try:
+        assert history.reserve("c", ["task-1", "fresh"]) == {"task-1": "task-1",
+                                                            "fresh": "fresh"}
+    finally:
+        history.close()
+    (kept,) = (tmp_path / ".yui").glob("history.sqlite3.damaged-*")
+    assert kept.read_bytes() == bytes(data), "the damaged file is kept as it was"

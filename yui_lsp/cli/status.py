@@ -62,7 +62,13 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
     live_ids = {t.id for t in live}
     if since is None and not show_all:
         since = _now() - timedelta(hours=_RECENT_HOURS)
-    everything = [(glance.TaskRow.of(r), r, log) for r, log in glance.history(root)
+    try:
+        recorded = glance.history(root)
+    except glance.HistoryUnreadableError as exc:
+        recorded = []
+        # Said, not fatal: the live tasks are still worth showing.
+        Console(stderr=True).print(f"yui: {exc}", highlight=False, markup=False)
+    everything = [(glance.TaskRow.of(r), r, log) for r, log in recorded
                   if r["task"]["id"] not in live_ids]
     recent = [item for item in everything if since is None or item[0].updated_at >= since]
     older = len(everything) - len(recent)

@@ -25,10 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from yui_lsp.errors import YuiError
 from yui_lsp.protocol.states import TaskStatus
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted, private_dir
 
 HISTORY_FILE = "history.sqlite3"
+
+
+class HistoryUnreadableError(YuiError):
+    """The task history is there but cannot be read (damaged, or locked for long)."""
 Record = dict[str, Any]
 
 
@@ -156,8 +161,12 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
             return []
         try:
             rows = db.execute(query, args).fetchall()
-        except sqlite3.DatabaseError:
-            return []  # no table yet, or a file another version of yui wrote
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                return []  # created, not yet prepared
+            raise HistoryUnreadableError(
+                f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be read ({exc}); "
+                "the next run keeps it aside and starts a new one") from None
     found: list[tuple[Record, str]] = []
     for info, log_path in rows:
         with contextlib.suppress(ValueError, TypeError):

@@ -12,10 +12,13 @@ Every method blocks (file I/O): coordinators call them from worker threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +46,18 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 """
+log = logging.getLogger(__name__)
+
+#: SQLite's answers for a file that is not (or no longer) a sound database.
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+#: History files (device, inode, size, mtime) this process found sound.
+_CHECKED: set[tuple[int, int, int, int]] = set()
+
+
+class _DamagedError(Exception):
+    """The history's pages do not add up (``PRAGMA quick_check`` says what is wrong)."""
+
+
 #: Longest wait for the history: another process preparing it, or holding its write lock.
 _PREPARE_TIMEOUT_S = 30.0
 #: How often a process waiting to prepare the history tries the lock (held a few ms).
@@ -100,8 +115,7 @@ class History:
             try:
                 for wanted in ids:
                     candidate, run = wanted, 1
-                    while candidate in granted.values() or db.execute(
-                            "SELECT 1 FROM tasks WHERE id = ?", (candidate,)).fetchone():
+                    while candidate in granted.values() or self._taken(db, candidate):
                         run += 1
                         candidate = f"{wanted}-r{run}"
                     db.execute(
@@ -115,6 +129,12 @@ class History:
                 db.execute("ROLLBACK")
                 raise
         return granted
+
+    def _taken(self, db: sqlite3.Connection, task_id: str) -> bool:
+        # A backup under the id counts too: a history set aside for damage (see _open)
+        # forgets ids whose backups ``yui undo`` still needs, and landing would replace them.
+        return bool(db.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone()) \
+            or os.path.lexists(self.root / ".yui" / "backups" / task_id)
 
     # ------------------------------------------------------------------ records
 
@@ -196,22 +216,57 @@ def _open(path: Path) -> sqlite3.Connection:
                          thread_local=False, mode=PRIVATE_FILE_MODE, poll_interval=_PREPARE_POLL_S)
     try:
         with preparing:
-            # Owner-only from the first byte: prompts and commands are in here.
-            os.close(open_private(path, os.O_RDWR | os.O_CREAT))
-            db = sqlite3.connect(path, timeout=_PREPARE_TIMEOUT_S, isolation_level=None,
-                                 check_same_thread=False)
             try:
-                db.execute("PRAGMA journal_mode=WAL")  # no write when it already is
-                db.executescript(_SCHEMA)  # no write when the tables are there
-            except BaseException:
-                db.close()
-                raise
+                db = _prepare(path)
+            except (sqlite3.DatabaseError, _DamagedError) as exc:
+                if not isinstance(exc, _DamagedError) and \
+                        (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF not in _DAMAGED:
+                    raise
+                _set_aside(path, exc)
+                db = _prepare(path)
     except Timeout:
         raise YuiError(
             f"another yui process has been preparing {path} for {_PREPARE_TIMEOUT_S:.0f} s; "
             "if one is stuck, stop it (its hold ends with it) and try again") from None
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def _prepare(path: Path) -> sqlite3.Connection:
+    # Owner-only from the first byte: prompts and commands are in here.
+    os.close(open_private(path, os.O_RDWR | os.O_CREAT))
+    db = sqlite3.connect(path, timeout=_PREPARE_TIMEOUT_S, isolation_level=None,
+                         check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # no write when it already is
+        db.executescript(_SCHEMA)  # no write when the tables are there
+        # A damaged page past the header shows only when it is read: each process reads
+        # every page once (about 15 ms for 5,000 tasks).
+        file = os.stat(path)
+        seen = (file.st_dev, file.st_ino, file.st_size, file.st_mtime_ns)
+        if seen not in _CHECKED:
+            problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise _DamagedError(problem)
+            _CHECKED.add(seen)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _set_aside(path: Path, why: Exception) -> None:
+    """Keep a damaged history (and its WAL) under a new name, for a new one to start.
+
+    The history is a record, not a source of truth (the audit log and the backups are): a
+    run goes on without it rather than fail on every start, and nothing is deleted.
+    """
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("-wal", "-shm", ""):
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+    log.warning("the task history %s cannot be read (%s); it is kept as %s and a new one "
+                "is started", path, why, aside.name)
 
 
 def recent_tasks(root: Path, limit: int) -> list[TaskInfo]:
