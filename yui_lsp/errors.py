@@ -102,6 +102,14 @@ class ApplyError(YuiError):
     """Writing a task's result to the workspace failed; nothing was half-written."""
 
 
+class DamagedJournalError(YuiError):
+    """A journal or backup under ``.yui/`` that reads but does not add up.
+
+    A crash tears a journal only before any file is touched (it is then discarded); one
+    whose manifest parses yet names no usable content was changed by something else.
+    """
+
+
 class ExecutorUnavailableError(YuiError):
     """The configured executor cannot be used (Ray not installed, cluster unreachable)."""
 
