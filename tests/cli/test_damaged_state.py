@@ -34,3 +34,20 @@ def test_a_journal_that_does_not_add_up_is_named_and_kept(repo: Path, yui: Yui) 
             in failed.stderr and "move the folder out of .yui/journal/" in failed.stderr
     assert (journal / "manifest.json").exists()
     assert (repo / "src" / "b.py").read_text() == "from old_name import thing  # b\n"
+
+
+def test_a_hand_edited_config_is_named_by_the_file_that_is_wrong(repo: Path, yui: Yui) -> None:
+    (repo / "pyproject.toml").write_text("[tool]\nyui = 5\n")
+    wrong_shape = yui("recover")
+    _said_plainly(wrong_shape.stdout + wrong_shape.stderr)
+    assert wrong_shape.code == 2
+    assert "invalid [tool.yui] in pyproject.toml: `yui` is int 5, not a table" \
+        in wrong_shape.stderr
+
+    (repo / "pyproject.toml").write_text("[tool.yui]\nmax_workers = 2\n")
+    (repo / ".yui").mkdir(mode=0o700, exist_ok=True)
+    (repo / ".yui" / "config.toml").write_text('max_workers = "four"\n')
+    (repo / ".yui" / "config.toml").chmod(0o600)
+    wrong_value = yui("recover")
+    assert wrong_value.code == 2
+    assert "invalid .yui/config.toml: max_workers:" in wrong_value.stderr, wrong_value.stderr
