@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 from tests.cli.conftest import Yui
@@ -51,3 +52,20 @@ def test_a_hand_edited_config_is_named_by_the_file_that_is_wrong(repo: Path, yui
     wrong_value = yui("recover")
     assert wrong_value.code == 2
     assert "invalid .yui/config.toml: max_workers:" in wrong_value.stderr, wrong_value.stderr
+
+
+def test_the_language_server_refuses_a_bad_port_log_file_or_taken_port_plainly(
+        tmp_path: Path, yui: Yui) -> None:
+    for port in ("99999", "-1"):
+        bad = yui("lsp", "--tcp", port, cwd=tmp_path)
+        assert bad.code == 2 and f"'{port}' is not a port (0-65535)" in bad.stderr, bad.stderr
+    no_log = yui("lsp", "--log-file", str(tmp_path / "missing" / "yui.log"), cwd=tmp_path)
+    _said_plainly(no_log.stderr)
+    assert no_log.code == 2 and "cannot write the log to" in no_log.stderr, no_log.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = yui("lsp", "--tcp", port, "--token-file", str(tmp_path / "token"), cwd=tmp_path)
+    _said_plainly(busy.stderr)
+    assert busy.code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr, busy.stderr
