@@ -69,3 +69,17 @@ def test_the_language_server_refuses_a_bad_port_log_file_or_taken_port_plainly(
         busy = yui("lsp", "--tcp", port, "--token-file", str(tmp_path / "token"), cwd=tmp_path)
     _said_plainly(busy.stderr)
     assert busy.code == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr, busy.stderr
+
+
+def test_status_since_longer_ago_than_dates_go_lists_everything_and_says_since_what(
+        repo: Path, yui: Yui) -> None:
+    done = yui("refactor", "--pattern", "old_name", "--replacement", "new_name",
+               "--files", "src/a.py")
+    assert done.code == 0, done.stderr
+    for far in ("999999d", "99999999999999999999h"):
+        listed = yui("status", "--since", far)
+        _said_plainly(listed.stdout + listed.stderr)
+        assert listed.code == 0 and "refactor-1" in listed.stdout, listed.stdout
+        assert "last 24h" not in listed.stdout
+    two_days = yui("status", "--since", "48h").stdout
+    assert "recent tasks (since " in two_days and "last 24h" not in two_days, two_days
