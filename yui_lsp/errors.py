@@ -94,6 +94,23 @@ class UntrustedStateError(YuiError):
     """A file under ``.yui/`` that someone other than its owner could have written."""
 
 
+class StateWriteError(YuiError, OSError):
+    """A file under ``.yui/`` could not be written (disk full, read-only, I/O error).
+
+    Still an ``OSError`` with the system's errno, for code that handles those.
+    """
+
+    def __init__(self, path: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.filename = path
+        self.message = (
+            f"cannot write yui's state file {path}: {cause.strerror or cause}; nothing else "
+            "was changed (free disk space, or make the folder writable, and run again)")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class LeaseError(YuiError):
     """A lease could not be taken, renewed or released."""
 

@@ -4,11 +4,16 @@ to do, nothing of the user's lost, never an internal error."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
-from tests.cli.conftest import Yui
+import pytest
+
+from tests.cli.conftest import Yui, cli_env, yui_argv
+from tests.support import why_no_private_tmpfs
 
 
 def _said_plainly(out: str) -> None:
@@ -83,3 +88,25 @@ def test_status_since_longer_ago_than_dates_go_lists_everything_and_says_since_w
         assert "last 24h" not in listed.stdout
     two_days = yui("status", "--since", "48h").stdout
     assert "recent tasks (since " in two_days and "last 24h" not in two_days, two_days
+
+
+@pytest.mark.skipif(why_no_private_tmpfs() is not None, reason=str(why_no_private_tmpfs()))
+def test_a_full_disk_under_yui_state_is_said_plainly_and_touches_no_file(
+        repo: Path, tmp_path: Path) -> None:
+    # .yui/ on a tiny tmpfs of its own (in a private mount namespace), filled up.
+    commands = [yui_argv("refactor", "--pattern", "old_name", "--replacement", "new_name",
+                         "--files", "src/a.py"), yui_argv("status"), yui_argv("logs", "x")]
+    script = "\n".join([
+        "set -e", "mount --make-rprivate /", "mkdir -p .yui",
+        "mount -t tmpfs -o size=64k,mode=0700 tmpfs .yui",
+        "dd if=/dev/zero of=.yui/filler bs=1k count=64 2>/dev/null || true", "set +e",
+        *(f"{shlex.join(c)}; echo \"--- exit $?\"" for c in commands),
+    ])
+    done = subprocess.run(["unshare", "--mount", "bash", "-c", script], cwd=repo,
+                          env=cli_env(tmp_path), capture_output=True, text=True, timeout=120)
+    out = done.stdout + done.stderr
+    _said_plainly(out)
+    assert "--- exit 2" in out and ("No space left on device" in out
+                                    or "database or disk is full" in out
+                                    or "disk I/O error" in out), out
+    assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"

@@ -15,6 +15,7 @@ tests/coordinator/test_glance.py keeps the two kinds of reader in step on real r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -34,6 +35,28 @@ HISTORY_FILE = "history.sqlite3"
 
 class HistoryUnreadableError(YuiError):
     """The task history is there but cannot be read (damaged, or locked for long)."""
+
+
+class HistoryUnavailableError(HistoryUnreadableError):
+    """The task history cannot be used now (disk full or failing, a folder in its place)."""
+
+
+#: SQLite's answers for a file that is not (or no longer) a sound database.
+DAMAGED_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def is_damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file itself is bad (not the disk, not a lock)."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in DAMAGED_CODES
+
+
+def unavailable(exc: BaseException) -> HistoryUnavailableError:
+    """The error for a history SQLite or the system cannot use now; nothing in it is lost."""
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return HistoryUnavailableError(
+        f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be used now ({why}); it "
+        "is kept as it is (is the disk full, or something other than yui's file at that "
+        "path? free space or move it aside, then run again)")
 Record = dict[str, Any]
 
 
@@ -127,6 +150,9 @@ _STATUSES = {s.value for s in TaskStatus}
 def _history(root: Path) -> Iterator[sqlite3.Connection | None]:
     path = _state(root) / HISTORY_FILE
     if not path.is_file():
+        if os.path.lexists(path):
+            check_trusted(path)  # a symlink is refused as such
+            raise unavailable(OSError(errno.EISDIR, "a folder or other non-file is there"))
         yield None
         return
     check_trusted(path)
@@ -164,6 +190,8 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
                 return []  # created, not yet prepared
+            if not is_damaged(exc):
+                raise unavailable(exc) from None
             raise HistoryUnreadableError(
                 f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be read ({exc}); "
                 "the next run keeps it aside and starts a new one") from None

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from yui_lsp.coordinator.glance import HISTORY_FILE, recent_query
+from yui_lsp.coordinator.glance import HISTORY_FILE, is_damaged, recent_query, unavailable
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
@@ -48,8 +48,6 @@ CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 """
 log = logging.getLogger(__name__)
 
-#: SQLite's answers for a file that is not (or no longer) a sound database.
-_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 #: History files (device, inode, size, mtime) this process found sound.
 _CHECKED: set[tuple[int, int, int, int]] = set()
 
@@ -93,6 +91,15 @@ class History:
             self._db = _open(state_dir(self.root) / HISTORY_FILE)
         return self._db
 
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[sqlite3.Connection]:
+        """The connection, this thread's alone; a disk that fails it is said plainly."""
+        with self._lock:
+            try:
+                yield self._conn()
+            except (OSError, sqlite3.OperationalError) as exc:
+                raise unavailable(exc) from None
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
@@ -109,8 +116,7 @@ class History:
         """
         now = utcnow().isoformat()
         granted: dict[str, str] = {}
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for wanted in ids:
@@ -126,7 +132,8 @@ class History:
                     granted[wanted] = candidate
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite ends it itself on a full disk
+                    db.execute("ROLLBACK")
                 raise
         return granted
 
@@ -149,8 +156,7 @@ class History:
         ]
         if not rows:
             return
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
@@ -164,14 +170,14 @@ class History:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite ends it itself on a full disk
+                    db.execute("ROLLBACK")
                 raise
 
     def prune(self) -> int:
         """Forget tasks older than ``keep_days`` and beyond the newest ``keep_tasks``."""
         cutoff = (utcnow() - timedelta(days=self.keep_days)).isoformat()
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             gone = db.execute("DELETE FROM tasks WHERE updated_at < ?", (cutoff,)).rowcount
             gone += db.execute(
                 "DELETE FROM tasks WHERE id NOT IN "
@@ -185,8 +191,8 @@ class History:
         """The task ``task_id`` as last recorded, or None."""
         if not self.path.exists():
             return None
-        with self._lock:
-            row = self._conn().execute(
+        with self._held() as db:
+            row = db.execute(
                 "SELECT info, metrics, log_path FROM tasks WHERE id = ?", (task_id,)
             ).fetchone()
         return _entry(row) if row else None
@@ -197,8 +203,8 @@ class History:
         if not self.path.exists():
             return []
         query, args = recent_query("info, metrics, log_path", since, limit)
-        with self._lock:
-            rows = self._conn().execute(query, args).fetchall()
+        with self._held() as db:
+            rows = db.execute(query, args).fetchall()
         return [e for e in (_entry(row) for row in rows) if e is not None]
 
 
@@ -219,8 +225,7 @@ def _open(path: Path) -> sqlite3.Connection:
             try:
                 db = _prepare(path)
             except (sqlite3.DatabaseError, _DamagedError) as exc:
-                if not isinstance(exc, _DamagedError) and \
-                        (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF not in _DAMAGED:
+                if not isinstance(exc, _DamagedError) and not is_damaged(exc):
                     raise
                 _set_aside(path, exc)
                 db = _prepare(path)
