@@ -30,11 +30,21 @@ from yui_lsp.protocol.states import TaskStatus
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted, private_dir
 
 HISTORY_FILE = "history.sqlite3"
+Record = dict[str, Any]
+
+#: SQLite's answers for a file that is not (or no longer) a sound database.
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
 class HistoryUnreadableError(YuiError):
     """The task history is there but cannot be read (damaged, or locked for long)."""
-Record = dict[str, Any]
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when SQLite says the file is not, or no longer, a sound database."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.DatabaseError) and code is not None \
+        and code & 0xFF in _DAMAGED
 
 
 def _existing(folder: Path) -> bool:
@@ -164,9 +174,11 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
                 return []  # created, not yet prepared
+            then = ("the next run keeps it aside and starts a new one" if is_damage(exc)
+                    else "try again in a moment")
             raise HistoryUnreadableError(
                 f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be read ({exc}); "
-                "the next run keeps it aside and starts a new one") from None
+                f"{then}") from None
     found: list[tuple[Record, str]] = []
     for info, log_path in rows:
         with contextlib.suppress(ValueError, TypeError):

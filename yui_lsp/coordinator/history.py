@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from yui_lsp.coordinator.glance import HISTORY_FILE, recent_query
+from yui_lsp.coordinator.glance import HISTORY_FILE, is_damage, recent_query
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
@@ -46,10 +46,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 """
+
 log = logging.getLogger(__name__)
 
-#: SQLite's answers for a file that is not (or no longer) a sound database.
-_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 #: History files (device, inode, size, mtime) this process found sound.
 _CHECKED: set[tuple[int, int, int, int]] = set()
 
@@ -219,8 +218,7 @@ def _open(path: Path) -> sqlite3.Connection:
             try:
                 db = _prepare(path)
             except (sqlite3.DatabaseError, _DamagedError) as exc:
-                if not isinstance(exc, _DamagedError) and \
-                        (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF not in _DAMAGED:
+                if not isinstance(exc, _DamagedError) and not is_damage(exc):
                     raise
                 _set_aside(path, exc)
                 db = _prepare(path)
@@ -261,7 +259,12 @@ def _set_aside(path: Path, why: Exception) -> None:
     The history is a record, not a source of truth (the audit log and the backups are): a
     run goes on without it rather than fail on every start, and nothing is deleted.
     """
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():  # damaged twice in a second: keep both
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     for suffix in ("-wal", "-shm", ""):
         with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}{suffix}", f"{aside}{suffix}")
