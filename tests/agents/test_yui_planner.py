@@ -3,12 +3,14 @@ validation of a drafted plan on its own."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.real_cli import scripted_server
+from yui_lsp.agents.base import Limits
 from yui_lsp.agents.yui import model_planner
 from yui_lsp.agents.yui.plan_draft import DraftTask, PlanDraft
 from yui_lsp.config import AgentProfile, YuiModelConfig
@@ -31,7 +33,7 @@ async def test_model_planner_answers_the_spec_runners_json(tmp_path: Path) -> No
     with scripted_server(tmp_path / "model", {"plan": links}) as (port, log):
         config = YuiModelConfig(model="gpt-test", base_url=f"http://127.0.0.1:{port}/v1",
                                 max_retries=0)
-        planner = model_planner(AgentProfile(kind="yui", yui=config))
+        planner = model_planner(AgentProfile(kind="yui", yui=config), Limits())
         answer = await planner.propose(Request(prompt="Task ids: 1.1, 1.2\ntasks.md: ..."))
     assert planner.name == "yui"
     assert answer == links
@@ -40,7 +42,7 @@ async def test_model_planner_answers_the_spec_runners_json(tmp_path: Path) -> No
 
 def test_model_planner_without_a_model_is_one_line() -> None:
     with pytest.raises(AgentUnavailableError, match="no model configured"):
-        model_planner(AgentProfile(kind="yui", yui=YuiModelConfig()))
+        model_planner(AgentProfile(kind="yui", yui=YuiModelConfig()), Limits())
 
 
 def _draft(*tasks: DraftTask) -> PlanDraft:
@@ -52,13 +54,14 @@ def _task(task_id: str, claims: list[str], deps: list[str] | None = None) -> Dra
                      claims=claims, depends_on=deps or [])
 
 
-def test_check_draft_refuses_a_claim_through_a_symlink_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("claim", ["vendor/**", "{src,vendor}/*.py"])
+def test_check_draft_refuses_a_claim_through_a_symlink_out(claim: str, tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
+    (root / "src").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (root / "vendor").symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(PlanError, match=r"claims 'vendor/\*\*', which is outside"):
-        check_draft(_draft(_task("a", ["vendor/**"])), root, ["yui"])
+    with pytest.raises(PlanError, match=rf"claims '{re.escape(claim)}', which is outside"):
+        check_draft(_draft(_task("a", [claim])), root, ["yui"])
 
 
 @pytest.mark.parametrize(

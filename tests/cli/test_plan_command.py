@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -147,3 +148,38 @@ def test_spec_planner_yui_adds_dependencies_and_claims(tmp_path: Path) -> None:
     reasons = {(e["task"], e["after"]): e["reason"] for e in plan["edges"]}
     assert reasons[("4.2", "4.1")] == "planner: documents the routes"
     assert "tasks.md" in asked  # the spec runner's own prompt reached the model
+
+
+def test_a_model_planner_that_does_not_answer_is_stopped_at_the_wall_clock_limit(
+        repo: Path, yui: Yui, tmp_path: Path) -> None:
+    with scripted_server(tmp_path / "model", {"plan": {"tasks": [API]}}, delay=60) as (port, _):
+        # One request could wait request_timeout_s (180 s); the plan's limit is the run's.
+        (repo / ".yui").mkdir(mode=0o700, exist_ok=True)
+        (repo / ".yui" / "config.toml").write_text(
+            f'default_timeout_s = 2\n\n[yui]\nmodel = "gpt-test"\n'
+            f'base_url = "http://127.0.0.1:{port}/v1"\nmax_retries = 0\n')
+        started = time.monotonic()
+        done = yui("plan", "Add a users API", "-o", "plan.toml")
+        took = time.monotonic() - started
+    assert done.code != 0
+    assert "Yui's planner did not finish within 2 s" in done.stderr, done.stdout + done.stderr
+    assert "default_timeout_s in the settings" in done.stderr
+    assert took < 30, "stopped at its limit, not at the request's own timeout"
+    assert not (repo / "plan.toml").exists()
+
+
+def test_the_spec_runners_model_planner_is_stopped_at_the_wall_clock_limit(
+        tmp_path: Path) -> None:
+    root = spec_repo(tmp_path / "work")
+    with scripted_server(tmp_path / "model", {"plan": {"tasks": []}}, delay=60) as (port, _):
+        (root / ".yui").mkdir(mode=0o700, exist_ok=True)
+        (root / ".yui" / "config.toml").write_text(
+            f'default_timeout_s = 2\n\n[yui]\nmodel = "gpt-test"\n'
+            f'base_url = "http://127.0.0.1:{port}/v1"\nmax_retries = 0\n')
+        done = subprocess.run(
+            yui_argv("spec", "run", "shop", "--planner", "yui", "--dry-run"),
+            cwd=root, env=cli_env(tmp_path), capture_output=True, text=True, timeout=50,
+            stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode != 0
+    assert "Yui's planner did not finish within 2 s" in done.stderr, done.stdout + done.stderr

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -132,14 +134,30 @@ async def run_limited(adapter: AgentAdapter, run: AgentRun) -> AgentOutcome:
         )
     if wall.cancelled_caught:
         _note(run, f"wall-clock limit of {limits.wall_s or 0:g} s reached; stopped")
-        raise AgentFailedError(
-            f"agent {agent!r} did not finish within {limits.wall_s or 0:g} s and was stopped "
-            f"(raise {limits.wall_from} if it needs longer)"
-        )
+        raise past_wall(limits, f"agent {agent!r}")
     if failure is not None:
         raise failure
     assert outcome is not None
     return outcome
+
+
+def past_wall(limits: Limits, who: str) -> AgentFailedError:
+    """The error of a run stopped at its wall-clock limit (naming the setting to raise)."""
+    return AgentFailedError(
+        f"{who} did not finish within {limits.wall_s or 0:g} s and was stopped "
+        f"(raise {limits.wall_from} if it needs longer)"
+    )
+
+
+@asynccontextmanager
+async def within_wall(limits: Limits, who: str) -> AsyncIterator[None]:
+    """The body under ``limits.wall_s``: cancelled there, and :func:`past_wall` raised. For
+    runs with no process to watch (a model's planner: its requests have their own timeout,
+    this bounds them all together)."""
+    with anyio.move_on_after(limits.wall_s or math.inf) as wall:
+        yield
+    if wall.cancelled_caught:
+        raise past_wall(limits, who)
 
 
 def _note(run: AgentRun, text: str) -> None:

@@ -31,6 +31,10 @@ from yui_lsp.protocol.states import TaskStatus
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, check_trusted, private_dir
 
 HISTORY_FILE = "history.sqlite3"
+Record = dict[str, Any]
+
+#: SQLite's answers for a file that is not (or no longer) a sound database.
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
 class HistoryUnreadableError(YuiError):
@@ -41,23 +45,27 @@ class HistoryUnavailableError(HistoryUnreadableError):
     """The task history cannot be used now (disk full or failing, a folder in its place)."""
 
 
-#: SQLite's answers for a file that is not (or no longer) a sound database.
-DAMAGED_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+def is_damage(exc: BaseException) -> bool:
+    """True when SQLite says the file is not, or no longer, a sound database."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.DatabaseError) and code is not None \
+        and code & 0xFF in _DAMAGED
 
 
-def is_damaged(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite says the file itself is bad (not the disk, not a lock)."""
-    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in DAMAGED_CODES
+def _is_busy(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def unavailable(exc: BaseException) -> HistoryUnavailableError:
     """The error for a history SQLite or the system cannot use now; nothing in it is lost."""
     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    then = "another yui process holds it: try again in a moment" if _is_busy(exc) else (
+        "is the disk full, or something other than yui's file at that path? free space or "
+        "move it aside, then run again")
     return HistoryUnavailableError(
         f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be used now ({why}); it "
-        "is kept as it is (is the disk full, or something other than yui's file at that "
-        "path? free space or move it aside, then run again)")
-Record = dict[str, Any]
+        f"is kept as it is ({then})")
 
 
 def _existing(folder: Path) -> bool:
@@ -190,11 +198,13 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
                 return []  # created, not yet prepared
-            if not is_damaged(exc):
-                raise unavailable(exc) from None
+            if not is_damage(exc) and not _is_busy(exc):
+                raise unavailable(exc) from None  # the disk, not the file
+            then = ("the next run keeps it aside and starts a new one" if is_damage(exc)
+                    else "try again in a moment")
             raise HistoryUnreadableError(
                 f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be read ({exc}); "
-                "the next run keeps it aside and starts a new one") from None
+                f"{then}") from None
     found: list[tuple[Record, str]] = []
     for info, log_path in rows:
         with contextlib.suppress(ValueError, TypeError):

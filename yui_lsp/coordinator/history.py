@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from yui_lsp.coordinator.glance import HISTORY_FILE, is_damaged, recent_query, unavailable
+from yui_lsp.coordinator.glance import HISTORY_FILE, is_damage, recent_query, unavailable
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated_at);
 """
+
 log = logging.getLogger(__name__)
 
 #: History files (device, inode, size, mtime) this process found sound.
@@ -225,7 +226,7 @@ def _open(path: Path) -> sqlite3.Connection:
             try:
                 db = _prepare(path)
             except (sqlite3.DatabaseError, _DamagedError) as exc:
-                if not isinstance(exc, _DamagedError) and not is_damaged(exc):
+                if not isinstance(exc, _DamagedError) and not is_damage(exc):
                     raise
                 _set_aside(path, exc)
                 db = _prepare(path)
@@ -266,7 +267,12 @@ def _set_aside(path: Path, why: Exception) -> None:
     The history is a record, not a source of truth (the audit log and the backups are): a
     run goes on without it rather than fail on every start, and nothing is deleted.
     """
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():  # damaged twice in a second: keep both
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     for suffix in ("-wal", "-shm", ""):
         with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}{suffix}", f"{aside}{suffix}")

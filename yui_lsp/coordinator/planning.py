@@ -17,18 +17,18 @@ import anyio
 from pydantic import ValidationError
 
 from yui_lsp.agents import check_model_task, resolve_profile
+from yui_lsp.agents.limits import limits_for, within_wall
 from yui_lsp.agents.yui.plan_draft import PlanDraft, PlanRequest
 from yui_lsp.config import Settings
 from yui_lsp.coordinator.validation import check_plan
 from yui_lsp.errors import PathOutsideWorkspaceError, PlanError, UnknownAgentError
 from yui_lsp.protocol import Plan, Task
 from yui_lsp.workspace.gitcmd import git, is_git_root, split_z
-from yui_lsp.workspace.paths import resolve_inside, validate_claims
+from yui_lsp.workspace.paths import literal_heads, resolve_inside, validate_claims
 
 #: Most file paths shown to the planner (the rest are counted).
 FILES_SHOWN = 2000
 _SKIP_DIRS = frozenset({".git", ".yui", "node_modules", ".venv", "__pycache__"})
-_GLOB_CHARS = frozenset("*?[")
 
 
 def repository_files(root: Path, limit: int = FILES_SHOWN) -> tuple[list[str], int]:
@@ -73,25 +73,17 @@ async def plan_with_yui(
         if name not in known:
             raise UnknownAgentError(name, known)
     profile = resolve_profile("yui", settings)
-    check_model_task(Task(id="plan", prompt=prompt, agent="yui"), profile)
+    planning = Task(id="plan", prompt=prompt, agent="yui")
+    check_model_task(planning, profile)
     files, omitted = await anyio.to_thread.run_sync(repository_files, root)
     request = PlanRequest(prompt=prompt, files=files, agents=allowed, files_omitted=omitted)
 
     from yui_lsp.agents.yui.planner import draft_plan
 
     assert profile.yui is not None
-    draft = await draft_plan(request, profile.yui, {**os.environ, **profile.env})
+    async with within_wall(limits_for(planning, profile, settings), "Yui's planner"):
+        draft = await draft_plan(request, profile.yui, {**os.environ, **profile.env})
     return check_draft(draft, root, allowed, max_workers)
-
-
-def _fixed_part(claim: str) -> str:
-    parts = claim.replace("\\", "/").split("/")
-    fixed = []
-    for part in parts:
-        if _GLOB_CHARS & set(part):
-            break
-        fixed.append(part)
-    return "/".join(fixed)
 
 
 def check_draft(
@@ -108,14 +100,13 @@ def check_draft(
                             f"agents allowed: {', '.join(allowed)}")
         for claim in item.claims:
             try:
-                fixed = _fixed_part(claim)
-                if fixed:
-                    resolve_inside(root, fixed)
+                for head in literal_heads(claim):
+                    if head:
+                        resolve_inside(root, head)
+                validate_claims([claim])
             except PathOutsideWorkspaceError:
                 raise PlanError(f"{where} claims {claim!r}, which is outside the repository") \
                     from None
-            try:
-                validate_claims([claim])
             except PlanError as exc:
                 raise PlanError(f"{where}: {exc}") from None
         try:

@@ -285,9 +285,11 @@ def planner_for(name: str, settings: Settings) -> SpecPlanner:
     profile = resolve_profile(name, settings)
     plans = KINDS[profile.kind].plans
     if plans == "model":
+        from yui_lsp.agents.limits import limits_for
         from yui_lsp.agents.yui import model_planner
 
-        return model_planner(profile)
+        plan = Task(id="plan", title="plan of a spec", agent=name, prompt="plan")
+        return model_planner(profile, limits_for(plan, profile, settings))
     if plans == "headless":
         return HeadlessPlanner(name=name, profile=profile, settings=settings)
     can = [kind for kind, entry in KINDS.items() if entry.plans is not None]

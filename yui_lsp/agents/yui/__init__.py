@@ -18,7 +18,7 @@ from yui_lsp.errors import AgentUnavailableError, PlanError
 from yui_lsp.protocol import Task
 
 if TYPE_CHECKING:
-    from yui_lsp.agents.base import AgentOutcome, AgentRun
+    from yui_lsp.agents.base import AgentOutcome, AgentRun, Limits
     from yui_lsp.agents.yui.planner import ModelPlanner
 
 
@@ -57,14 +57,15 @@ async def run_model_worker(run: AgentRun) -> AgentOutcome:
     return await ModelWorker().run(run)
 
 
-def model_planner(profile: AgentProfile) -> ModelPlanner:
+def model_planner(profile: AgentProfile, limits: Limits) -> ModelPlanner:
     """Yui's model as a planner for the spec runner's ``--planner yui`` (``profile``: the
-    resolved ``yui`` profile); AgentUnavailableError, in one line, when it cannot run."""
+    resolved ``yui`` profile; ``limits``: its time limit); AgentUnavailableError, in one
+    line, when it cannot run."""
     check_model_task(Task(id="plan", prompt="plan", agent="yui"), profile)
     from yui_lsp.agents.yui.planner import ModelPlanner
 
     assert profile.yui is not None
-    return ModelPlanner(profile.yui, {**os.environ, **profile.env})
+    return ModelPlanner(profile.yui, {**os.environ, **profile.env}, limits=limits)
 
 
 __all__ = [

@@ -22,6 +22,8 @@ from pydantic_ai import (
     UsageLimits,
 )
 
+from yui_lsp.agents.base import Limits
+from yui_lsp.agents.limits import within_wall
 from yui_lsp.agents.yui.models import build_model, model_settings
 from yui_lsp.agents.yui.plan_draft import PlanDraft, PlanRequest
 from yui_lsp.config import YuiModelConfig
@@ -109,8 +111,11 @@ class ModelPlanner:
     config: YuiModelConfig
     env: Mapping[str, str] = field(default_factory=dict)
     name: str = "yui"
+    #: Its time limit (``agents.limits.limits_for``), over all its requests together.
+    limits: Limits = field(default_factory=Limits)
 
     async def propose(self, request: Prompted) -> dict[str, Any]:
-        answer = await _ask(request.prompt, _LINKS_INSTRUCTIONS, LinksAnswer, self.config,
-                            self.env)
+        async with within_wall(self.limits, "Yui's planner"):
+            answer = await _ask(request.prompt, _LINKS_INSTRUCTIONS, LinksAnswer,
+                                self.config, self.env)
         return answer.model_dump()
