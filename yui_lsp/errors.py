@@ -6,6 +6,8 @@ a ``YuiError`` never becomes a traceback in front of a user.
 
 from __future__ import annotations
 
+import errno
+
 
 class YuiError(Exception):
     """Base of every error a user can cause or fix."""
@@ -103,9 +105,12 @@ class StateWriteError(YuiError, OSError):
     def __init__(self, path: str, cause: OSError) -> None:
         super().__init__(cause.errno, cause.strerror)
         self.filename = path
+        misplaced = cause.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
         self.message = (
             f"cannot write yui's state file {path}: {cause.strerror or cause}; nothing else "
-            "was changed (free disk space, or make the folder writable, and run again)")
+            "was changed (" + ("move aside what is in its place" if misplaced else
+                               "free disk space, or make the folder writable")
+            + ", and run again)")
 
     def __str__(self) -> str:
         return self.message

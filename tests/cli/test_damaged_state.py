@@ -15,6 +15,8 @@ import pytest
 from tests.cli.conftest import Yui, cli_env, yui_argv
 from tests.support import why_no_private_tmpfs
 
+_REFACTOR_B = ("refactor", "--pattern", "old_name", "--replacement", "x", "--files", "src/b.py")
+
 
 def _said_plainly(out: str) -> None:
     assert "internal error" not in out and "Traceback" not in out, out
@@ -31,8 +33,7 @@ def test_a_journal_that_does_not_add_up_is_named_and_kept(repo: Path, yui: Yui) 
     del body["pack_size"]  # not a crash's doing: a torn manifest does not parse at all
     (journal / "manifest.json").write_text(json.dumps(body))
 
-    for args in (("recover",), ("refactor", "--pattern", "old_name", "--replacement", "x",
-                                "--files", "src/b.py")):
+    for args in (("recover",), _REFACTOR_B):
         failed = yui(*args)
         _said_plainly(failed.stdout + failed.stderr)
         assert failed.code == 2
@@ -110,3 +111,24 @@ def test_a_full_disk_under_yui_state_is_said_plainly_and_touches_no_file(
                                     or "database or disk is full" in out
                                     or "disk I/O error" in out), out
     assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"
+
+
+def test_the_cli_log_follows_no_symlink_and_says_what_is_in_its_place(
+        repo: Path, tmp_path: Path, yui: Yui) -> None:
+    logs = repo / ".yui" / "logs"
+    logs.mkdir(parents=True, mode=0o700)
+    outside = tmp_path / "outside.txt"
+    (logs / "yui.log").symlink_to(outside)  # as a repository could carry it
+    refused = yui(*_REFACTOR_B)
+    _said_plainly(refused.stdout + refused.stderr)
+    assert refused.code == 2 and "yui.log is a symlink" in refused.stderr, refused.stderr
+    assert not outside.exists(), "nothing was written through the link"
+    assert (repo / "src" / "b.py").read_text() == "from old_name import thing  # b\n"
+
+    (logs / "yui.log").unlink()
+    (logs / "yui.log").mkdir()
+    misplaced = yui(*_REFACTOR_B)
+    _said_plainly(misplaced.stdout + misplaced.stderr)
+    assert misplaced.code == 2
+    assert "cannot write yui's state file .yui/logs/yui.log: Is a directory" \
+        in misplaced.stderr and "move aside what is in its place" in misplaced.stderr

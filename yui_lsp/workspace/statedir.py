@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
 from yui_lsp.errors import StateWriteError, UntrustedStateError, WorkspaceNotFoundError
 
@@ -163,6 +164,15 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
             fsync_dir(path.parent)
     except OSError as exc:
         raise StateWriteError(_shown(path), exc) from exc
+
+
+def open_log(path: Path) -> TextIO:
+    """The log file ``path`` under ``.yui/``, opened owner-only for appending."""
+    try:
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except OSError as exc:
+        raise StateWriteError(_shown(path), exc) from None
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 def _shown(path: Path) -> str:
