@@ -96,21 +96,19 @@ class UntrustedStateError(YuiError):
     """A file under ``.yui/`` that someone other than its owner could have written."""
 
 
-class StateWriteError(YuiError, OSError):
-    """A file under ``.yui/`` could not be written (disk full, read-only, I/O error).
-
-    Still an ``OSError`` with the system's errno, for code that handles those.
+class StateFileError(YuiError, OSError):
+    """A file under ``.yui/`` could not be written or used (disk full, read-only, a folder
+    in its place). Still an ``OSError`` with the system's errno, for code that handles those.
     """
 
-    def __init__(self, path: str, cause: OSError) -> None:
+    def __init__(self, path: str, cause: OSError, action: str = "write") -> None:
         super().__init__(cause.errno, cause.strerror)
         self.filename = path
         misplaced = cause.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
-        self.message = (
-            f"cannot write yui's state file {path}: {cause.strerror or cause}; nothing else "
-            "was changed (" + ("move aside what is in its place" if misplaced else
-                               "free disk space, or make the folder writable")
-            + ", and run again)")
+        advice = "move aside what is in its place" if misplaced else \
+            "free disk space, or make the folder writable"
+        self.message = (f"cannot {action} yui's state file {path}: {cause.strerror or cause} "
+                        f"({advice}, and run again)")
 
     def __str__(self) -> str:
         return self.message

@@ -3,6 +3,7 @@ to do, nothing of the user's lost, never an internal error."""
 
 from __future__ import annotations
 
+import errno
 import json
 import shlex
 import shutil
@@ -14,6 +15,7 @@ import pytest
 
 from tests.cli.conftest import Yui, cli_env, yui_argv
 from tests.support import why_no_private_tmpfs
+from yui_lsp.workspace.statefault import state_fault
 
 _REFACTOR_B = ("refactor", "--pattern", "old_name", "--replacement", "x", "--files", "src/b.py")
 
@@ -132,3 +134,37 @@ def test_the_cli_log_follows_no_symlink_and_says_what_is_in_its_place(
     assert misplaced.code == 2
     assert "cannot write yui's state file .yui/logs/yui.log: Is a directory" \
         in misplaced.stderr and "move aside what is in its place" in misplaced.stderr
+
+
+def test_a_state_entry_of_the_wrong_kind_is_named_and_kept(repo: Path, yui: Yui) -> None:
+    done = yui("refactor", "--pattern", "old_name", "--replacement", "new_name",
+               "--files", "src/a.py")
+    assert done.code == 0, done.stderr
+    state = repo / ".yui"
+    shutil.rmtree(state / "tasks")
+    (state / "tasks").write_text("a file where yui keeps a folder\n")
+    (state / "tasks").chmod(0o600)
+    shutil.rmtree(state / "backups" / "refactor-1")
+    (state / "backups" / "refactor-1").write_text("not a backup\n")
+    (state / "backups" / "refactor-1").chmod(0o600)
+
+    run = yui(*_REFACTOR_B)
+    _said_plainly(run.stdout + run.stderr)
+    assert run.code == 2
+    assert "cannot use yui's state file .yui/tasks: Not a directory (move aside what is in " \
+        "its place" in run.stderr, run.stderr
+    undone = yui("undo", "refactor-1")
+    _said_plainly(undone.stdout + undone.stderr)
+    assert undone.code == 2 and ".yui/backups/refactor-1: Not a directory" in undone.stderr
+    assert (state / "tasks").read_text() == "a file where yui keeps a folder\n"
+    assert (repo / "src" / "a.py").read_text() == "from new_name import thing  # a\n"
+
+
+def test_only_fixable_system_errors_under_yui_state_are_called_the_users() -> None:
+    full = OSError(errno.ENOSPC, "No space left on device", "/w/.yui/audit.jsonl")
+    assert str(state_fault(full)) == (
+        "cannot use yui's state file .yui/audit.jsonl: No space left on device (free disk "
+        "space, or make the folder writable, and run again)")
+    assert state_fault(OSError(errno.ENOSPC, "No space", "/w/src/a.py")) is None
+    assert state_fault(OSError(errno.EBADF, "Bad file descriptor", "/w/.yui/x")) is None
+    assert state_fault(ValueError("not an OSError")) is None

@@ -19,7 +19,7 @@ from tests.support import why_no_private_tmpfs
 from tests.workspace.apply_worker import new_files, old_files
 from tests.workspace.conftest import make_repo, run_git
 from tests.workspace.test_apply import leftovers, snapshot
-from yui_lsp.errors import StateWriteError
+from yui_lsp.errors import StateFileError
 from yui_lsp.workspace import recover, state_dir, statedir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ def test_a_state_file_the_disk_has_no_room_for_is_a_plain_error_and_leaves_no_te
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    with mock.patch("os.fsync", full), pytest.raises(StateWriteError) as raised:
+    with mock.patch("os.fsync", full), pytest.raises(StateFileError) as raised:
         statedir.write_durably(target, b"new")
     assert isinstance(raised.value, OSError) and raised.value.errno == errno.ENOSPC
     assert str(raised.value).startswith(

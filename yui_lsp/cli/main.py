@@ -365,6 +365,10 @@ def _first_user_error(exc: BaseException) -> YuiError | None:
     """The YuiError inside ``exc`` (task groups wrap what their bodies raise)."""
     if isinstance(exc, YuiError):
         return exc
+    if isinstance(exc, OSError):
+        from yui_lsp.workspace.statefault import state_fault
+
+        return state_fault(exc)  # yui's state in the way: the user's to fix
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
             found = _first_user_error(inner)

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-from yui_lsp.errors import StateWriteError, UntrustedStateError, WorkspaceNotFoundError
+from yui_lsp.errors import StateFileError, UntrustedStateError, WorkspaceNotFoundError
 
 STATE_DIR_NAME = ".yui"
 _EXCLUDE_LINE = ".yui/"
@@ -163,7 +163,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
         if durable:
             fsync_dir(path.parent)
     except OSError as exc:
-        raise StateWriteError(_shown(path), exc) from exc
+        raise StateFileError(shown(path), exc) from exc
 
 
 def open_log(path: Path) -> TextIO:
@@ -171,12 +171,12 @@ def open_log(path: Path) -> TextIO:
     try:
         fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     except OSError as exc:
-        raise StateWriteError(_shown(path), exc) from None
+        raise StateFileError(shown(path), exc) from None
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
-def _shown(path: Path) -> str:
-    """``path`` from ``.yui/`` on, as the user knows it."""
+def shown(path: Path) -> str:
+    """``path`` from ``.yui/`` on, as the user knows it (as it is when not under ``.yui/``)."""
     parts = path.parts
     if STATE_DIR_NAME in parts:
         return "/".join(parts[len(parts) - parts[::-1].index(STATE_DIR_NAME) - 1:])
