@@ -168,3 +168,21 @@ def test_only_fixable_system_errors_under_yui_state_are_called_the_users() -> No
     assert state_fault(OSError(errno.ENOSPC, "No space", "/w/src/a.py")) is None
     assert state_fault(OSError(errno.EBADF, "Bad file descriptor", "/w/.yui/x")) is None
     assert state_fault(ValueError("not an OSError")) is None
+
+
+def test_a_run_after_a_cut_audit_line_starts_on_a_line_of_its_own(repo: Path, yui: Yui) -> None:
+    first = yui("refactor", "--pattern", "old_name", "--replacement", "new_name",
+                "--files", "src/a.py")
+    assert first.code == 0, first.stderr
+    audit = repo / ".yui" / "audit.jsonl"
+    with audit.open("a") as fh:
+        fh.write('{"timestamp":"2026-11-29T16:3')  # a power cut in the middle of a line
+    second = yui(*_REFACTOR_B)
+    assert second.code == 0, second.stderr
+    lines = audit.read_text().splitlines()
+    assert '{"timestamp":"2026-11-29T16:3' in lines, "the cut line is kept as it was"
+    parsed = [json.loads(line) for line in lines if line != '{"timestamp":"2026-11-29T16:3']
+    assert {m["task_id"] for m in parsed if m.get("type") == "task_update"} == {
+        "refactor-1", "refactor-1-r2"}
+    assert any(m.get("status") == "pending" and m["task_id"] == "refactor-1-r2"
+               for m in parsed), "the second run's first message is whole"

@@ -22,8 +22,17 @@ class AuditLog:
         self.path = path
         # O_APPEND keeps lines from several coordinators whole: each batch is one write().
         # Owner-only, and never through a symlink someone left there.
-        self._fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        self._fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         self._pending: list[Message] = []
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        # A crash or power cut can leave the last line cut short: the next line would be
+        # glued to it and lost to every reader. The cut line is kept, on a line of its own.
+        # (Another coordinator's append is one write(), whole before and after this check.)
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            os.write(self._fd, b"\n")
 
     def __call__(self, message: Message) -> bool:
         """Take ``message`` in; False when the audit does not keep its kind: a whole lease
