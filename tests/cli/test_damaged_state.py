@@ -186,3 +186,31 @@ def test_a_run_after_a_cut_audit_line_starts_on_a_line_of_its_own(repo: Path, yu
         "refactor-1", "refactor-1-r2"}
     assert any(m.get("status") == "pending" and m["task_id"] == "refactor-1-r2"
                for m in parsed), "the second run's first message is whole"
+
+
+def test_a_dead_coordinators_entry_removes_only_yui_files_and_a_socket(
+        repo: Path, tmp_path: Path, yui: Yui) -> None:
+    # Entries as a cloned repository, or a hand copy, could carry them: owner-only, dead pid.
+    folder = repo / ".yui" / "coordinators"
+    folder.mkdir(parents=True, mode=0o700)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n")
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}\n")
+    dead = {"pid": 2**22 + 1, "host": socket.gethostname(), "started_at": "2026-01-01",
+            "kind": "cli"}
+    entries = {
+        "cli-dead-1": {**dead, "coordinator_id": "cli-dead-1", "socket": str(precious)},
+        "cli-dead-2": {**dead, "coordinator_id": str(tmp_path / "elsewhere"),
+                       "socket": str(tmp_path / "none.sock")},
+    }
+    for name, entry in entries.items():
+        (folder / f"{name}.json").write_text(json.dumps(entry))
+        (folder / f"{name}.json").chmod(0o600)
+
+    answer = yui("cancel", "nothing")
+    _said_plainly(answer.stdout + answer.stderr)
+    assert answer.code == 2 and "no task with id 'nothing'" in answer.stderr
+    assert precious.read_text() == "keep me\n", "a file named as the socket is not removed"
+    assert elsewhere.exists(), "an id with a path in it names nothing to remove"
+    assert not (folder / "cli-dead-1.json").exists(), "the dead entry itself is cleaned up"

@@ -13,13 +13,14 @@ import contextlib
 import json
 import os
 import socket
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 from anyio.abc import SocketStream
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from yui_lsp.coordinator import glance
 from yui_lsp.coordinator.rundir import socket_path
@@ -34,7 +35,8 @@ ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 class CoordinatorEntry(BaseModel):
     """A live coordinator as registered under ``.yui/coordinators/``."""
 
-    coordinator_id: str
+    #: Names its files under ``.yui/``: no path separator, nothing to walk out with.
+    coordinator_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     pid: int
     host: str
     socket: str
@@ -72,6 +74,8 @@ def live_coordinators(root: Path) -> list[CoordinatorEntry]:
             entry = CoordinatorEntry.model_validate(glance.read_json(path))
         except ValidationError:
             continue
+        if entry.coordinator_id != path.stem:
+            continue  # not how yui writes an entry: nothing it names is touched
         if glance.alive_here(entry.host, entry.pid):
             entries.append(entry)
         else:
@@ -83,10 +87,13 @@ def _remove_entry(root: Path, coordinator_id: str, sock: str) -> None:
     for path in (
         _yui_dir(root) / "coordinators" / f"{coordinator_id}.json",
         _yui_dir(root) / "tasks" / f"{coordinator_id}.json",
-        Path(sock),
     ):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+    # The entry names its socket; whatever else is at that path is not yui's to remove.
+    with contextlib.suppress(OSError, ValueError):  # gone already, or no path at all
+        if stat.S_ISSOCK(os.lstat(sock).st_mode):
+            os.unlink(sock)
 
 
 def all_tasks(root: Path) -> list[TaskInfo]:
