@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Yui, cli_env, yui_argv
-from tests.support import why_no_private_tmpfs
+from tests.cli.conftest import Yui, cli_env, shell_task, yui_argv
+from tests.support import wait_for, why_no_private_tmpfs
 from yui_lsp.workspace.statefault import state_fault
 
 _REFACTOR_B = ("refactor", "--pattern", "old_name", "--replacement", "x", "--files", "src/b.py")
@@ -214,3 +216,28 @@ def test_a_dead_coordinators_entry_removes_only_yui_files_and_a_socket(
     assert precious.read_text() == "keep me\n", "a file named as the socket is not removed"
     assert elsewhere.exists(), "an id with a path in it names nothing to remove"
     assert not (folder / "cli-dead-1.json").exists(), "the dead entry itself is cleaned up"
+
+
+def _lists_running(repo: Path, task_id: str) -> bool:
+    return any(f'"id":"{task_id}"' in p.read_text() and '"status":"running"' in p.read_text()
+               for p in (repo / ".yui" / "tasks").glob("*.json"))
+
+
+def test_cancel_of_a_task_whose_coordinator_is_stopped_says_so(
+        repo: Path, tmp_path: Path, yui: Yui) -> None:
+    (repo / "slow.toml").write_text(shell_task(
+        "slow", "import time; time.sleep(60)", ["out/**"]))
+    run = subprocess.Popen(yui_argv("run", "slow.toml"), cwd=repo, env=cli_env(tmp_path),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _lists_running(repo, "slow"))
+        os.kill(run.pid, signal.SIGSTOP)  # as Ctrl-Z in the terminal running it
+        stopped = yui("cancel", "slow")
+        assert stopped.code == 2, stopped.stdout + stopped.stderr
+        assert f"belongs to the yui cli process pid {run.pid}, which did not answer" \
+            in stopped.stderr and "kill -CONT" in stopped.stderr, stopped.stderr
+        assert "no task with id" not in stopped.stderr
+    finally:
+        os.kill(run.pid, signal.SIGCONT)
+        run.terminate()
+        run.wait(timeout=30)

@@ -44,6 +44,14 @@ class CoordinatorEntry(BaseModel):
     kind: str = "cli"
 
 
+class CoordinatorSilentError(YuiError):
+    """The coordinator owning a task is alive but does not answer its control socket."""
+
+
+#: How long a coordinator has to answer a control request.
+_ANSWER_S = 5.0
+
+
 def _yui_dir(root: Path) -> Path:
     return root / ".yui"
 
@@ -110,7 +118,7 @@ def all_tasks(root: Path) -> list[TaskInfo]:
 
 async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str, Any]:
     """Send one request to a coordinator's control socket and return its answer."""
-    with anyio.fail_after(5):
+    with anyio.fail_after(_ANSWER_S):
         stream = await anyio.connect_unix(entry.socket)
         async with stream:
             await stream.send(json.dumps(payload).encode() + b"\n")
@@ -124,16 +132,34 @@ async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str,
 
 async def control(root: Path, op: str, task_id: str) -> dict[str, Any]:
     """Ask whichever live coordinator owns ``task_id`` to ``op`` it (cancel, retry)."""
+    silent: list[CoordinatorEntry] = []
     for entry in live_coordinators(root):
         try:
             answer = await request(entry, {"op": op, "task_id": task_id})
-        except (OSError, TimeoutError, ValueError, anyio.EndOfStream):
+        except TimeoutError:
+            silent.append(entry)
+            continue
+        except (OSError, ValueError, anyio.EndOfStream):
             continue
         if answer.get("ok"):
             return answer
         if answer.get("error") and answer.get("code") != "unknown_task":
             raise YuiError(str(answer["error"]))
+    for entry in silent:
+        if _lists(root, entry, task_id):
+            raise CoordinatorSilentError(
+                f"task {task_id!r} belongs to the yui {entry.kind} process pid {entry.pid}, "
+                f"which did not answer within {_ANSWER_S:.0f} s (stopped, e.g. with Ctrl-Z? "
+                f"resume it with `fg` or `kill -CONT {entry.pid}`); it may still {op} the task "
+                "when it resumes")
     raise UnknownTaskError(task_id)
+
+
+def _lists(root: Path, entry: CoordinatorEntry, task_id: str) -> bool:
+    table = glance.read_json(_yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json")
+    return isinstance(table, list) and any(
+        isinstance(item, dict) and isinstance(item.get("task"), dict)
+        and item["task"].get("id") == task_id for item in table)
 
 
 class DomainMembership:
@@ -186,7 +212,7 @@ class DomainMembership:
         async def answer(stream: SocketStream) -> None:
             async with stream:
                 try:
-                    with anyio.fail_after(5):
+                    with anyio.fail_after(_ANSWER_S):
                         data = b""
                         while not data.endswith(b"\n") and len(data) < 65536:
                             data += await stream.receive(65536)
