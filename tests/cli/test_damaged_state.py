@@ -86,7 +86,7 @@ def test_status_since_longer_ago_than_dates_go_lists_everything_and_says_since_w
     done = yui("refactor", "--pattern", "old_name", "--replacement", "new_name",
                "--files", "src/a.py")
     assert done.code == 0, done.stderr
-    for far in ("999999d", "99999999999999999999h"):
+    for far in ("999999d", "99999999999999999999h", "0001-01-01"):
         listed = yui("status", "--since", far)
         _said_plainly(listed.stdout + listed.stderr)
         assert listed.code == 0 and "refactor-1" in listed.stdout, listed.stdout
@@ -241,3 +241,23 @@ def test_cancel_of_a_task_whose_coordinator_is_stopped_says_so(
         os.kill(run.pid, signal.SIGCONT)
         run.terminate()
         run.wait(timeout=30)
+
+
+def test_a_regex_refactor_whose_replacement_names_no_group_is_refused_before_it_runs(
+        repo: Path, yui: Yui) -> None:
+    (repo / "plan.toml").write_text(
+        '[[task]]\nid = "r"\nagent = "refactor"\n[task.refactor]\npattern = "(old)_name"\n'
+        'replacement = "\\\\2"\nregex = true\nfiles = ["src/a.py"]\n')
+    cases = {
+        ("refactor", "--pattern", "(?P<x>old)", "--replacement", "\\g<y>", "--files",
+         "src/a.py", "--regex"): "unknown group name 'y'",
+        ("refactor", "--pattern", "a{99999999999}", "--replacement", "b", "--files",
+         "src/a.py", "--regex"): "the repetition number is too large",
+        ("run", "plan.toml"): "plan.toml: task 'r': refactor: invalid regex pattern or "
+                              "replacement: invalid group reference 2",
+    }
+    for args, said in cases.items():
+        refused = yui(*args)
+        _said_plainly(refused.stdout + refused.stderr)
+        assert refused.code == 2 and said in refused.stderr, refused.stdout + refused.stderr
+    assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"

@@ -51,7 +51,10 @@ def parse_since(text: str) -> datetime:
     except ValueError:
         raise YuiError(f"--since {text!r}: give a duration (30m, 2h, 7d) or a date "
                        "(2026-01-15 or 2026-01-15T10:30)") from None
-    return moment if moment.tzinfo else moment.astimezone()
+    try:
+        return moment if moment.tzinfo else moment.astimezone()
+    except (ValueError, OverflowError):  # at the first day dates have: everything
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _recent_title(since: datetime | None, show_all: bool) -> str:
