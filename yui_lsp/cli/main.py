@@ -362,19 +362,11 @@ def _glance(args: argparse.Namespace, root: Path, console: Console) -> int:
 
 
 def _first_user_error(exc: BaseException) -> YuiError | None:
-    """The YuiError inside ``exc`` (task groups wrap what their bodies raise)."""
-    if isinstance(exc, YuiError):
-        return exc
-    if isinstance(exc, OSError):
-        from yui_lsp.workspace.statefault import state_fault
+    """The YuiError inside ``exc`` (task groups wrap what their bodies raise), or yui's
+    state in the way (a full disk, a folder where a file belongs): the user's to fix."""
+    from yui_lsp.workspace.statefault import first_user_error
 
-        return state_fault(exc)  # yui's state in the way: the user's to fix
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _first_user_error(inner)
-            if found is not None:
-                return found
-    return None
+    return first_user_error(exc)
 
 
 def _lsp(argv: Sequence[str]) -> int:

@@ -1,7 +1,8 @@
 """A system error about yui's own state under ``.yui/`` is the user's to fix: said as such.
 
-Front ends ask :func:`state_fault` before calling an ``OSError`` internal: a folder where a
-state file belongs (or the other way round), a full or read-only disk, permissions.
+Front ends ask :func:`first_user_error` (or :func:`state_fault`) before calling an error
+internal: a folder where a state file belongs (or the other way round), a full or read-only
+disk, permissions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import errno
 import os
 from pathlib import Path
 
-from yui_lsp.errors import StateFileError
+from yui_lsp.errors import StateFileError, YuiError
 from yui_lsp.workspace.statedir import STATE_DIR_NAME, shown
 
 #: What a user can fix about a path: what is in its place, room on the disk, permissions.
@@ -37,3 +38,17 @@ def _in_the_way(path: Path, exc: OSError) -> Path:
             if os.path.lexists(folder) and not folder.is_dir():
                 return folder
     return path
+
+
+def first_user_error(exc: BaseException) -> YuiError | None:
+    """The error inside ``exc`` that the user can act on (task groups wrap what they raise)."""
+    if isinstance(exc, YuiError):
+        return exc
+    if isinstance(exc, OSError):
+        return state_fault(exc)
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = first_user_error(inner)
+            if found is not None:
+                return found
+    return None
