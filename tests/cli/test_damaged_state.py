@@ -261,3 +261,4 @@ def test_a_regex_refactor_whose_replacement_names_no_group_is_refused_before_it_
         _said_plainly(refused.stdout + refused.stderr)
         assert refused.code == 2 and said in refused.stderr, refused.stdout + refused.stderr
     assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"
+

@@ -16,8 +16,9 @@ from tests.support import git
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager, glance
 from yui_lsp.coordinator.glance import HistoryUnavailableError
-from yui_lsp.coordinator.history import History
-from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskStatus
+from yui_lsp.coordinator.history import History, HistoryEntry
+from yui_lsp.coordinator.services import HistoryWriter
+from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskInfo, TaskStatus
 from yui_lsp.workspace import DiskReader, undo
 
 
@@ -182,3 +183,28 @@ def test_a_folder_where_the_history_belongs_is_said_not_taken_for_damage(
     with pytest.raises(HistoryUnavailableError, match="cannot be used now"):
         glance.history(tmp_path)
     assert (tmp_path / ".yui" / "history.sqlite3").is_dir()
+
+
+async def test_the_history_writer_keeps_states_a_full_disk_refused_until_it_has_room(
+        tmp_path: Path) -> None:
+    history = History(tmp_path)
+    writer = HistoryWriter(history)
+    try:
+        history.reserve("c", ["t"])
+        pages = history._conn().execute("PRAGMA page_count").fetchone()[0]
+        history._conn().execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+
+        def entry(status: TaskStatus) -> HistoryEntry:
+            info = TaskInfo(task=Task(id="t", title="t", prompt="x" * 20_000), status=status,
+                            coordinator_id="c")
+            return HistoryEntry(info=info, metrics={}, log_path="")
+
+        writer.note("t", lambda: entry(TaskStatus.RUNNING))
+        assert await writer.flush() is False, "refused, not raised: the tasks go on"
+        writer.note("t", lambda: entry(TaskStatus.COMPLETED))  # a newer state meanwhile
+        history._conn().execute(f"PRAGMA max_page_count = {pages * 100}")  # room again
+        assert await writer.flush() is True
+        recorded = history.get("t")
+        assert recorded is not None and recorded.info.status is TaskStatus.COMPLETED
+    finally:
+        history.close()

@@ -24,6 +24,8 @@ class AuditLog:
         # Owner-only, and never through a symlink someone left there.
         self._fd = open_private(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         self._pending: list[Message] = []
+        #: Whether the last write may have left a line cut short (a full disk).
+        self._cut = False
         self._end_torn_line()
 
     def _end_torn_line(self) -> None:
@@ -48,11 +50,21 @@ class AuditLog:
         batch, self._pending = self._pending, []
         return batch
 
+    def give_back(self, batch: list[Message]) -> None:
+        """Take ``batch`` in again, before what came since (its write failed)."""
+        self._pending[:0] = batch
+
     def write(self, batch: list[Message]) -> None:
         """Append ``batch`` (blocking: call it from a worker thread)."""
         if batch and self._fd >= 0:
             lines = "".join(redact(m.model_dump_json()) + "\n" for m in batch)
-            os.write(self._fd, lines.encode("utf-8"))
+            data = lines.encode("utf-8")
+            if self._cut:
+                data = b"\n" + data  # after a write the disk cut short
+            self._cut = True  # until the whole batch is down
+            while data:
+                data = data[os.write(self._fd, data):]
+            self._cut = False
 
     def close(self) -> None:
         if self._fd >= 0:
