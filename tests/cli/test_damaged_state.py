@@ -262,3 +262,18 @@ def test_a_regex_refactor_whose_replacement_names_no_group_is_refused_before_it_
         assert refused.code == 2 and said in refused.stderr, refused.stdout + refused.stderr
     assert (repo / "src" / "a.py").read_text() == "from old_name import thing  # a\n"
 
+
+
+def test_locks_says_a_lease_file_it_cannot_read_instead_of_no_leases_alone(
+        repo: Path, yui: Yui) -> None:
+    locks = repo / ".yui" / "locks"
+    locks.mkdir(parents=True, mode=0o700)
+    cut = '[{"file_path": "src/a.py", "locked_by": "t", "lock_'  # cut short by hand or disk
+    (locks / "t.json").write_text(cut)
+    (locks / "t.json").chmod(0o600)
+    listed = yui("locks")
+    _said_plainly(listed.stdout + listed.stderr)
+    assert listed.code == 0 and "no leases held" in listed.stdout
+    assert ".yui/locks/t.json cannot be read as leases; yui takes it as holding no file" \
+        in listed.stderr.replace("\n", " "), listed.stderr
+    assert (locks / "t.json").read_text() == cut

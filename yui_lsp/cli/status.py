@@ -148,6 +148,11 @@ def locks(root: Path, console: Console, json_mode: bool) -> int:
     """Who holds which lease, until when (expired leases and dead owners' are not shown)."""
     now = _now()
     records = glance.leases(root, now)
+    for name in glance.unreadable_leases(root):
+        # Said, not fatal: yui takes it as holding nothing, which the user should know.
+        Console(stderr=True).print(
+            f"yui: {name} cannot be read as leases; yui takes it as holding no file (look at "
+            "it, then delete it)", highlight=False, markup=False)
     if json_mode:
         for record in records:
             sys.stdout.write(json.dumps(record) + "\n")

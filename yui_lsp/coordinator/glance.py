@@ -228,6 +228,12 @@ def leases(root: Path, now: datetime | None = None) -> list[Record]:
     return sorted(found, key=lambda r: (str(r.get("file_path")), str(r.get("locked_by"))))
 
 
+def unreadable_leases(root: Path) -> list[str]:
+    """Lease files under ``.yui/locks`` that hold no lease table (damaged, or by hand)."""
+    return [f"{STATE_DIR_NAME}/locks/{path.name}" for path in _json_files(_state(root) / "locks")
+            if not isinstance(read_json(path), list) and os.path.lexists(path)]
+
+
 def parse_time(text: object) -> datetime:
     """A protocol timestamp (ISO 8601, UTC ``Z``) as an aware datetime."""
     if not isinstance(text, str):
