@@ -3,6 +3,7 @@ to do, nothing of the user's lost, never an internal error."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -11,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -223,24 +225,42 @@ def _lists_running(repo: Path, task_id: str) -> bool:
                for p in (repo / ".yui" / "tasks").glob("*.json"))
 
 
-def test_cancel_of_a_task_whose_coordinator_is_stopped_says_so(
-        repo: Path, tmp_path: Path, yui: Yui) -> None:
+@contextlib.contextmanager
+def _running_slow(repo: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`yui run` of a task that sleeps, running until the block ends."""
     (repo / "slow.toml").write_text(shell_task(
         "slow", "import time; time.sleep(60)", ["out/**"]))
     run = subprocess.Popen(yui_argv("run", "slow.toml"), cwd=repo, env=cli_env(tmp_path),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _lists_running(repo, "slow"))
-        os.kill(run.pid, signal.SIGSTOP)  # as Ctrl-Z in the terminal running it
-        stopped = yui("cancel", "slow")
-        assert stopped.code == 2, stopped.stdout + stopped.stderr
-        assert f"belongs to the yui cli process pid {run.pid}, which did not answer" \
-            in stopped.stderr and "kill -CONT" in stopped.stderr, stopped.stderr
-        assert "no task with id" not in stopped.stderr
+        yield run
     finally:
         os.kill(run.pid, signal.SIGCONT)
         run.terminate()
         run.wait(timeout=30)
+
+
+def test_cancel_of_a_task_whose_coordinator_is_stopped_says_so(
+        repo: Path, tmp_path: Path, yui: Yui) -> None:
+    with _running_slow(repo, tmp_path) as run:
+        os.kill(run.pid, signal.SIGSTOP)  # as Ctrl-Z in the terminal running it
+        stopped = yui("cancel", "slow")
+    assert stopped.code == 2, stopped.stdout + stopped.stderr
+    assert f"belongs to the yui cli process pid {run.pid}, which did not answer" \
+        in stopped.stderr and "kill -CONT" in stopped.stderr, stopped.stderr
+    assert "no task with id" not in stopped.stderr
+
+
+def test_cancel_of_a_task_whose_coordinator_lost_its_socket_says_so(
+        repo: Path, tmp_path: Path, yui: Yui) -> None:
+    with _running_slow(repo, tmp_path) as run:
+        (entry,) = (repo / ".yui" / "coordinators").glob("*.json")
+        Path(json.loads(entry.read_text())["socket"]).unlink()  # as a /tmp cleaner does
+        lost = yui("cancel", "slow")
+    assert lost.code == 2, lost.stdout + lost.stderr
+    assert f"belongs to the yui cli process pid {run.pid}, which cannot be reached at " \
+        "its control socket" in lost.stderr, lost.stderr
 
 
 def test_a_regex_refactor_whose_replacement_names_no_group_is_refused_before_it_runs(

@@ -132,26 +132,31 @@ async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str,
 
 async def control(root: Path, op: str, task_id: str) -> dict[str, Any]:
     """Ask whichever live coordinator owns ``task_id`` to ``op`` it (cancel, retry)."""
-    silent: list[CoordinatorEntry] = []
+    silent: list[tuple[CoordinatorEntry, str]] = []
     for entry in live_coordinators(root):
         try:
             answer = await request(entry, {"op": op, "task_id": task_id})
         except TimeoutError:
-            silent.append(entry)
+            silent.append((entry, f"did not answer within {_ANSWER_S:.0f} s (stopped, e.g. "
+                                  f"with Ctrl-Z? resume it with `fg` or `kill -CONT "
+                                  f"{entry.pid}`); it may still {op} the task when it resumes"))
             continue
-        except (OSError, ValueError, anyio.EndOfStream):
+        except OSError as exc:
+            silent.append((entry, f"cannot be reached at its control socket {entry.socket} "
+                                  f"({exc.strerror or exc}; was it deleted?); end that process "
+                                  "to stop its tasks"))
+            continue
+        except (ValueError, anyio.EndOfStream):
             continue
         if answer.get("ok"):
             return answer
         if answer.get("error") and answer.get("code") != "unknown_task":
             raise YuiError(str(answer["error"]))
-    for entry in silent:
+    for entry, why in silent:
         if _lists(root, entry, task_id):
             raise CoordinatorSilentError(
                 f"task {task_id!r} belongs to the yui {entry.kind} process pid {entry.pid}, "
-                f"which did not answer within {_ANSWER_S:.0f} s (stopped, e.g. with Ctrl-Z? "
-                f"resume it with `fg` or `kill -CONT {entry.pid}`); it may still {op} the task "
-                "when it resumes")
+                f"which {why}")
     raise UnknownTaskError(task_id)
 
 
