@@ -159,16 +159,19 @@ class CoordinatorHost:
         except Exception as exc:
             # A folder that cannot be hosted (a missing folder, a .yui/ that is someone
             # else's, a full disk) must not take the others down; the user is told why.
-            self._say_stopped(root, exc, "cannot coordinate tasks in")
+            self._say_stopped(root, exc, "cannot coordinate tasks in", started=False)
 
-    def _say_stopped(self, root: Path, exc: Exception, what: str) -> None:
+    def _say_stopped(self, root: Path, exc: Exception, what: str, *, started: bool) -> None:
         said = first_user_error(exc)
         if said is None:
             log.exception("%s %s", what, root)
         else:
             log.warning("%s %s: %s", what, root, said)
+        # A user error met at start says itself (it names the folder when that matters).
+        message = f"yui: {said}" if said is not None and not started else \
+            f"yui: {what} {root}: {said or exc}"
         self.server.window_show_message(lsp.ShowMessageParams(
-            type=lsp.MessageType.Error, message=f"yui: {what} {root}: {said or exc}"))
+            type=lsp.MessageType.Error, message=message))
 
     def remove_folder(self, uri: str) -> None:
         folder = self.folders.get(uri)
@@ -206,7 +209,7 @@ class CoordinatorHost:
             if not started:
                 raise  # said by add_folder
             # One folder's coordinator failing must not stop the other folders' ones.
-            self._say_stopped(root, exc, "stopped coordinating tasks in")
+            self._say_stopped(root, exc, "stopped coordinating tasks in", started=True)
         finally:
             self.folders.pop(uri, None)
 
