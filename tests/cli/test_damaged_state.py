@@ -203,10 +203,13 @@ def test_a_dead_coordinators_entry_removes_only_yui_files_and_a_socket(
     elsewhere.write_text("{}\n")
     dead = {"pid": 2**22 + 1, "host": socket.gethostname(), "started_at": "2026-01-01",
             "kind": "cli"}
+    bus = socket.socket(socket.AF_UNIX)  # another program's socket, as a session bus is
+    bus.bind(str(tmp_path / "bus"))
     entries = {
         "cli-dead-1": {**dead, "coordinator_id": "cli-dead-1", "socket": str(precious)},
         "cli-dead-2": {**dead, "coordinator_id": str(tmp_path / "elsewhere"),
                        "socket": str(tmp_path / "none.sock")},
+        "cli-dead-3": {**dead, "coordinator_id": "cli-dead-3", "socket": str(tmp_path / "bus")},
     }
     for name, entry in entries.items():
         (folder / f"{name}.json").write_text(json.dumps(entry))
@@ -217,7 +220,10 @@ def test_a_dead_coordinators_entry_removes_only_yui_files_and_a_socket(
     assert answer.code == 2 and "no task with id 'nothing'" in answer.stderr
     assert precious.read_text() == "keep me\n", "a file named as the socket is not removed"
     assert elsewhere.exists(), "an id with a path in it names nothing to remove"
+    assert (tmp_path / "bus").exists(), "a socket yui did not make for the entry stays"
+    bus.close()
     assert not (folder / "cli-dead-1.json").exists(), "the dead entry itself is cleaned up"
+    assert not (folder / "cli-dead-3.json").exists()
 
 
 def _lists_running(repo: Path, task_id: str) -> bool:

@@ -98,8 +98,11 @@ def _remove_entry(root: Path, coordinator_id: str, sock: str) -> None:
     ):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-    # The entry names its socket; whatever else is at that path is not yui's to remove.
-    with contextlib.suppress(OSError, ValueError):  # gone already, or no path at all
+    # Only the socket yui made for this entry: an entry is a file in the repository (a clone
+    # can carry one) and could name any socket of the user's (a desktop bus, an agent's).
+    if sock != str(socket_path(root, coordinator_id)):
+        return
+    with contextlib.suppress(OSError, ValueError):  # gone already
         if stat.S_ISSOCK(os.lstat(sock).st_mode):
             os.unlink(sock)
 
