@@ -109,7 +109,7 @@ def test_a_submitted_task_shows_in_the_statusline_and_its_result_lands_in_the_bu
         "vim.tbl_contains(vim.api.nvim_buf_get_lines(a[1], 0, -1, false), '    return \"ALPHA\"')",
         30,
         alpha,
-    ), _server_log(yui)
+    ), _server_log(yui) + str(yui.notifications()) + str(yui.lua("return _G.yui_test_updates"))
     assert yui.wait("require('yui').statusline() == ''", 10)
     notes = [n["msg"] for n in yui.notifications()]
     assert any(n.startswith("yui: task 'Shout alpha' completed") for n in notes), notes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from editor_harness import REPO, Editor
 
@@ -261,3 +262,19 @@ def test_checkhealth_reports_bubblewrap(editor: Editor) -> None:
     editor.cmd("checkhealth yui")
     report = "\n".join(editor.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
     assert "bubblewrap (bwrap)" in report
+
+
+def test_the_nearest_repository_is_the_root_whatever_a_folder_above_holds(
+        editor: Editor, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".yui").mkdir(parents=True)  # yui was once run in the home folder
+    app = home / "code" / "app"
+    (app / ".git").mkdir(parents=True)
+    (app / "src").mkdir()
+    (app / "src" / "main.py").write_text("x = 1\n")
+    editor.setup(**NO_SERVER)
+    editor.cmd(f"edit {app / 'src' / 'main.py'}")
+    root = editor.lua("local found; vim.lsp.config['yui'].root_dir("
+                      "vim.api.nvim_get_current_buf(), function(dir) found = dir end)"
+                      " return found")
+    assert root == str(app)

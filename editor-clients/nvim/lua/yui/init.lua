@@ -9,7 +9,8 @@ M.default_agents = { "yui", "kiro", "claude", "codex", "gemini", "aider" }
 
 ---@class yui.Options
 ---@field cmd string[]? how to start the server (default: `yui-lsp`, else `python3 -m yui_lsp`)
----@field root_markers string[]? files or folders marking a workspace root
+---@field root_markers (string|string[])[]? files or folders marking a workspace root, in
+---order of priority (a nested list: equal priority, the nearest folder wins)
 ---@field filetypes string[]? attach only to these (default: every filetype)
 ---@field settings table? initializationOptions: maxWorkers, applyMode, agents...
 ---@field agents string[]? agent names offered by :YuiSubmit
@@ -17,7 +18,9 @@ M.default_agents = { "yui", "kiro", "claude", "codex", "gemini", "aider" }
 ---@field leases yui.LeaseOptions? signs and virtual text on leased files
 M.defaults = {
   cmd = nil,
-  root_markers = { ".yui", ".git", "pyproject.toml" },
+  -- The nearest repository or yui workspace: a `.yui` in a folder above (yui once run in
+  -- the home folder) must not take over every repository below it.
+  root_markers = { { ".yui", ".git" }, "pyproject.toml" },
   filetypes = nil,
   settings = {},
   agents = nil,
