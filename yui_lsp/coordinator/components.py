@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from yui_lsp.agents.builtin import regex_problem
 from yui_lsp.agents.kinds import KINDS
 from yui_lsp.errors import PlanError
 
@@ -188,6 +187,9 @@ def refactor_tasks(
 def _matcher(spec: RefactorSpec) -> re.Pattern[str] | None:
     if not spec.regex:
         return None
+    # Here, not at the top: the CLI imports this module, and `yui --version` loads no agent.
+    from yui_lsp.agents.builtin import regex_problem
+
     problem = regex_problem(spec)
     if problem is not None:
         raise PlanError(
