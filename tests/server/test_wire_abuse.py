@@ -64,6 +64,10 @@ CASES: dict[str, tuple[bytes, Any, int | None]] = {
     "params missing": (frame(request(12, "workspace/executeCommand")), 12, INVALID_PARAMS),
     "params of the wrong shape": (frame(request(13, "textDocument/hover", {"x": 1})), 13,
                                   INVALID_PARAMS),
+    "unknown command": (frame(request(14, "workspace/executeCommand", {"command": "nope"})),
+                        14, INVALID_PARAMS),
+    "a message inside an argument": (frame(request(15, "workspace/executeCommand", {
+        "command": "yui.listTasks", "arguments": [{"jsonrpc": "2.0"}]})), 15, INVALID_PARAMS),
     "unknown request": (frame(request(16, "foo/bar")), 16, METHOD_NOT_FOUND),
     "unknown request with params": (frame(request("s", "foo/bar", [1])), "s",
                                     METHOD_NOT_FOUND),
