@@ -9,8 +9,12 @@ import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.server.conftest import make_repo
 
 #: Every wait for an answer is bounded by this many seconds.
 WAIT_S = 30.0
@@ -130,6 +134,18 @@ class RawServer:
         self.notify("initialized", {})
         return answer
 
+    def assert_serving(self, stderr_before: int) -> None:
+        """The server answers a normal request, sent no error answer nor error message
+        for anything else meanwhile, and printed no traceback since ``stderr_before``."""
+        listed = self.command("yui.listTasks", {})
+        assert "result" in listed, listed
+        stray = [m for m in self.notifications if "error" in m or (
+            m.get("method") == "window/showMessage" and m["params"]["type"] == 1)]
+        self.notifications.clear()
+        assert not stray, stray
+        written = self.stderr()[stderr_before:]
+        assert "Traceback" not in written, written
+
     # ----------------------------------------------------------------- ending
 
     def stderr(self) -> str:
@@ -147,3 +163,14 @@ class RawServer:
                 self.process.kill()
                 self.process.wait()
         self._stderr.close()
+
+
+@contextmanager
+def serving(tmp: Path) -> Iterator[RawServer]:
+    """An initialized server on a fresh repository under ``tmp``, shut down afterwards."""
+    running = RawServer(make_repo(tmp / "repo"), tmp / "cache")
+    try:
+        assert "result" in running.initialize()
+        yield running
+    finally:
+        running.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.server.conftest import make_repo
-from tests.server.raw_client import RawServer, frame, frame_bytes
+from tests.server.raw_client import RawServer, frame, frame_bytes, serving
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 SERVER_NOT_INITIALIZED, INTERNAL_ERROR = -32002, -32603
@@ -91,23 +91,8 @@ CASES: dict[str, tuple[bytes, Any, int | None]] = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawServer]:
-    tmp = tmp_path_factory.mktemp("wire")
-    running = RawServer(make_repo(tmp / "repo"), tmp / "cache")
-    assert "result" in running.initialize()
-    yield running
-    running.close()
-
-
-def still_serving(server: RawServer, stderr_before: int) -> None:
-    """The server answers a normal request, sent no error for another message meanwhile,
-    and printed no traceback."""
-    listed = server.command("yui.listTasks", {})
-    assert "result" in listed, listed
-    stray = [m for m in server.notifications if "error" in m]
-    server.notifications.clear()
-    assert not stray, stray
-    written = server.stderr()[stderr_before:]
-    assert "Traceback" not in written, written
+    with serving(tmp_path_factory.mktemp("wire")) as running:
+        yield running
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -120,7 +105,7 @@ def test_a_bad_message_is_answered_and_the_server_goes_on(server: RawServer,
         answer = server.answer(answer_id)
         assert answer["error"]["code"] == code, answer
         assert answer["error"]["message"], answer
-    still_serving(server, before)
+    server.assert_serving(before)
 
 
 @pytest.mark.parametrize("header", [b"content-length: %d\r\n\r\n",
@@ -132,7 +117,7 @@ def test_header_spellings_clients_use_are_read(server: RawServer, header: bytes)
     message = body(request(501, "workspace/executeCommand", LIST))
     server.send(header % len(message) + message)
     assert "result" in server.answer(501)
-    still_serving(server, before)
+    server.assert_serving(before)
 
 
 def test_requests_before_initialize_are_refused_until_it_comes(tmp_path: Path) -> None:

@@ -22,11 +22,13 @@ import json
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import cattrs
-from lsprotocol.types import EXIT, SHUTDOWN
+from lsprotocol.types import EXIT, SHUTDOWN, TEXT_DOCUMENT_DID_CHANGE, DidChangeTextDocumentParams
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError
 from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.language_server import lsp_method
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -102,6 +104,17 @@ class YuiProtocol(LanguageServerProtocol):
             self._send_response(msg_id, error=error.to_response_error())
             return
         super()._send_handler_result(future, msg_id=msg_id)
+
+    @lsp_method(TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: DidChangeTextDocumentParams) -> Any:
+        """pygls' handler, minus its KeyError on a document never opened (shown to the user
+        as an error in the server): a change of a document the server does not hold is
+        logged and ignored."""
+        uri = params.text_document.uri
+        if unquote(uri) not in self.workspace.text_documents:  # pygls' key for it
+            log.warning("ignored a change of %s: the client never opened it", uri)
+            return
+        yield from super().lsp_text_document__did_change(params)
 
     async def wind_down(self, timeout_s: float = 15.0) -> None:
         """Once the client has closed its end: let a shutdown in progress finish and send
