@@ -322,9 +322,13 @@ class CoordinatorHost:
             raise PlanError("no workspace folder is open; open a folder to run tasks in it")
         if not ref:
             return next(iter(self.folders.values()))
-        wanted = path_of(ref) if "://" in ref else Path(ref)
+        try:
+            wanted = path_of(ref) if "://" in ref else Path(ref)
+            resolved = wanted.resolve() if wanted is not None else None
+        except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop: no folder
+            resolved = None
         for folder in self.folders.values():
-            if wanted is not None and folder.root == Path(wanted).resolve():
+            if resolved is not None and folder.root == resolved:
                 return folder
         raise PlanError(f"{ref!r} is not a workspace folder of this editor")
 
