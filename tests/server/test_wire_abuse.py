@@ -43,6 +43,7 @@ CASES: dict[str, tuple[bytes, Any, int | None]] = {
     "not JSON": (frame_bytes(b"{not json"), None, PARSE_ERROR),
     "not UTF-8": (frame_bytes(b'{"jsonrpc": "2.0", "id": 5, "method": "\xff\xfe"}'), None,
                   PARSE_ERROR),
+    "nested too deeply": (frame_bytes(b"[" * 100_000 + b"]" * 100_000), None, PARSE_ERROR),
     "a JSON number": (frame(5), None, INVALID_REQUEST),
     "JSON null": (frame(None), None, INVALID_REQUEST),
     "a batch": (frame([request(6, "workspace/executeCommand", LIST)]), None,

@@ -167,6 +167,8 @@ class Decoder:
                            f"{exc.start})")
         except ValueError as exc:
             return Refusal(PARSE_ERROR, f"the message is not JSON: {exc}")
+        except RecursionError:
+            return Refusal(PARSE_ERROR, "the message nests arrays or objects too deeply")
         if isinstance(data, list):
             return Refusal(INVALID_REQUEST, "batches (JSON arrays) are not part of LSP: "
                            "send each message on its own")
