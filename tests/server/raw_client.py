@@ -124,13 +124,14 @@ class RawServer:
         return self.request("workspace/executeCommand",
                             {"command": name, "arguments": list(arguments)})
 
-    def initialize(self) -> dict[str, Any]:
+    def initialize(self, options: dict[str, Any] | None = None) -> dict[str, Any]:
         assert self.root is not None
         uri = self.root.as_uri()
         answer = self.request("initialize", {
             "processId": None, "rootUri": uri, "capabilities": {},
             "workspaceFolders": [{"uri": uri, "name": self.root.name}],
-            "initializationOptions": {"sandboxDir": str(self.cache / "sandboxes")}})
+            "initializationOptions": {"sandboxDir": str(self.cache / "sandboxes"),
+                                      **(options or {})}})
         self.notify("initialized", {})
         return answer
 
@@ -166,11 +167,11 @@ class RawServer:
 
 
 @contextmanager
-def serving(tmp: Path) -> Iterator[RawServer]:
+def serving(tmp: Path, options: dict[str, Any] | None = None) -> Iterator[RawServer]:
     """An initialized server on a fresh repository under ``tmp``, shut down afterwards."""
     running = RawServer(make_repo(tmp / "repo"), tmp / "cache")
     try:
-        assert "result" in running.initialize()
+        assert "result" in running.initialize(options)
         yield running
     finally:
         running.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import sys
+import time
 import typing
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +34,7 @@ ODD_TEXT = st.sampled_from([
     "**", "{src,../..}/x", "src/{a,b}.py", "{,}", "~", "~/.ssh/id_rsa", ".yui/locks/x",
     ".git/config", "src/a.py", "src", "C:\\Windows", "file:///etc/passwd", "\\\\host\\x",
     "x" * 100_000, "é✓\U0001f600", "\u202e\u0000\ud7ff", "[a-", "(?P<x", "no-such-task",
-    "task-0", "*", "-rf", "src/a.py\nsrc/b.py", "fuzz-done", "fuzz-done", "fuzz-done"])
+    "task-0", "*", "-rf", "src/a.py\nsrc/b.py", "fuzz-done", "fuzz-review", "fuzz-review"])
 TEXT = ODD_TEXT | st.text(max_size=20)
 NUMBER = st.integers(min_value=-(2**70), max_value=2**70) | st.sampled_from(
     [0, -1, 1, 256, 257, 2**31, 2**63]) | st.floats(allow_nan=False, allow_infinity=False)
@@ -51,7 +52,9 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "yui.submitPlan": {"tasks": [{"title": "fuzz", "agent": "yui", "command": QUICK}]},
     "yui.refactor": {"pattern": "x", "replacement": "x", "files": ["src/*.py"]},
     "yui.taskLog": {"taskId": "fuzz-done"},
-    "yui.showDiff": {"taskId": "fuzz-done"},
+    "yui.showDiff": {"taskId": "fuzz-review"},
+    "yui.applyResult": {"taskId": "fuzz-review"},
+    "yui.discardResult": {"taskId": "fuzz-review"},
     "yui.resolveConflict": {"taskId": "fuzz-done", "choice": "rerun"},
     "yui.parseCommand": {"commandLine": "echo x"},
 }
@@ -116,14 +119,29 @@ def command_call(draw: st.DrawFn) -> tuple[str, list[Any]]:
     return name, [draw(shaped) for _ in range(2 if kind == 5 else 1)]
 
 
+WRITE = [sys.executable, "-c", "open('src/a.py', 'a').write('w = 4\\n')"]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawServer]:
-    """A server holding an ended task, ``fuzz-done``, for the task ids to name."""
-    with serving(tmp_path_factory.mktemp("fuzz")) as running:
+    """A server in review mode holding an ended task, ``fuzz-done``, and a result waiting
+    for review, ``fuzz-review``, for the task ids to name."""
+    with serving(tmp_path_factory.mktemp("fuzz"), {"applyMode": "review"}) as running:
         done = running.command("yui.submitPlan", {"tasks": [
-            {"id": "fuzz-done", "title": "done", "agent": "yui", "command": QUICK}]})
-        assert done["result"]["taskIds"] == ["fuzz-done"], done
+            {"id": "fuzz-done", "title": "done", "agent": "yui", "command": QUICK},
+            {"id": "fuzz-review", "title": "review", "agent": "yui", "command": WRITE,
+             "claims": ["src/a.py"]}]})
+        assert done["result"]["taskIds"] == ["fuzz-done", "fuzz-review"], done
+        deadline = time.monotonic() + 60
+        while "fuzz-review" not in waiting_for_review(running):
+            assert time.monotonic() < deadline, running.command("yui.listTasks", {})
+            time.sleep(0.05)
         yield running
+
+
+def waiting_for_review(server: RawServer) -> list[str]:
+    listed = server.command("yui.listTasks", {"status": "review"})["result"]["tasks"]
+    return [info["task"]["id"] for info in listed]
 
 
 def check_answer(answer: dict[str, Any]) -> None:
