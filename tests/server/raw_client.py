@@ -136,12 +136,14 @@ class RawServer:
         return answer
 
     def assert_serving(self, stderr_before: int) -> None:
-        """The server answers a normal request, sent no error answer nor error message
-        for anything else meanwhile, and printed no traceback since ``stderr_before``."""
+        """The server answers a normal request, sent no error answer nor pygls' "Error in
+        server" message (an exception it did not expect) for anything else meanwhile, and
+        printed no traceback since ``stderr_before``."""
         listed = self.command("yui.listTasks", {})
         assert "result" in listed, listed
         stray = [m for m in self.notifications if "error" in m or (
-            m.get("method") == "window/showMessage" and m["params"]["type"] == 1)]
+            m.get("method") == "window/showMessage"
+            and "Error in server" in m["params"]["message"])]
         self.notifications.clear()
         assert not stray, stray
         written = self.stderr()[stderr_before:]
