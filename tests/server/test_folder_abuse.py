@@ -22,7 +22,7 @@ def folders_changed(server: RawServer, added: list[str], removed: list[str]) -> 
                   {"event": {"added": entries(added), "removed": entries(removed)}})
 
 
-@pytest.mark.parametrize("where", ["missing", "a file", "untitled", "nul", "not a uri"])
+@pytest.mark.parametrize("where", ["missing", "a file", "untitled", "nul", "proc", "not a uri"])
 def test_a_folder_that_cannot_be_hosted_leaves_the_server_serving(tmp_path: Path,
                                                                    where: str) -> None:
     (tmp_path / "afile").write_text("x")

@@ -159,6 +159,11 @@ class CoordinatorHost:
             log.warning("cannot host %s: %s", root, exc)
             self.server.window_show_message(lsp.ShowMessageParams(
                 type=lsp.MessageType.Error, message=f"yui: {exc}"))
+        except OSError as exc:  # .yui/ cannot be made there (read-only, not a real folder)
+            log.warning("cannot host %s: %s", root, exc)
+            self.server.window_show_message(lsp.ShowMessageParams(
+                type=lsp.MessageType.Error,
+                message=f"yui: cannot coordinate tasks in {root}: {exc}"))
         except Exception as exc:
             # A folder that cannot be hosted (unreadable, not writable) must not take the
             # others down; the user is told why.
