@@ -102,6 +102,7 @@ class CoordinatorHost:
         self._stop: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._ready: anyio.Event | None = None
+        self._adding = 0  # folders being added now
 
     # ----------------------------------------------------------------- lifetime
 
@@ -135,11 +136,14 @@ class CoordinatorHost:
         return self._tg
 
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
-        """Wait until the folders open at start-up are hosted (commands may come first)."""
+        """Wait until the folders open at start-up, and those being added now, are hosted
+        (commands may come first)."""
         with anyio.move_on_after(timeout_s):
             while self._ready is None:
                 await anyio.sleep(0.01)
             await self._ready.wait()
+            while self._adding:  # folders the client added since: a command may name them
+                await anyio.sleep(0.01)
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop every coordinator (their tasks are cancelled) and wait until they are."""
@@ -153,6 +157,7 @@ class CoordinatorHost:
         """Start a coordinator for one workspace folder (returns once it runs)."""
         if uri in self.folders:
             return
+        self._adding += 1
         try:
             await self.task_group.start(self._host_folder, uri, root)
         except YuiError as exc:  # a missing folder, a .yui/ that is someone else's...
@@ -171,9 +176,13 @@ class CoordinatorHost:
             self.server.window_show_message(lsp.ShowMessageParams(
                 type=lsp.MessageType.Error,
                 message=f"yui: cannot coordinate tasks in {root}: {exc}"))
+        finally:
+            self._adding -= 1
 
     def remove_folder(self, uri: str) -> None:
-        folder = self.folders.get(uri)
+        # Gone at once: no command reaches a coordinator that is stopping, and the folder
+        # added again right away gets a coordinator of its own.
+        folder = self.folders.pop(uri, None)
         if folder is not None:
             folder.scope.cancel()
 
@@ -203,7 +212,8 @@ class CoordinatorHost:
                     finally:
                         remove()
         finally:
-            self.folders.pop(uri, None)
+            if self.folders.get(uri) is folder:
+                del self.folders[uri]
 
     def _deliver(self, folder: Folder, message: Message) -> None:
         # Called inside the coordinator's publish: only queue, never block it.
