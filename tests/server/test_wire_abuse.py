@@ -127,6 +127,8 @@ def test_requests_before_initialize_are_refused_until_it_comes(tmp_path: Path) -
         server.notify("initialized", {})  # too early: ignored
         early = server.command("yui.listTasks", {})
         assert early["error"]["code"] == SERVER_NOT_INITIALIZED, early
+        unsound = server.request("initialize", {"capabilities": 5, "processId": None})
+        assert unsound["error"]["code"] == INVALID_PARAMS, unsound  # may be sent again
         assert "result" in server.initialize()
         assert "result" in server.command("yui.listTasks", {})
         assert "Traceback" not in server.stderr()

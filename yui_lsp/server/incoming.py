@@ -133,13 +133,17 @@ class Gate:
             if self.initialized:
                 return Refusal(INVALID_REQUEST, "the server is initialized already: "
                                "initialize is sent once per connection", request_id)
-            self.initialized = True
         elif not self.initialized:
             return Refusal(SERVER_NOT_INITIALIZED, f"{method}: the server is not initialized "
                            "yet (send initialize first)", request_id)
+        return None
+
+    def taken(self, method: str) -> None:
+        """Request ``method`` was taken (its params were sound)."""
+        if method == lsp.INITIALIZE:
+            self.initialized = True
         elif method == lsp.SHUTDOWN:
             self.shut_down = True
-        return None
 
     def takes_notification(self, method: str) -> bool:
         return method == lsp.EXIT or (self.initialized and not self.shut_down)
@@ -207,9 +211,13 @@ class Decoder:
             kind = self._protocol.get_message_type(method) or (
                 JsonRPCRequestMessage if has_id else JsonRPCNotification)
             try:
-                return self._protocol._converter.structure(data, kind)
+                message = self._protocol._converter.structure(data, kind)
             except Exception as exc:  # the types' refusal, whatever cattrs raises for it
                 problem = f"invalid params: {_described(exc)}"
+            else:
+                if request_id is not None:
+                    self.gate.taken(method)
+                return message
         if has_id:
             return Refusal(INVALID_PARAMS, f"{method}: {problem}", request_id)
         return self._dropped(f"{method}: {problem}")
