@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.server.conftest import make_repo
 from tests.server.raw_client import RawServer, frame, frame_bytes, serving
@@ -152,3 +154,33 @@ def test_requests_after_shutdown_are_refused_and_exit_still_ends_the_server(
         assert "Traceback" not in server.stderr()
     finally:
         server.close()
+
+
+#: Bytes that are no header a reader could take for one (no Content-Length in them).
+GARBAGE = st.binary(max_size=60).filter(lambda b: b"content-length" not in b.lower())
+FRAMED = st.one_of(
+    st.binary(max_size=60).map(frame_bytes),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                 lambda inner: st.lists(inner, max_size=3)
+                 | st.dictionaries(st.sampled_from(["jsonrpc", "id", "method", "params",
+                                                    "result", "error", "x"]), inner,
+                                   max_size=4), max_leaves=8)
+    .filter(lambda m: not (isinstance(m, dict) and m.get("method") in ("exit", "shutdown")))
+    .map(frame))
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(GARBAGE | FRAMED, min_size=1, max_size=6))
+@example(chunks=[b"\x00\n"])  # the header of the next message was taken as this one's
+def test_any_run_of_garbage_and_frames_leaves_the_next_message_answered(
+        server: RawServer, chunks: list[bytes]) -> None:
+    before = len(server.stderr())
+    server.send(b"".join(chunks))
+    listed = server.command("yui.listTasks", {})
+    assert "result" in listed, listed
+    internal = [m for m in server.notifications if m.get("error", {}).get("code") in (
+        INTERNAL_ERROR, None) and "error" in m]
+    server.notifications.clear()  # the answers to the garbage: errors the client caused
+    assert not internal, internal
+    written = server.stderr()[before:]
+    assert "Traceback" not in written, written

@@ -90,10 +90,12 @@ class Framer:
                 continue  # a blank line between messages
             seen_header = True
             name, colon, value = line.partition(b":")
-            if not colon:
+            if not colon:  # not a header: what follows may be one, so look from here on
                 shown = line.strip()[:40].decode("ascii", "replace")
-                problem = problem or f"{shown!r} is not a header"
-            elif name.strip().lower() == b"content-length":
+                self._resuming = True
+                return Refusal(PARSE_ERROR, f"cannot read the message: {shown!r} is not a "
+                               "header")
+            if name.strip().lower() == b"content-length":
                 count = value.strip()
                 if count.isdigit() and count.isascii():
                     length = int(count)
