@@ -65,3 +65,14 @@ def test_a_folder_removed_and_added_again_at_once_is_coordinated_again(tmp_path:
             assert time.monotonic() < deadline, states
             time.sleep(0.05)
         server.assert_serving(before)
+
+
+def test_a_folder_removed_while_it_is_being_added_stays_removed(tmp_path: Path) -> None:
+    with serving(tmp_path) as server:  # its coordinator is starting now
+        assert server.root is not None
+        before = len(server.stderr())
+        folders_changed(server, [], [server.root.as_uri()])
+        gone = server.command("yui.submitTask", {"title": "t", "agent": "yui",
+                                                 "command": QUICK})
+        assert "no workspace folder" in gone.get("error", {}).get("message", ""), gone
+        server.assert_serving(before)

@@ -102,7 +102,8 @@ class CoordinatorHost:
         self._stop: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._ready: anyio.Event | None = None
-        self._adding = 0  # folders being added now
+        self._adding: set[str] = set()  # folders being added now
+        self._unwanted: set[str] = set()  # of those, the ones removed meanwhile
 
     # ----------------------------------------------------------------- lifetime
 
@@ -155,11 +156,14 @@ class CoordinatorHost:
 
     async def add_folder(self, uri: str, root: Path) -> None:
         """Start a coordinator for one workspace folder (returns once it runs)."""
-        if uri in self.folders:
+        if uri in self.folders or uri in self._adding:
+            self._unwanted.discard(uri)  # added again while being added: wanted after all
             return
-        self._adding += 1
+        self._adding.add(uri)
         try:
             await self.task_group.start(self._host_folder, uri, root)
+            if uri in self._unwanted:
+                self.remove_folder(uri)
         except YuiError as exc:  # a missing folder, a .yui/ that is someone else's...
             log.warning("cannot host %s: %s", root, exc)
             self.server.window_show_message(lsp.ShowMessageParams(
@@ -177,7 +181,8 @@ class CoordinatorHost:
                 type=lsp.MessageType.Error,
                 message=f"yui: cannot coordinate tasks in {root}: {exc}"))
         finally:
-            self._adding -= 1
+            self._adding.discard(uri)
+            self._unwanted.discard(uri)
 
     def remove_folder(self, uri: str) -> None:
         # Gone at once: no command reaches a coordinator that is stopping, and the folder
@@ -185,6 +190,8 @@ class CoordinatorHost:
         folder = self.folders.pop(uri, None)
         if folder is not None:
             folder.scope.cancel()
+        elif uri in self._adding:
+            self._unwanted.add(uri)  # removed once it runs
 
     async def _host_folder(self, uri: str, root: Path,
                            *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
