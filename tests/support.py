@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -75,3 +77,11 @@ def _why_no_bwrap() -> str | None:
 NO_BWRAP = _why_no_bwrap()
 #: Marks a test that needs bubblewrap.
 needs_bwrap = pytest.mark.skipif(NO_BWRAP is not None, reason=f"confinement: {NO_BWRAP}")
+
+
+def why_no_private_tmpfs() -> str | None:
+    """Why a test cannot mount a tmpfs in a mount namespace of its own (None: it can)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return "needs root and unshare to mount a private tmpfs"
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
+    return None if probe.returncode == 0 else "mount namespaces are not allowed here"

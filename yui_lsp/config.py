@@ -232,20 +232,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
+_PYPROJECT = "[tool.yui] in pyproject.toml"
+_OWN = f"{STATE_DIR_NAME}/config.toml"
+
+
+def _tool_yui(pyproject: Path) -> dict[str, Any]:
+    """The ``[tool.yui]`` table of ``pyproject`` (empty when there is none)."""
+    found: Any = _read_toml(pyproject)
+    for key in ("tool", "yui"):
+        found = found.get(key, {})
+        if not isinstance(found, dict):
+            raise ConfigError(
+                f"invalid {_PYPROJECT}: `{key}` is {type(found).__name__} {found!r}, not a "
+                "table (write `[tool.yui]` followed by `key = value` lines)")
+    table: dict[str, Any] = found
+    return table
+
+
 def load_settings(root: Path) -> Settings:
     """Settings for the workspace at ``root`` (defaults when nothing is configured)."""
     data: dict[str, Any] = {}
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
-        data.update(_read_toml(pyproject).get("tool", {}).get("yui", {}))
+        data.update(_normalise(_tool_yui(pyproject)))
+    origin = dict.fromkeys(data, _PYPROJECT)
     own = root / STATE_DIR_NAME / "config.toml"
     if os.path.lexists(own):
         # It can switch confinement off: only the user's own file counts (not a symlink,
         # not writable by anyone else, in a folder that is the user's own too).
         check_trusted(own.parent)
         check_trusted(own)
-        data.update(_read_toml(own))
+        mine = _normalise(_read_toml(own))
+        data.update(mine)
+        origin.update(dict.fromkeys(mine, _OWN))
     try:
-        return Settings.model_validate(_normalise(data))
+        return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_first_error("[tool.yui]", exc)) from None
+        # Name the file the wrong value is in: the user edits one of two.
+        first = exc.errors()[0]["loc"]
+        where = origin.get(str(first[0]), _PYPROJECT) if first else _PYPROJECT
+        raise ConfigError(_first_error(where, exc)) from None

@@ -6,6 +6,8 @@ a ``YuiError`` never becomes a traceback in front of a user.
 
 from __future__ import annotations
 
+import errno
+
 
 class YuiError(Exception):
     """Base of every error a user can cause or fix."""
@@ -94,12 +96,38 @@ class UntrustedStateError(YuiError):
     """A file under ``.yui/`` that someone other than its owner could have written."""
 
 
+class StateFileError(YuiError, OSError):
+    """A file under ``.yui/`` could not be written or used (disk full, read-only, a folder
+    in its place). Still an ``OSError`` with the system's errno, for code that handles those.
+    """
+
+    def __init__(self, path: str, cause: OSError, action: str = "write") -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.filename = path
+        misplaced = cause.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
+        advice = "move aside what is in its place" if misplaced else \
+            "free disk space, or make the folder writable"
+        self.message = (f"cannot {action} yui's state file {path}: {cause.strerror or cause} "
+                        f"({advice}, and run again)")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class LeaseError(YuiError):
     """A lease could not be taken, renewed or released."""
 
 
 class ApplyError(YuiError):
     """Writing a task's result to the workspace failed; nothing was half-written."""
+
+
+class DamagedJournalError(YuiError):
+    """A journal or backup under ``.yui/`` that reads but does not add up.
+
+    A crash tears a journal only before any file is touched (it is then discarded); one
+    whose manifest parses yet names no usable content was changed by something else.
+    """
 
 
 class ExecutorUnavailableError(YuiError):

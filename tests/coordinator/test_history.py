@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 
 import anyio
+import pytest
 
 from tests.coordinator.history_worker import ROUNDS_OF_IDS, take_ids
 from tests.support import git
 from yui_lsp.config import Settings
-from yui_lsp.coordinator import ParallelTaskManager
-from yui_lsp.coordinator.history import History
-from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskStatus
+from yui_lsp.coordinator import ParallelTaskManager, glance
+from yui_lsp.coordinator.glance import HistoryUnavailableError
+from yui_lsp.coordinator.history import History, HistoryEntry
+from yui_lsp.coordinator.services import HistoryWriter
+from yui_lsp.protocol import Plan, RefactorSpec, Task, TaskInfo, TaskStatus
 from yui_lsp.workspace import DiskReader, undo
 
 
@@ -149,3 +152,59 @@ def test_a_history_damaged_past_its_header_is_kept_aside(tmp_path: Path) -> None
         history.close()
     (kept,) = (tmp_path / ".yui").glob("history.sqlite3.damaged-*")
     assert kept.read_bytes() == bytes(data), "the damaged file is kept as it was"
+
+
+def test_a_full_history_disk_is_said_plainly_and_the_history_kept(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    try:
+        history.reserve("c", ["first"])
+        # SQLite's own way to run out of room: the file may not grow by one page more.
+        history._conn().execute(
+            "PRAGMA max_page_count = " + str(history._conn().execute(
+                "PRAGMA page_count").fetchone()[0]))
+        with pytest.raises(HistoryUnavailableError, match="database or disk is full"):
+            history.reserve("c", [f"task-{n}-{'x' * 200}" for n in range(500)])
+        held = history._conn().execute("SELECT id FROM tasks").fetchall()
+        assert held == [("first",)], "none of the second run's ids half-reserved"
+    finally:
+        history.close()
+    assert not list((tmp_path / ".yui").glob("history.sqlite3.damaged-*")), "not set aside"
+
+
+def test_a_folder_where_the_history_belongs_is_said_not_taken_for_damage(
+        tmp_path: Path) -> None:
+    (tmp_path / ".yui" / "history.sqlite3").mkdir(parents=True)
+    history = History(tmp_path)
+    try:
+        with pytest.raises(HistoryUnavailableError, match="cannot be used now"):
+            history.reserve("c", ["a"])
+    finally:
+        history.close()
+    with pytest.raises(HistoryUnavailableError, match="cannot be used now"):
+        glance.history(tmp_path)
+    assert (tmp_path / ".yui" / "history.sqlite3").is_dir()
+
+
+async def test_the_history_writer_keeps_states_a_full_disk_refused_until_it_has_room(
+        tmp_path: Path) -> None:
+    history = History(tmp_path)
+    writer = HistoryWriter(history)
+    try:
+        history.reserve("c", ["t"])
+        pages = history._conn().execute("PRAGMA page_count").fetchone()[0]
+        history._conn().execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+
+        def entry(status: TaskStatus) -> HistoryEntry:
+            info = TaskInfo(task=Task(id="t", title="t", prompt="x" * 20_000), status=status,
+                            coordinator_id="c")
+            return HistoryEntry(info=info, metrics={}, log_path="")
+
+        writer.note("t", lambda: entry(TaskStatus.RUNNING))
+        assert await writer.flush() is False, "refused, not raised: the tasks go on"
+        writer.note("t", lambda: entry(TaskStatus.COMPLETED))  # a newer state meanwhile
+        history._conn().execute(f"PRAGMA max_page_count = {pages * 100}")  # room again
+        assert await writer.flush() is True
+        recorded = history.get("t")
+        assert recorded is not None and recorded.info.status is TaskStatus.COMPLETED
+    finally:
+        history.close()

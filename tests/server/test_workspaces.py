@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,24 @@ async def test_raising_max_workers_starts_queued_tasks_at_once(
         await editor.until(lambda: latest_status(editor, second) == "running", timeout=5)
     finally:
         go.touch()
+
+
+async def test_one_folder_whose_state_breaks_stops_alone_and_says_why(
+        open_editor: EditorFactory, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    one, two = make_repo(workspace / "one"), make_repo(workspace / "two")
+    editor = await open_editor(root=workspace, folders=[one, two])
+    await editor.run("yui.listTasks")  # both folders are hosted
+    tasks = one / ".yui" / "tasks"
+    shutil.rmtree(tasks, ignore_errors=True)
+    tasks.write_text("a file where yui keeps a folder\n")  # its next task table has no home
+    tasks.chmod(0o600)
+    await editor.run("yui.submitTask", {**slow_task(0.1), "folder": editor.uri("one")})
+
+    said = await editor.until(lambda: [m.message for m in editor.client.messages
+                                       if "stopped coordinating" in m.message])
+    assert f"yui: stopped coordinating tasks in {one}: cannot use yui's state file " \
+        ".yui/tasks: Not a directory" in said[0], said
+    answer = await editor.run("yui.submitTask", {**slow_task(0.1), "folder": editor.uri("two")})
+    assert (await editor.finished(answer["taskId"]))["status"] == "completed"
+    assert tasks.read_text() == "a file where yui keeps a folder\n"

@@ -137,6 +137,15 @@ def test_odd_but_common_lines_are_read_leniently() -> None:
     assert tick(text, tasks[0]).startswith("* [x] 1. Started")
 
 
+def test_a_byte_order_mark_does_not_hide_the_first_task_or_heading() -> None:
+    raw = encode("\ufeff- [ ] 1. First\n- [ ] 2. Second\n")  # as Notepad saves UTF-8
+    tasks = parse_tasks(decode(raw))
+    assert [(t.key, t.title) for t in tasks] == [("1", "First"), ("2", "Second")]
+    assert encode(tick(decode(raw), tasks[0])) == raw.replace(b"[ ] 1.", b"[x] 1.")
+    headed = parse_tasks("\ufeff## Phase 1: Setup\n- [ ] T001 Do it\n")
+    assert [(t.key, t.phase) for t in headed] == [("T001", 1)]
+
+
 # ----------------------------------------------------------------------------- properties
 
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"),

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from tests.support import why_no_private_tmpfs
 from tests.workspace.apply_worker import new_files, old_files
 from tests.workspace.conftest import make_repo, run_git
 from tests.workspace.test_apply import leftovers, snapshot
-from yui_lsp.workspace import recover, state_dir
+from yui_lsp.errors import StateFileError
+from yui_lsp.workspace import recover, state_dir, statedir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("apply_worker.py")
@@ -118,14 +121,7 @@ def test_write_refused_by_the_kernel_is_an_apply_error_and_nothing_torn(workspac
     assert leftovers(workspace) == [] and recover(workspace) == []
 
 
-def _can_mount_tmpfs() -> str | None:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return "needs root and unshare to mount a private tmpfs"
-    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
-    return None if probe.returncode == 0 else "mount namespaces are not allowed here"
-
-
-@pytest.mark.skipif(_can_mount_tmpfs() is not None, reason=str(_can_mount_tmpfs()))
+@pytest.mark.skipif(why_no_private_tmpfs() is not None, reason=str(why_no_private_tmpfs()))
 @pytest.mark.parametrize(
     ("tmpfs_kb", "new_kb", "where"),
     [(64, 200, "the journal does not fit"), (160, 100, "the journal fits, the new file not")],
@@ -146,3 +142,20 @@ def test_a_really_full_disk_fails_the_apply_and_tears_nothing(
     assert "No space left on device" in outcome["error"]
     assert outcome["a_intact"] and outcome["b_intact"], outcome
     assert [p for p in outcome["leftovers"] if "journal" in p or ".tmp" in p] == [], outcome
+
+
+def test_a_state_file_the_disk_has_no_room_for_is_a_plain_error_and_leaves_no_temp(
+        tmp_path: Path) -> None:
+    target = state_dir(tmp_path) / "tasks" / "c.json"
+    statedir.write_atomic(target, b"old")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with mock.patch("os.fsync", full), pytest.raises(StateFileError) as raised:
+        statedir.write_durably(target, b"new")
+    assert isinstance(raised.value, OSError) and raised.value.errno == errno.ENOSPC
+    assert str(raised.value).startswith(
+        "cannot write yui's state file .yui/tasks/c.json: No space left on device")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["c.json"]

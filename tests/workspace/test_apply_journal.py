@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
 
 from tests.workspace.conftest import write
 from tests.workspace.test_apply import leftovers, result, snapshot
+from yui_lsp.errors import DamagedJournalError, YuiError
 from yui_lsp.workspace import DiskReader, JournaledApplier, recover, statedir, undo
 from yui_lsp.workspace import journal as jr
 
@@ -98,3 +101,49 @@ def test_flushes_per_apply_do_not_grow_with_its_files(tmp_path: Path) -> None:
     large = _flushes(tmp_path / "large", "large", 400)
     # Record the journal, stage, land, commit: one flush each, whatever the size.
     assert small == large == 4
+
+
+def _recorded(root: Path, task_id: str) -> Path:
+    """A complete journal of ``a.txt`` → ``A``, as a crash after recording leaves it."""
+    write(root, {"a.txt": "a\n"})
+    integration = result(root, task_id, {"a.txt": b"A\n"})
+    changes = [jr.Change(f.path, root / f.path, f.content, f.expected) for f in
+               integration.files]
+    folder = jr.journal_root(root) / task_id
+    with statedir.WriteBarrier(root) as barrier:
+        jr.write_journal(folder, task_id, changes, barrier)
+    return folder
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (lambda body: body.pop("pack_size"), "manifest.json has no 'pack_size'"),
+    (lambda body: body.update(format="2"), "format '2' is not a number"),
+    (lambda body: body["ops"][0].update(new=[0, 10_000]), "points past the end of blobs.pack"),
+    (lambda body: body["ops"][0].update(mode=10**30), "is not a file mode"),
+    (lambda body: body.update(ops={"a.txt": 1}), "manifest.json"),
+])
+def test_a_journal_that_parses_but_does_not_add_up_is_kept_and_named(
+        tmp_path: Path, damage: Callable[[dict[str, Any]], object], said: str) -> None:
+    folder = _recorded(tmp_path, "t")
+    body = json.loads((folder / jr.MANIFEST).read_bytes())
+    damage(body)
+    (folder / jr.MANIFEST).write_text(json.dumps(body))
+    kept = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(DamagedJournalError) as raised:
+        recover(tmp_path)
+    assert said in str(raised.value) and ".yui/journal/t" in str(raised.value)
+    assert snapshot(tmp_path) == {"a.txt": b"a\n"}
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == kept
+
+
+def test_undo_of_a_backup_pointing_past_its_pack_writes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, {"a.txt": "a\n"})
+    JournaledApplier(tmp_path, retention=3).apply_sync("t", result(tmp_path, "t",
+                                                                   {"a.txt": b"A\n"}))
+    manifest = jr.backup_root(tmp_path) / "t" / jr.MANIFEST
+    body = json.loads(manifest.read_bytes())
+    body["ops"][0]["old"] = [0, 10_000]  # would hand back the new and old contents joined
+    manifest.write_text(json.dumps(body))
+    with pytest.raises(YuiError, match=r"points past the end of blobs\.pack"):
+        undo(tmp_path, "t", DiskReader(tmp_path))
+    assert snapshot(tmp_path) == {"a.txt": b"A\n"}

@@ -288,3 +288,27 @@ async def test_an_apply_temp_file_is_not_part_of_the_base(repo: Path, cache: Pat
         assert not (sandbox.path / temp).exists() and not (sandbox.path / top).exists()
     finally:
         await pool.close()
+
+
+async def test_objects_a_power_cut_left_empty_are_set_aside_and_made_again(
+        repo: Path, cache: Path) -> None:
+    write(repo, {"src/app.py": "def main():\n    return 2  # unsaved idea\n"})
+    pool = SandboxPool(repo, cache, include=[], pool_size=0)
+    sandbox = await pool.acquire("t1")
+    await pool.release(sandbox)
+    await pool.close()
+    loose = [p for p in pool.objects.glob("??/*")]
+    assert loose, "the uncommitted change was recorded in yui's own store"
+    for path in loose:
+        path.chmod(0o644)
+        path.write_bytes(b"")  # as git's unsynced object files come back after a power cut
+
+    again = SandboxPool(repo, cache, include=[], pool_size=0)
+    sandbox = await again.acquire("t2")
+    try:
+        assert (sandbox.path / "src/app.py").read_text().endswith("# unsaved idea\n")
+    finally:
+        await again.close()
+    kept = list((pool.folder / "objects.damaged").rglob("??/*"))
+    assert sorted(p.name for p in kept) == sorted(p.name for p in loose)
+    assert all(p.read_bytes() == b"" for p in kept)

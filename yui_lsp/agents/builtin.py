@@ -46,15 +46,25 @@ def refactor_texts(
             if count:
                 changed[name] = (text.replace(spec.pattern, spec.replacement), count)
         return changed
+    problem = regex_problem(spec)
+    if problem is not None:
+        raise AgentFailedError(
+            f"invalid refactor pattern {spec.pattern!r} or replacement {spec.replacement!r}: "
+            f"{problem} (fix them, or drop --regex to replace the text literally)"
+        )
+    return sub_many(spec.pattern, spec.replacement, texts)
+
+
+def regex_problem(spec: RefactorSpec) -> str | None:
+    """What is wrong with a regex refactor's pattern or replacement (None: nothing)."""
+    if not spec.regex:
+        return None
     try:
         # Compiling (and a replacement on no text, which parses the template) is never slow.
         re.compile(spec.pattern, re.MULTILINE).sub(spec.replacement, "")
-    except re.error as exc:
-        raise AgentFailedError(
-            f"invalid refactor pattern {spec.pattern!r}: {exc} (fix --pattern, or drop --regex "
-            "to replace it literally)"
-        ) from None
-    return sub_many(spec.pattern, spec.replacement, texts)
+    except (re.error, IndexError, OverflowError) as exc:  # IndexError: an unknown group
+        return str(exc)
+    return None
 
 
 class ShellAdapter:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -234,12 +233,11 @@ def _route_logs(root: Path | None, debug: bool) -> None:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         package_log.setLevel(logging.DEBUG)
     elif root is not None and root.is_dir():
-        folder = root / ".yui" / "logs"
-        for private in (folder.parent, folder):  # owner-only whatever the umask
-            private.mkdir(exist_ok=True, mode=0o700)
-        log_file = folder / "yui.log"
-        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # owner-only
-        handler = logging.FileHandler(log_file, encoding="utf-8")
+        from yui_lsp.workspace.statedir import open_log, private_dir
+
+        # Owner-only whatever the umask; a symlink or a folder in the log's place is refused.
+        log_file = private_dir(private_dir(root / ".yui") / "logs") / "yui.log"
+        handler = logging.StreamHandler(open_log(log_file))
         package_log.setLevel(logging.INFO)
     else:
         handler = logging.NullHandler()
@@ -364,15 +362,11 @@ def _glance(args: argparse.Namespace, root: Path, console: Console) -> int:
 
 
 def _first_user_error(exc: BaseException) -> YuiError | None:
-    """The YuiError inside ``exc`` (task groups wrap what their bodies raise)."""
-    if isinstance(exc, YuiError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _first_user_error(inner)
-            if found is not None:
-                return found
-    return None
+    """The YuiError inside ``exc`` (task groups wrap what their bodies raise), or yui's
+    state in the way (a full disk, a folder where a file belongs): the user's to fix."""
+    from yui_lsp.workspace.statefault import first_user_error
+
+    return first_user_error(exc)
 
 
 def _lsp(argv: Sequence[str]) -> int:

@@ -42,13 +42,27 @@ def parse_since(text: str) -> datetime:
     """``--since``: a duration back from now (``90m``, ``2h``, ``7d``) or an ISO date/time."""
     match = _SINCE_RE.match(text.strip())
     if match:
-        return _now() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+        try:
+            return _now() - timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC)  # longer ago than dates go: everything
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise YuiError(f"--since {text!r}: give a duration (30m, 2h, 7d) or a date "
                        "(2026-01-15 or 2026-01-15T10:30)") from None
-    return moment if moment.tzinfo else moment.astimezone()
+    try:
+        return moment if moment.tzinfo else moment.astimezone()
+    except (ValueError, OverflowError):  # at the first day dates have: everything
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _recent_title(since: datetime | None, show_all: bool) -> str:
+    if since is not None and since.year > 1:
+        return f"recent tasks (since {since.astimezone():%Y-%m-%d %H:%M})"
+    if since is not None or show_all:
+        return "recent tasks"
+    return f"recent tasks (last {_RECENT_HOURS}h)"
 
 
 def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = False,
@@ -60,6 +74,7 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
     live = sorted((glance.TaskRow.of(r) for r in live_records),
                   key=lambda t: (t.coordinator_id, t.submitted_at))
     live_ids = {t.id for t in live}
+    title = _recent_title(since, show_all)
     if since is None and not show_all:
         since = _now() - timedelta(hours=_RECENT_HOURS)
     try:
@@ -99,8 +114,7 @@ def status(root: Path, console: Console, json_mode: bool, *, show_all: bool = Fa
     if recent:
         if live:
             console.print()
-        console.print("recent tasks" + ("" if show_all else f" (last {_RECENT_HOURS}h)"),
-                      style="bold", highlight=False)
+        console.print(title, style="bold", highlight=False)
         table = _task_table(("task", "status", "agent", "ended", "files", "note"))
         for row, _, _ in recent:
             note = row.note
@@ -134,6 +148,11 @@ def locks(root: Path, console: Console, json_mode: bool) -> int:
     """Who holds which lease, until when (expired leases and dead owners' are not shown)."""
     now = _now()
     records = glance.leases(root, now)
+    for name in glance.unreadable_leases(root):
+        # Said, not fatal: yui takes it as holding nothing, which the user should know.
+        Console(stderr=True).print(
+            f"yui: {name} cannot be read as leases; yui takes it as holding no file (look at "
+            "it, then delete it)", highlight=False, markup=False)
     if json_mode:
         for record in records:
             sys.stdout.write(json.dumps(record) + "\n")

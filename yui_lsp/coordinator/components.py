@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from yui_lsp.agents.builtin import regex_problem
 from yui_lsp.agents.kinds import KINDS
 from yui_lsp.errors import PlanError
 
@@ -187,12 +188,12 @@ def refactor_tasks(
 def _matcher(spec: RefactorSpec) -> re.Pattern[str] | None:
     if not spec.regex:
         return None
-    try:
-        return re.compile(spec.pattern, re.MULTILINE)
-    except re.error as exc:
+    problem = regex_problem(spec)
+    if problem is not None:
         raise PlanError(
-            f"invalid regex pattern {spec.pattern!r}: {exc} (turn regex off to match it literally)"
-        ) from None
+            f"invalid regex pattern {spec.pattern!r} or replacement {spec.replacement!r}: "
+            f"{problem} (turn regex off to match it literally)")
+    return re.compile(spec.pattern, re.MULTILINE)
 
 
 def files_to_refactor(root: Path, globs: list[str], spec: RefactorSpec) -> list[str]:

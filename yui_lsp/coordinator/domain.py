@@ -13,13 +13,14 @@ import contextlib
 import json
 import os
 import socket
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 from anyio.abc import SocketStream
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from yui_lsp.coordinator import glance
 from yui_lsp.coordinator.rundir import socket_path
@@ -34,12 +35,21 @@ ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 class CoordinatorEntry(BaseModel):
     """A live coordinator as registered under ``.yui/coordinators/``."""
 
-    coordinator_id: str
+    #: Names its files under ``.yui/``: no path separator, nothing to walk out with.
+    coordinator_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     pid: int
     host: str
     socket: str
     started_at: str
     kind: str = "cli"
+
+
+class CoordinatorSilentError(YuiError):
+    """The coordinator owning a task is alive but does not answer its control socket."""
+
+
+#: How long a coordinator has to answer a control request.
+_ANSWER_S = 5.0
 
 
 def _yui_dir(root: Path) -> Path:
@@ -72,6 +82,8 @@ def live_coordinators(root: Path) -> list[CoordinatorEntry]:
             entry = CoordinatorEntry.model_validate(glance.read_json(path))
         except ValidationError:
             continue
+        if entry.coordinator_id != path.stem:
+            continue  # not how yui writes an entry: nothing it names is touched
         if glance.alive_here(entry.host, entry.pid):
             entries.append(entry)
         else:
@@ -83,10 +95,16 @@ def _remove_entry(root: Path, coordinator_id: str, sock: str) -> None:
     for path in (
         _yui_dir(root) / "coordinators" / f"{coordinator_id}.json",
         _yui_dir(root) / "tasks" / f"{coordinator_id}.json",
-        Path(sock),
     ):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+    # Only the socket yui made for this entry: an entry is a file in the repository (a clone
+    # can carry one) and could name any socket of the user's (a desktop bus, an agent's).
+    if sock != str(socket_path(root, coordinator_id)):
+        return
+    with contextlib.suppress(OSError, ValueError):  # gone already
+        if stat.S_ISSOCK(os.lstat(sock).st_mode):
+            os.unlink(sock)
 
 
 def all_tasks(root: Path) -> list[TaskInfo]:
@@ -103,7 +121,7 @@ def all_tasks(root: Path) -> list[TaskInfo]:
 
 async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str, Any]:
     """Send one request to a coordinator's control socket and return its answer."""
-    with anyio.fail_after(5):
+    with anyio.fail_after(_ANSWER_S):
         stream = await anyio.connect_unix(entry.socket)
         async with stream:
             await stream.send(json.dumps(payload).encode() + b"\n")
@@ -117,16 +135,39 @@ async def request(entry: CoordinatorEntry, payload: dict[str, Any]) -> dict[str,
 
 async def control(root: Path, op: str, task_id: str) -> dict[str, Any]:
     """Ask whichever live coordinator owns ``task_id`` to ``op`` it (cancel, retry)."""
+    silent: list[tuple[CoordinatorEntry, str]] = []
     for entry in live_coordinators(root):
         try:
             answer = await request(entry, {"op": op, "task_id": task_id})
-        except (OSError, TimeoutError, ValueError, anyio.EndOfStream):
+        except TimeoutError:
+            silent.append((entry, f"did not answer within {_ANSWER_S:.0f} s (stopped, e.g. "
+                                  f"with Ctrl-Z? resume it with `fg` or `kill -CONT "
+                                  f"{entry.pid}`); it may still {op} the task when it resumes"))
+            continue
+        except OSError as exc:
+            silent.append((entry, f"cannot be reached at its control socket {entry.socket} "
+                                  f"({exc.strerror or exc}; was it deleted?); end that process "
+                                  "to stop its tasks"))
+            continue
+        except (ValueError, anyio.EndOfStream):
             continue
         if answer.get("ok"):
             return answer
         if answer.get("error") and answer.get("code") != "unknown_task":
             raise YuiError(str(answer["error"]))
+    for entry, why in silent:
+        if _lists(root, entry, task_id):
+            raise CoordinatorSilentError(
+                f"task {task_id!r} belongs to the yui {entry.kind} process pid {entry.pid}, "
+                f"which {why}")
     raise UnknownTaskError(task_id)
+
+
+def _lists(root: Path, entry: CoordinatorEntry, task_id: str) -> bool:
+    table = glance.read_json(_yui_dir(root) / "tasks" / f"{entry.coordinator_id}.json")
+    return isinstance(table, list) and any(
+        isinstance(item, dict) and isinstance(item.get("task"), dict)
+        and item["task"].get("id") == task_id for item in table)
 
 
 class DomainMembership:
@@ -179,7 +220,7 @@ class DomainMembership:
         async def answer(stream: SocketStream) -> None:
             async with stream:
                 try:
-                    with anyio.fail_after(5):
+                    with anyio.fail_after(_ANSWER_S):
                         data = b""
                         while not data.endswith(b"\n") and len(data) < 65536:
                             data += await stream.receive(65536)

@@ -15,6 +15,7 @@ tests/coordinator/test_glance.py keeps the two kinds of reader in step on real r
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -40,11 +41,31 @@ class HistoryUnreadableError(YuiError):
     """The task history is there but cannot be read (damaged, or locked for long)."""
 
 
+class HistoryUnavailableError(HistoryUnreadableError):
+    """The task history cannot be used now (disk full or failing, a folder in its place)."""
+
+
 def is_damage(exc: BaseException) -> bool:
     """True when SQLite says the file is not, or no longer, a sound database."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(exc, sqlite3.DatabaseError) and code is not None \
         and code & 0xFF in _DAMAGED
+
+
+def _is_busy(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def unavailable(exc: BaseException) -> HistoryUnavailableError:
+    """The error for a history SQLite or the system cannot use now; nothing in it is lost."""
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    then = "another yui process holds it: try again in a moment" if _is_busy(exc) else (
+        "is the disk full, or something other than yui's file at that path? free space or "
+        "move it aside, then run again")
+    return HistoryUnavailableError(
+        f"the task history {STATE_DIR_NAME}/{HISTORY_FILE} cannot be used now ({why}); it "
+        f"is kept as it is ({then})")
 
 
 def _existing(folder: Path) -> bool:
@@ -137,6 +158,9 @@ _STATUSES = {s.value for s in TaskStatus}
 def _history(root: Path) -> Iterator[sqlite3.Connection | None]:
     path = _state(root) / HISTORY_FILE
     if not path.is_file():
+        if os.path.lexists(path):
+            check_trusted(path)  # a symlink is refused as such
+            raise unavailable(OSError(errno.EISDIR, "a folder or other non-file is there"))
         yield None
         return
     check_trusted(path)
@@ -174,6 +198,8 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):
                 return []  # created, not yet prepared
+            if not is_damage(exc) and not _is_busy(exc):
+                raise unavailable(exc) from None  # the disk, not the file
             then = ("the next run keeps it aside and starts a new one" if is_damage(exc)
                     else "try again in a moment")
             raise HistoryUnreadableError(
@@ -200,6 +226,12 @@ def leases(root: Path, now: datetime | None = None) -> list[Record]:
                         record["host"], record["owner_pid"]):
                     found.append(record)
     return sorted(found, key=lambda r: (str(r.get("file_path")), str(r.get("locked_by"))))
+
+
+def unreadable_leases(root: Path) -> list[str]:
+    """Lease files under ``.yui/locks`` that hold no lease table (damaged, or by hand)."""
+    return [f"{STATE_DIR_NAME}/locks/{path.name}" for path in _json_files(_state(root) / "locks")
+            if not isinstance(read_json(path), list) and os.path.lexists(path)]
 
 
 def parse_time(text: object) -> datetime:

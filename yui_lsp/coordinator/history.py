@@ -19,7 +19,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from yui_lsp.coordinator.glance import HISTORY_FILE, is_damage, recent_query
+from yui_lsp.coordinator.glance import HISTORY_FILE, is_damage, recent_query, unavailable
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
@@ -92,6 +92,15 @@ class History:
             self._db = _open(state_dir(self.root) / HISTORY_FILE)
         return self._db
 
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[sqlite3.Connection]:
+        """The connection, this thread's alone; a disk that fails it is said plainly."""
+        with self._lock:
+            try:
+                yield self._conn()
+            except (OSError, sqlite3.OperationalError) as exc:
+                raise unavailable(exc) from None
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
@@ -108,8 +117,7 @@ class History:
         """
         now = utcnow().isoformat()
         granted: dict[str, str] = {}
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for wanted in ids:
@@ -125,7 +133,8 @@ class History:
                     granted[wanted] = candidate
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite ends it itself on a full disk
+                    db.execute("ROLLBACK")
                 raise
         return granted
 
@@ -148,8 +157,7 @@ class History:
         ]
         if not rows:
             return
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
@@ -163,14 +171,14 @@ class History:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite ends it itself on a full disk
+                    db.execute("ROLLBACK")
                 raise
 
     def prune(self) -> int:
         """Forget tasks older than ``keep_days`` and beyond the newest ``keep_tasks``."""
         cutoff = (utcnow() - timedelta(days=self.keep_days)).isoformat()
-        with self._lock:
-            db = self._conn()
+        with self._held() as db:
             gone = db.execute("DELETE FROM tasks WHERE updated_at < ?", (cutoff,)).rowcount
             gone += db.execute(
                 "DELETE FROM tasks WHERE id NOT IN "
@@ -184,8 +192,8 @@ class History:
         """The task ``task_id`` as last recorded, or None."""
         if not self.path.exists():
             return None
-        with self._lock:
-            row = self._conn().execute(
+        with self._held() as db:
+            row = db.execute(
                 "SELECT info, metrics, log_path FROM tasks WHERE id = ?", (task_id,)
             ).fetchone()
         return _entry(row) if row else None
@@ -196,8 +204,8 @@ class History:
         if not self.path.exists():
             return []
         query, args = recent_query("info, metrics, log_path", since, limit)
-        with self._lock:
-            rows = self._conn().execute(query, args).fetchall()
+        with self._held() as db:
+            rows = db.execute(query, args).fetchall()
         return [e for e in (_entry(row) for row in rows) if e is not None]
 
 

@@ -8,6 +8,8 @@ domain registry, lease files) run in worker threads.
 
 from __future__ import annotations
 
+import errno
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,12 +21,25 @@ from yui_lsp.config import Settings
 from yui_lsp.coordinator.audit import AuditLog
 from yui_lsp.coordinator.bus import Bus
 from yui_lsp.coordinator.domain import ControlHandler, DomainMembership
+from yui_lsp.coordinator.glance import HistoryUnavailableError
 from yui_lsp.coordinator.history import History, HistoryEntry
 from yui_lsp.coordinator.pipeline import Services
 from yui_lsp.executors import make_executor
 from yui_lsp.protocol import Message
 from yui_lsp.workspace import Applier, LeaseTable, SandboxPool, WorkspaceReader, recover
 from yui_lsp.workspace.statedir import private_dir, state_dir
+
+log = logging.getLogger(__name__)
+
+#: Pause of a background writer whose disk refused a write, before it tries again.
+_DISK_RETRY_S = 1.0
+#: What a full disk says: the tasks go on, their records are written when there is room.
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, HistoryUnavailableError) or (
+        isinstance(exc, OSError) and exc.errno in _FULL)
 
 
 @asynccontextmanager
@@ -111,7 +126,17 @@ async def open_audit(root: Path, bus: Bus) -> AsyncIterator[AuditLog]:
     async def write_loop() -> None:
         while True:
             await wake.wait()
-            await anyio.to_thread.run_sync(audit.write, audit.take())
+            batch = audit.take()
+            try:
+                await anyio.to_thread.run_sync(audit.write, batch)
+            except OSError as exc:
+                if not _disk_full(exc):
+                    raise
+                log.warning("the audit log cannot be written now (%s); kept in memory "
+                            "until the disk has room", exc.strerror)
+                audit.give_back(batch)
+                await anyio.sleep(_DISK_RETRY_S)
+                wake.set()
             await anyio.sleep(0.1)
 
     remove = bus.add_listener(take_in)
@@ -122,8 +147,14 @@ async def open_audit(root: Path, bus: Bus) -> AsyncIterator[AuditLog]:
     finally:
         remove()
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(audit.write, audit.take())
-            audit.close()
+            try:
+                await anyio.to_thread.run_sync(audit.write, audit.take())
+            except OSError as exc:
+                if not _disk_full(exc):
+                    raise
+                log.warning("the audit log's last messages were lost: %s", exc.strerror)
+            finally:
+                audit.close()
 
 
 @asynccontextmanager
@@ -157,7 +188,15 @@ async def _publish_loop(
 ) -> None:
     while True:
         await dirty.wait()
-        await anyio.to_thread.run_sync(domain.publish_json, tasks_json())
+        try:
+            await anyio.to_thread.run_sync(domain.publish_json, tasks_json())
+        except OSError as exc:
+            if not _disk_full(exc):
+                raise
+            log.warning("the task table cannot be published now (%s); other yui processes "
+                        "see it once the disk has room", exc.strerror)
+            await anyio.sleep(_DISK_RETRY_S)
+            dirty.set()
         await anyio.sleep(0.2)  # coalesce bursts: at most five table writes a second
 
 
@@ -174,16 +213,25 @@ class HistoryWriter:
         self._pending[task_id] = entry
         self._signal.set()
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write what is pending; False (and kept pending) when the disk is full."""
         batch, self._pending = self._pending, {}
         if batch:
             entries = [make() for make in batch.values()]
-            await anyio.to_thread.run_sync(self.history.record, entries)
+            try:
+                await anyio.to_thread.run_sync(self.history.record, entries)
+            except HistoryUnavailableError as exc:
+                log.warning("%s", exc)
+                self._pending = {**batch, **self._pending}  # newer states stay newer
+                return False
+        return True
 
     async def run(self) -> None:
         while True:
             await self._signal.wait()
-            await self.flush()
+            if not await self.flush():
+                await anyio.sleep(_DISK_RETRY_S)
+                self._signal.set()
             await anyio.sleep(0.2)  # coalesce bursts: at most five transactions a second
 
 

@@ -9,6 +9,7 @@ from collections.abc import Container
 from pathlib import Path
 
 from yui_lsp.agents import adapter_for, check_model_task, uses_model
+from yui_lsp.agents.builtin import regex_problem
 from yui_lsp.agents.cli import check_program
 from yui_lsp.agents.kinds import KINDS, Takes
 from yui_lsp.config import AgentProfile, Settings
@@ -40,6 +41,8 @@ def check_plan(tasks: list[Task], known: Container[str] = (), where: str = "") -
             validate_claims(task.claims)
             if task.refactor is not None:
                 validate_claims(task.refactor.files)
+                if (problem := regex_problem(task.refactor)) is not None:
+                    raise PlanError(f"refactor: invalid regex pattern or replacement: {problem}")
         except PlanError as exc:
             raise PlanError(f"{prefix}task {task.id or task.display_title!r}: {exc}") from None
     try:

@@ -71,6 +71,7 @@ from yui_lsp.server.spec_params import (
 from yui_lsp.server.specs import SpecRuns
 from yui_lsp.server.task_logs import TaskLogs
 from yui_lsp.server.wire import EncodedJson, WireJson, encode_records, wire
+from yui_lsp.workspace.statefault import state_fault
 
 #: JSON-RPC error code of a YuiError that is not about the arguments.
 YUI_ERROR_CODE = -32001
@@ -161,6 +162,12 @@ class Commands:
                 str(exc), YUI_ERROR_CODE) from None
         except ValidationError as exc:
             raise JsonRpcInvalidParams(_field_error(exc)) from None
+        except OSError as exc:
+            fault = state_fault(exc)  # yui's state in the way: the user's to fix
+            if fault is None:
+                raise
+            raise JsonRpcServerError(  # type: ignore[no-untyped-call]
+                str(fault), YUI_ERROR_CODE) from None
         return result if isinstance(result, WireJson | EncodedJson) else \
             wire(result, by_alias=True)
 

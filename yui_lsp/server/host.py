@@ -24,7 +24,7 @@ from pygls.lsp.server import LanguageServer
 
 from yui_lsp.config import Settings
 from yui_lsp.coordinator import ParallelTaskManager
-from yui_lsp.errors import PlanError, UnknownTaskError, YuiError
+from yui_lsp.errors import PlanError, UnknownTaskError
 from yui_lsp.protocol import LockRecord, LocksChanged, Message, TaskUpdate
 from yui_lsp.server.applier import ApplyOptions, EditorApplier
 from yui_lsp.server.documents import EditorDocuments, EditorReader
@@ -34,6 +34,7 @@ from yui_lsp.server.review_desk import ReviewDesk
 from yui_lsp.server.uris import path_of, rel_in
 from yui_lsp.server.wire import EncodedJson, encode_records, wire
 from yui_lsp.workspace import LeaseTable
+from yui_lsp.workspace.statefault import first_user_error
 
 log = logging.getLogger(__name__)
 
@@ -164,25 +165,25 @@ class CoordinatorHost:
             await self.task_group.start(self._host_folder, uri, root)
             if uri in self._unwanted:
                 self.remove_folder(uri)
-        except YuiError as exc:  # a missing folder, a .yui/ that is someone else's...
-            log.warning("cannot host %s: %s", root, exc)
-            self.server.window_show_message(lsp.ShowMessageParams(
-                type=lsp.MessageType.Error, message=f"yui: {exc}"))
-        except OSError as exc:  # .yui/ cannot be made there (read-only, not a real folder)
-            log.warning("cannot host %s: %s", root, exc)
-            self.server.window_show_message(lsp.ShowMessageParams(
-                type=lsp.MessageType.Error,
-                message=f"yui: cannot coordinate tasks in {root}: {exc}"))
         except Exception as exc:
-            # A folder that cannot be hosted (unreadable, not writable) must not take the
-            # others down; the user is told why.
-            log.exception("cannot host %s", root)
-            self.server.window_show_message(lsp.ShowMessageParams(
-                type=lsp.MessageType.Error,
-                message=f"yui: cannot coordinate tasks in {root}: {exc}"))
+            # A folder that cannot be hosted (a missing folder, a .yui/ that is someone
+            # else's, a full disk) must not take the others down; the user is told why.
+            self._say_stopped(root, exc, "cannot coordinate tasks in", started=False)
         finally:
             self._adding.discard(uri)
             self._unwanted.discard(uri)
+
+    def _say_stopped(self, root: Path, exc: Exception, what: str, *, started: bool) -> None:
+        said = first_user_error(exc)
+        if said is None:
+            log.exception("%s %s", what, root)
+        else:
+            log.warning("%s %s: %s", what, root, said)
+        # A user error met at start says itself (it names the folder when that matters).
+        message = f"yui: {said}" if said is not None and not started else \
+            f"yui: {what} {root}: {said or exc}"
+        self.server.window_show_message(lsp.ShowMessageParams(
+            type=lsp.MessageType.Error, message=message))
 
     def remove_folder(self, uri: str) -> None:
         # Gone at once: no command reaches a coordinator that is stopping, and the folder
@@ -208,16 +209,23 @@ class CoordinatorHost:
         options.cancel = manager.cancel
         folder = Folder(uri=uri, root=root, manager=manager, documents=documents,
                         options=options, applier=applier)
+        started = False
         try:
             with folder.scope:
                 async with manager:
                     remove = manager.bus.add_listener(lambda m: self._deliver(folder, m))
                     self.folders[uri] = folder
                     task_status.started()
+                    started = True
                     try:
                         await anyio.sleep_forever()
                     finally:
                         remove()
+        except Exception as exc:
+            if not started:
+                raise  # said by add_folder
+            # One folder's coordinator failing must not stop the other folders' ones.
+            self._say_stopped(root, exc, "stopped coordinating tasks in", started=True)
         finally:
             if self.folders.get(uri) is folder:
                 del self.folders[uri]

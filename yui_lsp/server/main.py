@@ -21,13 +21,23 @@ PROFILE_ENV = "YUI_LSP_PROFILE"
 #: The GIL switch interval of the language server (see :func:`main`).
 SWITCH_INTERVAL_S = 0.001
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return port
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="yui-lsp",
         description="The yui language server: runs coding agents in parallel from the editor.",
     )
     parser.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (default)")
-    parser.add_argument("--tcp", type=int, metavar="PORT",
+    parser.add_argument("--tcp", type=_port, metavar="PORT",
                         help="listen on 127.0.0.1:PORT instead; clients must send the token "
                              "as initializationOptions.yuiToken (see --token-file)")
     parser.add_argument("--token-file", type=Path, metavar="PATH",
@@ -57,10 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     args = parse_args(argv)
     # Never log to stdout: on stdio it carries the protocol.
-    handler: logging.Handler = (
-        logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file
-        else logging.StreamHandler(sys.stderr)
-    )
+    try:
+        handler: logging.Handler = (
+            logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file
+            else logging.StreamHandler(sys.stderr)
+        )
+    except OSError as exc:
+        print(f"yui-lsp: cannot write the log to {args.log_file}: {exc.strerror or exc} "
+              "(give --log-file a file in an existing folder)", file=sys.stderr)
+        return 2
     logging.basicConfig(level=getattr(logging, args.log_level), handlers=[handler],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.log_level != "DEBUG":

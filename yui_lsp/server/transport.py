@@ -212,7 +212,13 @@ def serve_tcp(server: LanguageServer, host: str, port: int, token_file: Path | N
     session = _Session(server, token)
 
     async def main() -> None:
-        listener = await asyncio.start_server(session, host, port)
+        try:
+            listener = await asyncio.start_server(session, host, port)
+        except OSError as exc:
+            raise TransportError(
+                f"cannot listen on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}"
+                " (another program, maybe another yui-lsp, uses that port: pick another "
+                "--tcp PORT)") from None
         server._server = listener
         log.info("serving on %s:%s (token in %s)", host, port, path)
         async with listener:

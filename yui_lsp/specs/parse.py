@@ -12,16 +12,18 @@ import re
 from yui_lsp.specs.files import files_named
 from yui_lsp.specs.model import SpecTask
 
+#: A byte order mark some editors (on Windows) put before the first line: not part of it.
+_BOM = "\ufeff?"
 #: ``- [ ] ...``, ``* [x] ...``, ``1. [ ] ...``; Kiro's optional marker ``[ ]*``.
 _CHECKBOX = re.compile(
-    r"^(?P<indent>[ \t]*)(?:[-*+]|\d+[.)])[ \t]+\[(?P<mark>[ xX~-])\](?P<star>\*)?[ \t]*"
-    r"(?P<rest>.*)$"
+    r"^" + _BOM + r"(?P<indent>[ \t]*)(?:[-*+]|\d+[.)])[ \t]+\[(?P<mark>[ xX~-])\]"
+    r"(?P<star>\*)?[ \t]*(?P<rest>.*)$"
 )
 _KIRO_KEY = re.compile(r"^\**(?P<key>\d+(?:\.\d+)*)\.?\**[ \t]+(?P<title>.*)$")
 _KIT_KEY = re.compile(r"^\**(?P<key>T\d+)\**[ \t]*(?P<title>.*)$")
 _MARKER = re.compile(r"^\[(?P<tag>P|US\d+|[A-Za-z][\w-]{0,15})\][ \t]*")
-_PHASE = re.compile(r"^#{2,3}[ \t]+Phase\b[ \t]*(?P<title>.*)$", re.IGNORECASE)
-_HEADING = re.compile(r"^(?P<level>#{1,6})[ \t]+")
+_PHASE = re.compile(r"^" + _BOM + r"#{2,3}[ \t]+Phase\b[ \t]*(?P<title>.*)$", re.IGNORECASE)
+_HEADING = re.compile(r"^" + _BOM + r"(?P<level>#{1,6})[ \t]+")
 _REQUIREMENTS = re.compile(r"_?Requirements?:[ \t]*(?P<refs>[^_\n]+)_?", re.IGNORECASE)
 _DEPENDS = re.compile(r"_?Depends(?:[ \t]+on)?:[ \t]*(?P<refs>[^_\n]+)_?", re.IGNORECASE)
 _DEPENDS_INLINE = re.compile(r"\(depends on (?P<refs>[^)]+)\)", re.IGNORECASE)
@@ -67,7 +69,7 @@ def parse_tasks(text: str) -> list[SpecTask]:
             found = _PHASE.match(line)
             if found:
                 phase += 1
-                phase_title = line.lstrip("#").strip()
+                phase_title = line.lstrip("\ufeff#").strip()
             continue
         match = _CHECKBOX.match(line)
         if match is None:

@@ -22,7 +22,12 @@ from pathlib import Path
 
 import anyio
 
-from yui_lsp.errors import ApplyError, YuiError
+from yui_lsp.errors import (
+    ApplyError,
+    DamagedJournalError,
+    PathOutsideWorkspaceError,
+    YuiError,
+)
 from yui_lsp.protocol import ChangeKind, Task
 from yui_lsp.workspace import journal as jr
 from yui_lsp.workspace.merge import merge3, read_held
@@ -196,6 +201,19 @@ def _roll_back(root: Path, journal: jr.Journal, barrier: WriteBarrier) -> None:
 
 def _recover_one(root: Path, folder: Path, retention: int) -> str:
     """Finish or undo one interrupted apply; returns what was done."""
+    try:
+        return _replay(root, folder, retention)
+    except (DamagedJournalError, PathOutsideWorkspaceError) as exc:
+        # Every content is read before the first file is placed: nothing was touched.
+        problem = str(exc) if isinstance(exc, DamagedJournalError) else (
+            f".yui/journal/{folder.name} names {exc.path!r}, outside the workspace")
+        raise DamagedJournalError(
+            f"an interrupted apply cannot be finished: {problem}; "
+            "yui left every file as it is (look at the files its manifest.json names, then "
+            "move the folder out of .yui/journal/ and run again)") from None
+
+
+def _replay(root: Path, folder: Path, retention: int) -> str:
     journal = jr.read_journal(folder)
     if journal is None:
         # Interrupted while writing the journal: no target was touched yet.
@@ -250,16 +268,21 @@ def undo(root: Path, task_id: str, current: WorkspaceReader) -> UndoReport:
         )
     if jr.present(backup / jr.UNDONE):
         raise YuiError(f"task {task_id!r} was already undone")
-    recorded = jr.read_journal(backup)
+    damage = f".yui/backups/{task_id} is damaged"
+    try:
+        recorded = jr.read_journal(backup)
+        contents = [] if recorded is None else [
+            (op, recorded.content(op.new), recorded.content(op.old)) for op in recorded.ops]
+    except DamagedJournalError as exc:
+        recorded, damage = None, str(exc)
     if recorded is None:
         raise YuiError(
-            f"the backup of task {task_id!r} is damaged (.yui/backups/{task_id}); it cannot be "
+            f"the backup of task {task_id!r} cannot be read: {damage}; the task cannot be "
             "undone automatically (restore the files from git or by hand)"
         )
     report = UndoReport(task_id=task_id)
     files: list[MergedFile] = []
-    for op in recorded.ops:
-        applied, previous = recorded.content(op.new), recorded.content(op.old)
+    for op, applied, previous in contents:
         now = current.read(op.path)
         outcome = merge3(applied, now, previous, op.path)
         if outcome.conflict is not None:

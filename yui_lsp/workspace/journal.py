@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yui_lsp.errors import DamagedJournalError
 from yui_lsp.workspace.paths import refuse_protected, resolve_inside
 from yui_lsp.workspace.placement import (  # re-exported: the journal's callers place files
     Placement,
@@ -104,12 +105,17 @@ class Journal:
             return None
         if isinstance(ref, str):
             blob = self.folder / LEGACY_BLOBS / ref
-            check_trusted(blob.parent)
-            check_trusted(blob)
-            return blob.read_bytes()
+            try:
+                check_trusted(blob.parent)
+                check_trusted(blob)
+                return blob.read_bytes()
+            except OSError as exc:
+                raise _damaged(self.folder, f"{LEGACY_BLOBS}/{ref}: {exc.strerror}") from None
         if self._pack is None:
-            self._pack = (self.folder / PACK).read_bytes()
+            self._pack = _read(self.folder, PACK)
         offset, length = ref
+        if offset + length > len(self._pack):
+            raise _damaged(self.folder, f"{MANIFEST} points past the end of {PACK}")
         return self._pack[offset : offset + length]
 
 
@@ -183,40 +189,79 @@ def write_journal(
 
 
 def _ref(value: Any) -> BlobRef | None:
-    if value is None or isinstance(value, str):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value or "/" in value or value in (".", ".."):
+            raise ValueError(f"blob name {value!r} is not a file name")
         return value
     offset, length = value
-    return (int(offset), int(length))
+    span = (int(offset), int(length))
+    if min(span) < 0:
+        raise ValueError(f"span {list(value)} is negative")
+    return span
 
 
 def _mode(value: Any) -> int | None:
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    mode = int(value)
+    if not 0 <= mode <= 0o177777:
+        raise ValueError(f"mode {value!r} is not a file mode")
+    return mode
+
+
+def _damaged(journal: Path, problem: str) -> DamagedJournalError:
+    where = f"{journal.parent.name}/{journal.name}"
+    return DamagedJournalError(f".yui/{where} is damaged ({problem})")
+
+
+def _read(journal: Path, name: str) -> bytes:
+    try:
+        return (journal / name).read_bytes()
+    except OSError as exc:
+        raise _damaged(journal, f"{name}: {exc.strerror}") from None
+
+
+def _manifest(journal: Path, body: Any) -> tuple[Journal, int, str | None, int | None]:
+    """The journal ``body`` describes, its format, and its pack's checksum and size."""
+    found = Journal(journal, str(body["task_id"]), [
+        PathOp(path=str(op["path"]), new=_ref(op["new"]), old=_ref(op["old"]),
+               mode=_mode(op["mode"]), old_mode=_mode(op["old_mode"]))
+        for op in body["ops"]
+    ])
+    version = body.get("format", 1)
+    if not isinstance(version, int):
+        raise TypeError(f"format {version!r} is not a number")
+    if version < FORMAT:
+        return found, version, None, None
+    return found, version, str(body["pack_sha256"]), int(body["pack_size"])
 
 
 def read_journal(journal: Path) -> Journal | None:
     """The journal in ``journal``, or None when it is incomplete (cut off while recording).
 
-    UntrustedStateError when the journal is not the user's own (see ``check_trusted``).
+    UntrustedStateError when the journal is not the user's own (see ``check_trusted``);
+    DamagedJournalError when its manifest parses but does not describe a journal.
     """
     check_trusted(journal)
     if not present(journal / MANIFEST):
         return None
     try:
-        body = json.loads((journal / MANIFEST).read_bytes())
-        found = Journal(journal, str(body["task_id"]), [
-            PathOp(path=str(op["path"]), new=_ref(op["new"]), old=_ref(op["old"]),
-                   mode=_mode(op["mode"]), old_mode=_mode(op["old_mode"]))
-            for op in body["ops"]
-        ])
-    except (ValueError, KeyError, TypeError):
+        body = json.loads(_read(journal, MANIFEST))
+    except ValueError:
         return None  # torn by a crash before the recording barrier
-    if body.get("format", 1) >= FORMAT:
+    try:
+        found, version, checksum, size = _manifest(journal, body)
+    except KeyError as exc:
+        raise _damaged(journal, f"{MANIFEST} has no {exc.args[0]!r}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise _damaged(journal, f"{MANIFEST}: {exc}") from None
+    if version >= FORMAT:
         if not present(journal / PACK):
             return None
-        pack = (journal / PACK).read_bytes()
-        if len(pack) != body["pack_size"] or hashlib.sha256(pack).hexdigest() != body[
-            "pack_sha256"
-        ]:
+        pack = _read(journal, PACK)
+        if len(pack) != size or hashlib.sha256(pack).hexdigest() != checksum:
             return None
         found._pack = pack
     return found

@@ -55,6 +55,7 @@ from yui_lsp.workspace.gitdir import (
     init_git_dir,
     object_source_of,
 )
+from yui_lsp.workspace.object_repair import set_aside_damaged
 from yui_lsp.workspace.paths import expand_claims
 from yui_lsp.workspace.sandbox import Sandbox, copy_entry
 from yui_lsp.workspace.statedir import STATE_DIR_NAME
@@ -90,6 +91,8 @@ def _nul_list(paths: list[str]) -> bytes:
 
 
 _SANDBOX_NUMBERS = itertools.count(1)
+#: Hand-outs retried after setting damaged objects aside (each pass sets aside all it finds).
+_REPAIRS = 2
 
 
 def _owner_alive(name: str) -> bool:
@@ -194,17 +197,34 @@ class SandboxPool:
         nothing is copied in: a cluster node's pool gets the workspace that way.
         """
         requested = time.monotonic()
-        sandbox = (self._idle.pop() if self._idle
-                   else await anyio.to_thread.run_sync(self._new_sandbox))
-        self._busy[str(sandbox.path)] = sandbox
-        try:
-            await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
-        except BaseException:
-            self._busy.pop(str(sandbox.path), None)
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._remove, sandbox)
-            raise
-        return sandbox
+        repairs = 0
+        while True:
+            sandbox = (self._idle.pop() if self._idle
+                       else await anyio.to_thread.run_sync(self._new_sandbox))
+            self._busy[str(sandbox.path)] = sandbox
+            try:
+                await anyio.to_thread.run_sync(self._prepare, sandbox, task_id, requested, base)
+                return sandbox
+            except BaseException as exc:
+                self._busy.pop(str(sandbox.path), None)
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._remove, sandbox)
+                    repairs += 1
+                    if repairs > _REPAIRS or not isinstance(exc, GitError) or \
+                            not await anyio.to_thread.run_sync(self._repair):
+                        raise
+                    # Idle checkouts may stand on such objects too: the next ones are new.
+                    doomed, self._idle = self._idle, []
+                    for idle in doomed:
+                        await anyio.to_thread.run_sync(self._remove, idle)
+
+    def _repair(self) -> bool:
+        """Set damaged objects of the pool's store aside; whether there were any."""
+        with self._snapshot_lock:
+            if not set_aside_damaged(self.objects):
+                return False
+            self._snapshot = None  # its base commit may have been among them
+        return True
 
     async def release(self, sandbox: Sandbox) -> None:
         """Reset ``sandbox`` and keep it for the next task, or remove it when the pool is full."""

@@ -20,8 +20,9 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TextIO
 
-from yui_lsp.errors import UntrustedStateError, WorkspaceNotFoundError
+from yui_lsp.errors import StateFileError, UntrustedStateError, WorkspaceNotFoundError
 
 STATE_DIR_NAME = ".yui"
 _EXCLUDE_LINE = ".yui/"
@@ -147,15 +148,39 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
     file before the rename, of its folder after). The one way yui writes its own state."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    try:
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk keeps no half-written leftovers
+            raise
         if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    if durable:
-        fsync_dir(path.parent)
+            fsync_dir(path.parent)
+    except OSError as exc:
+        raise StateFileError(shown(path), exc) from exc
+
+
+def open_log(path: Path) -> TextIO:
+    """The log file ``path`` under ``.yui/``, opened owner-only for appending."""
+    try:
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    except OSError as exc:
+        raise StateFileError(shown(path), exc) from None
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def shown(path: Path) -> str:
+    """``path`` from ``.yui/`` on, as the user knows it (as it is when not under ``.yui/``)."""
+    parts = path.parts
+    if STATE_DIR_NAME in parts:
+        return "/".join(parts[len(parts) - parts[::-1].index(STATE_DIR_NAME) - 1:])
+    return str(path)
 
 
 def write_durably(path: Path, data: bytes) -> None:
