@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yui_lsp.protocol import LineEdit
-from yui_lsp.specs import Spec, SpecFormat, build_plan, parse_tasks, tick
+from yui_lsp.specs import (
+    Spec,
+    SpecError,
+    SpecFormat,
+    build_plan,
+    load_spec,
+    parse_tasks,
+    tick,
+)
 from yui_lsp.specs.files import files_named
 from yui_lsp.specs.parse import decode, encode
 from yui_lsp.specs.plan import tick_edits
@@ -174,3 +183,9 @@ def test_tick_changes_one_byte_and_keeps_every_other(lines: list[str], crlf: boo
                         + task.line_text[task.mark_col + 1:])
         assert encode(apply_line_edits(text, [edit])) == ticked or any(
             t.line_text == task.line_text and t.line != task.line for t in tasks)
+
+
+def test_a_spec_name_with_a_nul_byte_is_no_spec(tmp_path: Path) -> None:
+    # The path calls behind the lookup raised ValueError ("embedded null byte") for it.
+    with pytest.raises(SpecError, match="no spec named"):
+        load_spec(tmp_path, "todo\x00/../x")

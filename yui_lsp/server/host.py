@@ -103,6 +103,8 @@ class CoordinatorHost:
         self._stop: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._ready: anyio.Event | None = None
+        self._adding: set[str] = set()  # folders being added now
+        self._unwanted: set[str] = set()  # of those, the ones removed meanwhile
 
     # ----------------------------------------------------------------- lifetime
 
@@ -136,11 +138,14 @@ class CoordinatorHost:
         return self._tg
 
     async def wait_ready(self, timeout_s: float = 30.0) -> None:
-        """Wait until the folders open at start-up are hosted (commands may come first)."""
+        """Wait until the folders open at start-up, and those being added now, are hosted
+        (commands may come first)."""
         with anyio.move_on_after(timeout_s):
             while self._ready is None:
                 await anyio.sleep(0.01)
             await self._ready.wait()
+            while self._adding:  # folders the client added since: a command may name them
+                await anyio.sleep(0.01)
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop every coordinator (their tasks are cancelled) and wait until they are."""
@@ -152,14 +157,21 @@ class CoordinatorHost:
 
     async def add_folder(self, uri: str, root: Path) -> None:
         """Start a coordinator for one workspace folder (returns once it runs)."""
-        if uri in self.folders:
+        if uri in self.folders or uri in self._adding:
+            self._unwanted.discard(uri)  # added again while being added: wanted after all
             return
+        self._adding.add(uri)
         try:
             await self.task_group.start(self._host_folder, uri, root)
+            if uri in self._unwanted:
+                self.remove_folder(uri)
         except Exception as exc:
             # A folder that cannot be hosted (a missing folder, a .yui/ that is someone
             # else's, a full disk) must not take the others down; the user is told why.
             self._say_stopped(root, exc, "cannot coordinate tasks in", started=False)
+        finally:
+            self._adding.discard(uri)
+            self._unwanted.discard(uri)
 
     def _say_stopped(self, root: Path, exc: Exception, what: str, *, started: bool) -> None:
         said = first_user_error(exc)
@@ -174,9 +186,13 @@ class CoordinatorHost:
             type=lsp.MessageType.Error, message=message))
 
     def remove_folder(self, uri: str) -> None:
-        folder = self.folders.get(uri)
+        # Gone at once: no command reaches a coordinator that is stopping, and the folder
+        # added again right away gets a coordinator of its own.
+        folder = self.folders.pop(uri, None)
         if folder is not None:
             folder.scope.cancel()
+        elif uri in self._adding:
+            self._unwanted.add(uri)  # removed once it runs
 
     async def _host_folder(self, uri: str, root: Path,
                            *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -211,7 +227,8 @@ class CoordinatorHost:
             # One folder's coordinator failing must not stop the other folders' ones.
             self._say_stopped(root, exc, "stopped coordinating tasks in", started=True)
         finally:
-            self.folders.pop(uri, None)
+            if self.folders.get(uri) is folder:
+                del self.folders[uri]
 
     def _deliver(self, folder: Folder, message: Message) -> None:
         # Called inside the coordinator's publish: only queue, never block it.
@@ -335,9 +352,13 @@ class CoordinatorHost:
             raise PlanError("no workspace folder is open; open a folder to run tasks in it")
         if not ref:
             return next(iter(self.folders.values()))
-        wanted = path_of(ref) if "://" in ref else Path(ref)
+        try:
+            wanted = path_of(ref) if "://" in ref else Path(ref)
+            resolved = wanted.resolve() if wanted is not None else None
+        except (ValueError, OSError, RuntimeError):  # a NUL byte, a symlink loop: no folder
+            resolved = None
         for folder in self.folders.values():
-            if wanted is not None and folder.root == Path(wanted).resolve():
+            if resolved is not None and folder.root == resolved:
                 return folder
         raise PlanError(f"{ref!r} is not a workspace folder of this editor")
 

@@ -226,7 +226,13 @@ def render() -> str:
         "`yui_lsp/protocol.py` and `yui_lsp/server/params.py`; do not edit by hand.\n\n",
         "Commands (`workspace/executeCommand`) take ONE JSON object argument and return one. "
         "Errors: a bad argument is a JSON-RPC InvalidParams (-32602) naming the field; other "
-        "user errors use code -32001 with the message.\n\n",
+        "user errors use code -32001 with the message. A message the server cannot take is "
+        "answered too, never left waiting: ParseError (-32700, `id` null) for a frame or body "
+        "it cannot read (it reads on from the next `Content-Length` header); InvalidRequest "
+        "(-32600) for a batch, a non-object, an id that is not an integer or a string, a "
+        "`jsonrpc` other than \"2.0\", a second `initialize` and any request after "
+        "`shutdown`; ServerNotInitialized (-32002) before `initialize`; InvalidParams for "
+        "params the LSP types refuse; MethodNotFound for an unknown request.\n\n",
         _CONVENTION,
         "## Commands\n\n| command | argument | result | what it does |\n|---|---|---|---|\n",
     ]

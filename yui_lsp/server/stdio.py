@@ -24,9 +24,10 @@ import sys
 import threading
 from typing import BinaryIO
 
-from pygls.io_ import StdoutWriter, run_async
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
+from yui_lsp.server.incoming import serve_messages
 from yui_lsp.server.wire import YuiProtocol
 
 log = logging.getLogger(__name__)
@@ -89,15 +90,14 @@ class StdinReader:
 
 def serve_stdio(server: LanguageServer, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Serve the client on ``stdin``/``stdout`` until it exits or closes stdin (pygls'
-    ``start_io``, with :class:`StdinReader` as its reader)."""
+    ``start_io``, with :class:`StdinReader` as its reader and the checks of
+    :mod:`yui_lsp.server.incoming`)."""
     stop = threading.Event()
     server._stop_event = stop  # pygls' shutdown sets it to end the loop below
     server.protocol.set_writer(StdoutWriter(stdout))
 
     async def serve() -> None:
-        await run_async(stop_event=stop, reader=StdinReader(stdin.fileno()),
-                        protocol=server.protocol, logger=log,
-                        error_handler=server.report_server_error)
+        await serve_messages(stop, StdinReader(stdin.fileno()), server.protocol)
         # The client may close its end right behind ``shutdown`` and ``exit``.
         if isinstance(server.protocol, YuiProtocol):
             await server.protocol.wind_down()

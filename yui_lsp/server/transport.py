@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
 
 from yui_lsp.errors import YuiError
+from yui_lsp.server.incoming import serve_messages
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +186,7 @@ class _Session:
             return
         self.busy = True
         self.server.protocol.set_writer(writer)
-        await run_async(stop_event=self.stop, reader=_Replay(prefix, reader),
-                        protocol=self.server.protocol, logger=log,
-                        error_handler=self.server.report_server_error)
+        await serve_messages(self.stop, _Replay(prefix, reader), self.server.protocol)
         self.server.shutdown()  # type: ignore[no-untyped-call]
 
 

@@ -19,9 +19,10 @@ def uri_of(root: Path, rel: str) -> str:
 
 
 def path_of(uri: str) -> Path | None:
-    """The filesystem path of a file URI (None for other schemes)."""
+    """The filesystem path of a file URI (None for other schemes, and for a URI no path
+    can have: one with a NUL byte, %00)."""
     fs_path = to_fs_path(uri)
-    return Path(os.path.normpath(fs_path)) if fs_path else None
+    return Path(os.path.normpath(fs_path)) if fs_path and "\0" not in fs_path else None
 
 
 def rel_in(root: Path, uri: str) -> str | None:

@@ -19,15 +19,21 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import cattrs
-from lsprotocol.types import EXIT, SHUTDOWN
+from lsprotocol.types import EXIT, SHUTDOWN, TEXT_DOCUMENT_DID_CHANGE, DidChangeTextDocumentParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
 from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.language_server import lsp_method
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
 
 
 class WireJson(dict[str, Any]):
@@ -86,6 +92,29 @@ class YuiProtocol(LanguageServerProtocol):
         if method == SHUTDOWN:
             # Its answer is sent by the first callback of this future: ours come after.
             self._shutdown_answer = self._request_futures.get(message.id)
+
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        """pygls' answer to a request, minus the traceback it logs for every JSON-RPC error
+        a handler raises: those (a bad argument, an unknown task) are the client's doing,
+        answered in full, and logged in one line."""
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+            self._request_futures.pop(msg_id, None)
+            log.info("request %s refused: %s", msg_id, error)
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    @lsp_method(TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: DidChangeTextDocumentParams) -> Any:
+        """pygls' handler, minus its KeyError on a document never opened (shown to the user
+        as an error in the server): a change of a document the server does not hold is
+        logged and ignored."""
+        uri = params.text_document.uri
+        if unquote(uri) not in self.workspace.text_documents:  # pygls' key for it
+            log.warning("ignored a change of %s: the client never opened it", uri)
+            return
+        yield from super().lsp_text_document__did_change(params)
 
     async def wind_down(self, timeout_s: float = 15.0) -> None:
         """Once the client has closed its end: let a shutdown in progress finish and send

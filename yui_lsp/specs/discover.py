@@ -52,6 +52,8 @@ def _format_of(root: Path, folder: Path) -> SpecFormat:
 
 def load_spec(root: Path, name: str) -> Spec:
     """The spec called ``name``, or at the path ``name`` (its folder or its tasks.md)."""
+    if "\0" in name:  # no path holds one: the file system calls would raise ValueError
+        raise SpecError(f"no spec named {name!r}: a spec name or path has no NUL byte")
     for candidate in (Path(name), root / name):
         path = candidate.resolve()
         if path.is_file() and path.name == "tasks.md":
