@@ -147,8 +147,9 @@ def _json_line(record: glance.Record, *, live: bool, log_path: str = "") -> None
 def locks(root: Path, console: Console, json_mode: bool) -> int:
     """Who holds which lease, until when (expired leases and dead owners' are not shown)."""
     now = _now()
-    records = glance.leases(root, now)
-    for name in glance.unreadable_leases(root):
+    unreadable: list[str] = []
+    records = glance.leases(root, now, unreadable)
+    for name in unreadable:
         # Said, not fatal: yui takes it as holding nothing, which the user should know.
         Console(stderr=True).print(
             f"yui: {name} cannot be read as leases; yui takes it as holding no file (look at "

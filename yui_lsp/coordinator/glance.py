@@ -214,24 +214,26 @@ def history(root: Path, since: datetime | None = None) -> list[tuple[Record, str
     return found
 
 
-def leases(root: Path, now: datetime | None = None) -> list[Record]:
-    """Live leases (LockRecord records: not expired, owner alive), by path then task."""
+def leases(root: Path, now: datetime | None = None,
+           unreadable: list[str] | None = None) -> list[Record]:
+    """Live leases (LockRecord records: not expired, owner alive), by path then task.
+
+    Lease files under ``.yui/locks`` that hold no lease table (damaged, or by hand) count as
+    holding nothing; their names go to ``unreadable`` when it is given."""
     now = now or datetime.now(UTC)
     found: list[Record] = []
     for path in _json_files(_state(root) / "locks"):
         records = read_json(path)
-        for record in records if isinstance(records, list) else ():
+        if not isinstance(records, list):
+            if unreadable is not None and os.path.lexists(path):
+                unreadable.append(f"{STATE_DIR_NAME}/locks/{path.name}")
+            continue
+        for record in records:
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 if parse_time(record["expires_at"]) > now and alive_here(
                         record["host"], record["owner_pid"]):
                     found.append(record)
     return sorted(found, key=lambda r: (str(r.get("file_path")), str(r.get("locked_by"))))
-
-
-def unreadable_leases(root: Path) -> list[str]:
-    """Lease files under ``.yui/locks`` that hold no lease table (damaged, or by hand)."""
-    return [f"{STATE_DIR_NAME}/locks/{path.name}" for path in _json_files(_state(root) / "locks")
-            if not isinstance(read_json(path), list) and os.path.lexists(path)]
 
 
 def parse_time(text: object) -> datetime:

@@ -31,7 +31,12 @@ from yui_lsp.coordinator.glance import HISTORY_FILE, is_damage, recent_query, un
 from yui_lsp.errors import YuiError
 from yui_lsp.protocol import Task, TaskInfo, TaskStatus, utcnow
 from yui_lsp.redact import redact
-from yui_lsp.workspace.statedir import PRIVATE_FILE_MODE, open_private, state_dir
+from yui_lsp.workspace.statedir import (
+    PRIVATE_FILE_MODE,
+    STATE_DIR_NAME,
+    open_private,
+    state_dir,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -117,12 +122,13 @@ class History:
         """
         now = utcnow().isoformat()
         granted: dict[str, str] = {}
+        backups = self.root / STATE_DIR_NAME / "backups"
         with self._held() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for wanted in ids:
                     candidate, run = wanted, 1
-                    while candidate in granted.values() or self._taken(db, candidate):
+                    while candidate in granted.values() or _taken(db, backups, candidate):
                         run += 1
                         candidate = f"{wanted}-r{run}"
                     db.execute(
@@ -137,12 +143,6 @@ class History:
                     db.execute("ROLLBACK")
                 raise
         return granted
-
-    def _taken(self, db: sqlite3.Connection, task_id: str) -> bool:
-        # A backup under the id counts too: a history set aside for damage (see _open)
-        # forgets ids whose backups ``yui undo`` still needs, and landing would replace them.
-        return bool(db.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone()) \
-            or os.path.lexists(self.root / ".yui" / "backups" / task_id)
 
     # ------------------------------------------------------------------ records
 
@@ -207,6 +207,13 @@ class History:
         with self._held() as db:
             rows = db.execute(query, args).fetchall()
         return [e for e in (_entry(row) for row in rows) if e is not None]
+
+
+def _taken(db: sqlite3.Connection, backups: Path, task_id: str) -> bool:
+    # A backup under the id counts too: a history set aside for damage (see _open) forgets
+    # ids whose backups ``yui undo`` still needs, and landing would replace them.
+    return bool(db.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone()) \
+        or os.path.lexists(backups / task_id)
 
 
 def _open(path: Path) -> sqlite3.Connection:

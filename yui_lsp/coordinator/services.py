@@ -12,6 +12,7 @@ import errno
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -40,6 +41,20 @@ _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 def _disk_full(exc: BaseException) -> bool:
     return isinstance(exc, HistoryUnavailableError) or (
         isinstance(exc, OSError) and exc.errno in _FULL)
+
+
+async def _written(what: str, write: Callable[[], object]) -> bool:
+    """``write()`` in a worker thread: True once done; False, after a warning, when the disk
+    refused it (the caller keeps what it wrote, and tries again after ``_DISK_RETRY_S``)."""
+    try:
+        await anyio.to_thread.run_sync(write)
+    except (OSError, HistoryUnavailableError) as exc:
+        if not _disk_full(exc):
+            raise
+        log.warning("%s cannot be written now (%s); kept until the disk has room", what,
+                    exc.strerror if isinstance(exc, OSError) else exc)
+        return False
+    return True
 
 
 @asynccontextmanager
@@ -127,13 +142,7 @@ async def open_audit(root: Path, bus: Bus) -> AsyncIterator[AuditLog]:
         while True:
             await wake.wait()
             batch = audit.take()
-            try:
-                await anyio.to_thread.run_sync(audit.write, batch)
-            except OSError as exc:
-                if not _disk_full(exc):
-                    raise
-                log.warning("the audit log cannot be written now (%s); kept in memory "
-                            "until the disk has room", exc.strerror)
+            if not await _written("the audit log", partial(audit.write, batch)):
                 audit.give_back(batch)
                 await anyio.sleep(_DISK_RETRY_S)
                 wake.set()
@@ -188,13 +197,7 @@ async def _publish_loop(
 ) -> None:
     while True:
         await dirty.wait()
-        try:
-            await anyio.to_thread.run_sync(domain.publish_json, tasks_json())
-        except OSError as exc:
-            if not _disk_full(exc):
-                raise
-            log.warning("the task table cannot be published now (%s); other yui processes "
-                        "see it once the disk has room", exc.strerror)
+        if not await _written("the task table", partial(domain.publish_json, tasks_json())):
             await anyio.sleep(_DISK_RETRY_S)
             dirty.set()
         await anyio.sleep(0.2)  # coalesce bursts: at most five table writes a second
@@ -218,10 +221,7 @@ class HistoryWriter:
         batch, self._pending = self._pending, {}
         if batch:
             entries = [make() for make in batch.values()]
-            try:
-                await anyio.to_thread.run_sync(self.history.record, entries)
-            except HistoryUnavailableError as exc:
-                log.warning("%s", exc)
+            if not await _written("the task history", partial(self.history.record, entries)):
                 self._pending = {**batch, **self._pending}  # newer states stay newer
                 return False
         return True
